@@ -1,0 +1,195 @@
+"""The ``gatekit`` command line: run, validate, gates.
+
+Every error a user can cause prints one line, ``error: FILE:LINE:COL:
+message``, and exits 2 (bad input) or 1 (a gate failed while running); never
+a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+import gatekit
+from gatekit.circuit import Circuit, Result, default_registry
+from gatekit.errors import GatekitError, UsageError
+from gatekit.plugins import GateRegistry
+from gatekit.yamlsource import Reader
+
+__all__ = ["main"]
+
+SUMMARY_LIMIT = 6  # arrays with more elements are summarized in tables
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.command(args))
+    except GatekitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-p",
+        dest="plugins",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="load the plugin module NAME; -p no:NAME blocks plugin NAME",
+    )
+    circuit_options = argparse.ArgumentParser(add_help=False)
+    circuit_options.add_argument("graph", metavar="GRAPH", help="a circuit file (.yaml)")
+    circuit_options.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override an input or param (a number, or a YAML list like [1, 2])",
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="gatekit", description="Build circuits of gates and backpropagate through them."
+    )
+    parser.add_argument("--version", action="version", version=f"gatekit {gatekit.__version__}")
+    commands = parser.add_subparsers(metavar="COMMAND", required=True)
+
+    run = commands.add_parser(
+        "run", parents=[common, circuit_options], help="forward and backward; outputs and gradients"
+    )
+    run.add_argument("--json", action="store_true", help="print one JSON object")
+    run.set_defaults(command=_run)
+
+    check = commands.add_parser("validate", parents=[common], help="check a circuit without running it")
+    check.add_argument("graph", metavar="GRAPH", help="a circuit file (.yaml)")
+    check.set_defaults(command=_validate)
+
+    gates = commands.add_parser("gates", parents=[common], help="list the installed gates")
+    gates.add_argument("--json", action="store_true", help="print a JSON list")
+    gates.set_defaults(command=_gates)
+    return parser
+
+
+def _registry(args: argparse.Namespace) -> GateRegistry:
+    plugins = [p for p in args.plugins if not p.startswith("no:")]
+    blocked = [p[3:] for p in args.plugins if p.startswith("no:")]
+    return default_registry(tuple(plugins), tuple(blocked))
+
+
+def _overrides(items: Iterable[str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--set {item}: expected NAME=VALUE, for example --set x0=1.5")
+        reader = Reader(f"--set {name}")
+        try:
+            found[name] = reader.value(reader.compose(text), f"the value of {name!r}")
+        except GatekitError as exc:
+            raise UsageError(f"--set {item}: {exc.message}") from None
+    return found
+
+
+def _load(args: argparse.Namespace) -> Circuit:
+    return gatekit.load(args.graph, registry=_registry(args))
+
+
+def _run(args: argparse.Namespace) -> int:
+    overrides = _overrides(args.overrides)
+    circuit = _load(args)
+    try:
+        result = circuit.run(**overrides)
+    except UsageError as exc:
+        raise UsageError(f"--set: {exc.message}") from None
+    if args.json:
+        print(json.dumps(_as_json(result)))
+    else:
+        _print_result(circuit, result)
+    return 0
+
+
+def _as_json(result: Result) -> dict[str, Any]:
+    def plain(section: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in section.items()}
+
+    return {"outputs": plain(result.outputs), "grads": plain(result.grads), "values": plain(result.values)}
+
+
+def _show(value: Any) -> str:
+    if not isinstance(value, np.ndarray):
+        text = repr(value)
+        return text if text.startswith("-") else " " + text  # align the digits
+    if value.size <= SUMMARY_LIMIT:
+        return repr(value.tolist())
+    return f"array{value.shape}  min {value.min():.6g}  mean {value.mean():.6g}  max {value.max():.6g}"
+
+
+def _table(rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = []
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        lines.append("  " + "  ".join([*cells, row[-1]]))
+    return lines
+
+
+def _print_result(circuit: Circuit, result: Result) -> None:
+    kinds = dict.fromkeys(circuit.inputs, "input") | dict.fromkeys(circuit.params, "param")
+    lines = ["outputs"]
+    lines += _table([(name, _show(value)) for name, value in result.outputs.items()])
+    if result.grads:
+        lines.append(f"gradients of {circuit.outputs[0]}")
+        lines += _table([(name, kinds[name], _show(grad)) for name, grad in result.grads.items()])
+    print("\n".join(lines))
+
+
+def _validate(args: argparse.Namespace) -> int:
+    circuit = _load(args)
+    for location, message in circuit.warnings:
+        print(f"warning: {location}: {message}", file=sys.stderr)
+    leaves = len(circuit.inputs) + len(circuit.params)
+    print(
+        f"{circuit.file}: ok ({leaves} leaves, {len(circuit.plan.forward)} gates, "
+        f"outputs: {', '.join(circuit.outputs)})"
+    )
+    return 0
+
+
+def _gates(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    entries = [
+        {
+            "name": gate.name,
+            "arity": gate.spec.arity,
+            "variadic": gate.spec.variadic,
+            "attrs": {key: attr.default for key, attr in gate.spec.attrs.items()},
+            "doc": gate.spec.doc,
+            "plugin": gate.plugin,
+            "distribution": gate.distribution,
+        }
+        for gate in registry.values()
+    ]
+    if args.json:
+        print(json.dumps(entries))
+        return 0
+    rows = [("name", "arity", "attrs", "plugin", "distribution", "doc")]
+    for gate in registry.values():
+        attrs = ", ".join(f"{k}={v.default}" for k, v in gate.spec.attrs.items()) or "-"
+        rows.append((gate.name, gate.spec.arity_text, attrs, gate.plugin, gate.distribution, gate.spec.doc))
+    print("\n".join(line[2:] for line in _table(rows)))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

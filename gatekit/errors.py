@@ -1,0 +1,95 @@
+"""The exception tree: every error a user can cause is a :class:`GatekitError`.
+
+Each error carries an optional :class:`Location` so that the CLI can print one
+``FILE:LINE:COL: message`` line, and an ``exit_code`` (2 for bad input, 1 for
+a failure while running).
+
+Examples
+--------
+>>> err = GraphError("unknown gate 'mull'", Location("g.yaml", 3, 9))
+>>> str(err)
+"g.yaml:3:9: unknown gate 'mull'"
+>>> err.exit_code
+2
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "CycleError",
+    "GatekitError",
+    "GraphError",
+    "LoadError",
+    "Location",
+    "PluginError",
+    "RunError",
+    "UsageError",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A place in a source file; ``line`` and ``column`` count from 1."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class GatekitError(Exception):
+    """Root of gatekit's errors: a message, and where in a file it happened.
+
+    ``exit_code`` is what the CLI exits with: 2 for invalid input (the default),
+    1 for a failure while running.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, location: Location | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+    def __str__(self) -> str:
+        if self.location is None:
+            return self.message
+        return f"{self.location}: {self.message}"
+
+
+class LoadError(GatekitError):
+    """The file cannot be read, or is not well-formed YAML."""
+
+
+class GraphError(GatekitError):
+    """The circuit is well-formed YAML but not a valid circuit."""
+
+
+class CycleError(GraphError):
+    """The circuit's wires form a cycle; ``cycle`` lists its nodes in order."""
+
+    def __init__(self, message: str, location: Location | None, cycle: list[str]) -> None:
+        super().__init__(message, location)
+        self.cycle = cycle
+
+
+class PluginError(GatekitError):
+    """A plugin is broken: bad hooks, a bad gate spec, a gate name claimed twice."""
+
+
+class UsageError(GatekitError):
+    """A bad argument: an unknown leaf in an override, a malformed ``--set``."""
+
+
+class RunError(GatekitError):
+    """A gate failed while the circuit ran (its plugin raised); ``node`` names it."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, location: Location | None = None, node: str | None = None) -> None:
+        super().__init__(message, location)
+        self.node = node

@@ -1,0 +1,78 @@
+"""Activation functions as gates: sigmoid, relu, leaky_relu, softplus."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from gatekit.gates import _math
+from gatekit.gates._base import SpecGate
+from gatekit.gatespec import Attr, GateSpec
+from gatekit.hookspecs import hookimpl
+
+Values = Sequence[Any]
+
+
+class Sigmoid(SpecGate):
+    spec = GateSpec("sigmoid", 1, "Logistic sigmoid: 1 / (1 + e ** -a), stable for any a.")
+
+    @hookimpl
+    def gate_forward(self, inputs: Values) -> Any:
+        (a,) = inputs
+        return _math.sigmoid(a)
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
+        return (output * (1.0 - output),)
+
+
+class Relu(SpecGate):
+    spec = GateSpec("relu", 1, "Rectifier: max(a, 0) (gradient 0 at 0).")
+
+    @hookimpl
+    def gate_forward(self, inputs: Values) -> Any:
+        (a,) = inputs
+        return _math.relu(a)
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
+        (a,) = inputs
+        return (_math.positive(a),)
+
+
+class LeakyRelu(SpecGate):
+    spec = GateSpec(
+        "leaky_relu",
+        1,
+        "Leaky rectifier: a if a > 0 else slope * a.",
+        attrs={"slope": Attr(0.01, "the slope for negative a")},
+    )
+
+    @hookimpl
+    def gate_forward(self, inputs: Values, attrs: Mapping[str, Any]) -> Any:
+        (a,) = inputs
+        return _math.select(_math.positive(a), a, attrs["slope"] * a)
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Values, output: Any, attrs: Mapping[str, Any]) -> Values:
+        (a,) = inputs
+        return (_math.select(_math.positive(a), 1.0, attrs["slope"]),)
+
+
+class Softplus(SpecGate):
+    spec = GateSpec("softplus", 1, "Softplus: ln(1 + e ** a), stable for any a.")
+
+    @hookimpl
+    def gate_forward(self, inputs: Values) -> Any:
+        (a,) = inputs
+        return _math.softplus(a)
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
+        (a,) = inputs
+        return (_math.sigmoid(a),)
+
+
+@hookimpl
+def gatekit_register_gates() -> list[SpecGate]:
+    return [Sigmoid(), Relu(), LeakyRelu(), Softplus()]

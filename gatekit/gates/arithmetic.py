@@ -1,0 +1,202 @@
+"""Arithmetic gates: add, mul, sub, div, neg, reciprocal, square, pow, abs, max, min.
+
+Each gate says two things, knowing nothing of the circuit around it: its
+output, and the local gradient of that output with respect to each input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from gatekit.gates import _math
+from gatekit.gates._base import SpecGate
+from gatekit.gatespec import GateSpec
+from gatekit.hookspecs import hookimpl
+
+Values = Sequence[Any]
+
+
+class Add(SpecGate):
+    spec = GateSpec("add", 2, "Sum of the inputs: a + b + ...", variadic=True)
+
+    @hookimpl
+    def gate_forward(self, inputs: Values) -> Any:
+        if len(inputs) == 2:
+            a, b = inputs
+            return a + b
+        total = inputs[0]
+        for x in inputs[1:]:
+            total = total + x
+        return total
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
+        return (1.0,) * len(inputs)
+
+
+class Mul(SpecGate):
+    spec = GateSpec("mul", 2, "Product of the inputs: a * b * ...", variadic=True)
+
+    @hookimpl
+    def gate_forward(self, inputs: Values) -> Any:
+        if len(inputs) == 2:
+            a, b = inputs
+            return a * b
+        product = inputs[0]
+        for x in inputs[1:]:
+            product = product * x
+        return product
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
+        if len(inputs) == 2:
+            a, b = inputs
+            return (b, a)
+        # The product of all the other inputs, from prefix and suffix
+        # products: exact when an input is zero, unlike output / input.
+        n = len(inputs)
+        before = [1.0] * n
+        for i in range(1, n):
+            before[i] = before[i - 1] * inputs[i - 1]
+        grads = [1.0] * n
+        after = 1.0
+        for i in range(n - 1, -1, -1):
+            grads[i] = before[i] * after
+            after = after * inputs[i]
+        return grads
+
+
+class Sub(SpecGate):
+    spec = GateSpec("sub", 2, "Difference: a - b.")
+
+    @hookimpl
+    def gate_forward(self, inputs: Values) -> Any:
+        a, b = inputs
+        return a - b
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
+        return (1.0, -1.0)
+
+
+class Div(SpecGate):
+    spec = GateSpec("div", 2, "Quotient: a / b (a zero divisor gives inf or nan).")
+
+    @hookimpl
+    def gate_forward(self, inputs: Values) -> Any:
+        a, b = inputs
+        return _math.divide(a, b)
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
+        _, b = inputs
+        inverse = _math.divide(1.0, b)
+        return (inverse, -output * inverse)
+
+
+class Neg(SpecGate):
+    spec = GateSpec("neg", 1, "Negation: -a.")
+
+    @hookimpl
+    def gate_forward(self, inputs: Values) -> Any:
+        (a,) = inputs
+        return -a
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
+        return (-1.0,)
+
+
+class Reciprocal(SpecGate):
+    spec = GateSpec("reciprocal", 1, "Reciprocal: 1 / a.")
+
+    @hookimpl
+    def gate_forward(self, inputs: Values) -> Any:
+        (a,) = inputs
+        return _math.divide(1.0, a)
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
+        return (-output * output,)
+
+
+class Square(SpecGate):
+    spec = GateSpec("square", 1, "Square: a * a.")
+
+    @hookimpl
+    def gate_forward(self, inputs: Values) -> Any:
+        (a,) = inputs
+        return a * a
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
+        (a,) = inputs
+        return (2.0 * a,)
+
+
+class Pow(SpecGate):
+    spec = GateSpec("pow", 2, "Power: a ** b (gradient for both a and b).")
+
+    @hookimpl
+    def gate_forward(self, inputs: Values) -> Any:
+        a, b = inputs
+        return _math.power(a, b)
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
+        a, b = inputs
+        d_a = b * _math.power(a, b - 1.0)
+        # d/db a**b = a**b * log(a): its limit is 0 at a = 0, and it is
+        # undefined (nan) for a negative base.
+        d_b = _math.select(_math.is_zero(a), 0.0, output * _math.log(a))
+        return (d_a, d_b)
+
+
+class Abs(SpecGate):
+    spec = GateSpec("abs", 1, "Absolute value: |a| (gradient 0 at 0).")
+
+    @hookimpl
+    def gate_forward(self, inputs: Values) -> Any:
+        (a,) = inputs
+        return abs(a)
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
+        (a,) = inputs
+        return (_math.sign(a),)
+
+
+class Max(SpecGate):
+    spec = GateSpec("max", 2, "Larger input; the gradient goes to it (to a on a tie).")
+
+    @hookimpl
+    def gate_forward(self, inputs: Values) -> Any:
+        a, b = inputs
+        return _math.select(_math.at_least(a, b), a, b)
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
+        a, b = inputs
+        chosen = _math.at_least(a, b)
+        return (chosen, 1.0 - chosen)
+
+
+class Min(SpecGate):
+    spec = GateSpec("min", 2, "Smaller input; the gradient goes to it (to a on a tie).")
+
+    @hookimpl
+    def gate_forward(self, inputs: Values) -> Any:
+        a, b = inputs
+        return _math.select(_math.at_least(b, a), a, b)
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
+        a, b = inputs
+        chosen = _math.at_least(b, a)
+        return (chosen, 1.0 - chosen)
+
+
+@hookimpl
+def gatekit_register_gates() -> list[SpecGate]:
+    return [Add(), Mul(), Sub(), Div(), Neg(), Reciprocal(), Square(), Pow(), Abs(), Max(), Min()]

@@ -1,0 +1,107 @@
+"""What a gate declares about itself: :class:`GateSpec` and :class:`Attr`.
+
+A gate plugin returns a :class:`GateSpec` from its ``gate_spec`` hook. The
+loader uses it to check every use of the gate in a circuit (input count,
+attribute names and values) before anything runs, so the hot loop never has
+to.
+
+Examples
+--------
+>>> spec = GateSpec("add", arity=2, variadic=True, doc="Sum of the inputs.")
+>>> spec.arity_text
+'2+'
+>>> spec.accepts(3)
+True
+>>> leaky = GateSpec("leaky_relu", 1, "Leaky ReLU.", attrs={"slope": Attr(0.01, "negative slope")})
+>>> leaky.attrs["slope"].convert(0.2)
+0.2
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+__all__ = ["Attr", "GateSpec", "number"]
+
+NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def number(value: object) -> float:
+    """Convert an attribute value to a finite float, or raise ``ValueError``.
+
+    >>> number(2)
+    2.0
+    >>> number(True)
+    Traceback (most recent call last):
+    ...
+    ValueError: expected a number, got bool
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number, got {type(value).__name__}")
+    result = float(value)
+    if not math.isfinite(result):
+        raise ValueError(f"expected a finite number, got {result!r}")
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class Attr:
+    """One setting a gate accepts in ``attrs:``, with its default.
+
+    ``check`` converts a value read from the circuit file and raises
+    ``ValueError`` (with a short reason) when the value is not acceptable.
+    """
+
+    default: object
+    doc: str = ""
+    check: Callable[[object], object] = number
+
+    def convert(self, value: object) -> object:
+        """Return ``value`` converted by ``check``; ``ValueError`` if invalid."""
+        return self.check(value)
+
+
+@dataclass(frozen=True, slots=True)
+class GateSpec:
+    """A gate's name, input count, attributes and one-line doc.
+
+    ``arity`` is the exact number of inputs, or the minimum when ``variadic``.
+    """
+
+    name: str
+    arity: int
+    doc: str
+    variadic: bool = False
+    attrs: Mapping[str, Attr] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)))
+
+    @property
+    def arity_text(self) -> str:
+        """The arity as users read it: ``"2"`` or ``"2+"``."""
+        return f"{self.arity}+" if self.variadic else str(self.arity)
+
+    def accepts(self, count: int) -> bool:
+        """Whether the gate can take ``count`` inputs."""
+        return count >= self.arity if self.variadic else count == self.arity
+
+    def problems(self) -> list[str]:
+        """What is wrong with this spec, as readable phrases (empty if fine)."""
+        found = []
+        if not isinstance(self.name, str) or not NAME_PATTERN.fullmatch(self.name):
+            found.append(f"gate name {self.name!r} is not a valid name")
+        if isinstance(self.arity, bool) or not isinstance(self.arity, int) or self.arity < 1:
+            found.append(f"arity must be an integer of at least 1, got {self.arity!r}")
+        if not isinstance(self.doc, str) or not self.doc.strip():
+            found.append("doc must be a non-empty one-line string")
+        for key, attr in self.attrs.items():
+            if not isinstance(key, str) or not NAME_PATTERN.fullmatch(key):
+                found.append(f"attribute name {key!r} is not a valid name")
+            if not isinstance(attr, Attr):
+                found.append(f"attribute {key!r} must be a gatekit.Attr")
+        return found

@@ -1,0 +1,75 @@
+"""The circuit as a networkx ``DiGraph``: cycle check, topological order, reach.
+
+Nodes are the circuit's names in file order; each carries ``kind`` (input,
+param or gate), ``location``, and for gates ``gate`` and ``attrs``. An edge
+``u -> v`` means ``v`` reads ``u``. Number constants are not nodes: they are
+part of the gate that uses them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+
+from gatekit.errors import CycleError
+from gatekit.loader import CircuitDef
+
+__all__ = ["CircuitGraph", "build_graph"]
+
+
+@dataclass(frozen=True, slots=True)
+class CircuitGraph:
+    """The DAG and what the compiler needs from it."""
+
+    graph: nx.DiGraph
+    order: list[str]  # every node, topological, deterministic
+    unused: list[str]  # gates no output depends on, in file order
+
+
+def build_graph(circuit: CircuitDef) -> CircuitGraph:
+    """Build the DAG of a validated circuit.
+
+    :raises CycleError: the wires form a cycle; the message names it
+        (``a -> b -> a``) and points at the reference that closes it.
+    """
+    graph = nx.DiGraph()
+    graph.add_nodes_from(
+        (leaf.name, {"kind": leaf.kind, "location": leaf.location}) for leaf in circuit.leaves.values()
+    )
+    graph.add_nodes_from(
+        (use.name, {"kind": "gate", "location": use.location, "gate": use.gate, "attrs": use.attrs})
+        for use in circuit.gates.values()
+    )
+    graph.add_edges_from(
+        (source, use.name)
+        for use in circuit.gates.values()
+        for source in use.inputs
+        if isinstance(source, str)
+    )
+    try:
+        order = list(nx.topological_sort(graph))
+    except nx.NetworkXUnfeasible:
+        raise _cycle_error(circuit, graph) from None
+    needed: set[str] = set()
+    for output in circuit.outputs:
+        if output not in needed:
+            needed.add(output)
+            needed.update(nx.ancestors(graph, output))
+    unused = [name for name in circuit.gates if name not in needed]
+    return CircuitGraph(graph, order, unused)
+
+
+def _cycle_error(circuit: CircuitDef, graph: nx.DiGraph) -> CycleError:
+    edges = nx.find_cycle(graph)
+    names = [source for source, _ in edges]
+    # Start the cycle at the node defined first in the file, so the message
+    # does not depend on where the search happened to begin.
+    rank = {name: i for i, name in enumerate(circuit.defined_at)}
+    start = min(range(len(names)), key=lambda i: rank[names[i]])
+    names = names[start:] + names[:start]
+    closing_source, closing_gate = names[0], names[1 % len(names)]
+    use = circuit.gates[closing_gate]
+    location = use.input_locations[use.inputs.index(closing_source)]
+    path = " -> ".join([*names, names[0]])
+    return CycleError(f"the circuit has a cycle: {path}", location, names)

@@ -1,0 +1,102 @@
+"""The plugin contract: every hook a gate plugin may implement.
+
+A *gate* is a plugin object (an instance, a class or a module) that implements
+``gate_spec``, ``gate_forward`` and one of ``gate_local_grad`` or ``gate_vjp``.
+A plugin module that provides several gates implements
+``gatekit_register_gates`` and returns the gate objects; gatekit registers each
+of them as a plugin of its own. Built-in gates come in through exactly this
+path.
+
+pluggy checks every implementation against these specs when it is registered:
+an implementation may accept any subset of a hook's arguments, in any order,
+but no argument that is not listed here. gatekit never broadcasts the gate
+hooks: it resolves each gate's own implementations once, when a circuit is
+compiled, and the run loop calls them directly.
+
+Values are Python floats or NumPy float64 arrays. A gate's hooks must accept
+both; the helpers in :mod:`gatekit.gates._math` do the dispatch for the common
+functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pluggy
+
+from gatekit.gatespec import GateSpec
+
+hookspec = pluggy.HookspecMarker("gatekit")
+
+
+@hookspec
+def gatekit_register_gates() -> Sequence[object]:
+    """Return the gate objects this plugin provides.
+
+    Called once per plugin, in registration order, when the plugin manager is
+    set up. Each returned object is registered as a plugin named
+    ``"<this plugin's name>:<gate name>"`` and must implement the ``gate_*``
+    hooks below.
+    """
+
+
+@hookspec
+def gate_spec() -> GateSpec:
+    """Return the gate's :class:`~gatekit.GateSpec`: name, arity, attrs and doc.
+
+    Called once, at registration. The loader checks every use of the gate in
+    a circuit against it, so ``gate_forward`` never sees a wrong input count
+    or an unknown attribute.
+    """
+
+
+@hookspec
+def gate_forward(inputs: Sequence[Any], attrs: Mapping[str, Any]) -> Any:
+    """Compute the gate's output from its inputs.
+
+    :param inputs: the input values in the order written in the circuit's
+        ``in:`` list; as many as the spec's arity allows.
+    :param attrs: the gate's attributes, defaults filled in.
+    :return: the output value, a float or an array.
+
+    Called in the run loop for every evaluation of the gate. Must not mutate
+    ``inputs``.
+    """
+
+
+@hookspec
+def gate_local_grad(inputs: Sequence[Any], output: Any, attrs: Mapping[str, Any]) -> Sequence[Any]:
+    """Return the local gradient of the output with respect to each input.
+
+    :param inputs: the same values ``gate_forward`` received.
+    :param output: what ``gate_forward`` returned for them.
+    :param attrs: the gate's attributes, defaults filled in.
+    :return: one elementwise factor per input, in input order.
+
+    The scheduler multiplies each factor by the gradient arriving from above
+    (the chain rule) and adds the product into that input's gradient. Use
+    this hook for elementwise gates; a gate whose Jacobian is not elementwise
+    implements ``gate_vjp`` instead.
+    """
+
+
+@hookspec
+def gate_vjp(inputs: Sequence[Any], output: Any, upstream: Any, attrs: Mapping[str, Any]) -> Sequence[Any]:
+    """Return the gradient reaching each input, given the gradient from above.
+
+    :param inputs: the same values ``gate_forward`` received.
+    :param output: what ``gate_forward`` returned for them.
+    :param upstream: the gradient of the circuit's output with respect to
+        this gate's output.
+    :param attrs: the gate's attributes, defaults filled in.
+    :return: one gradient per input, in input order: the vector-Jacobian
+        product. The scheduler adds each into that input's gradient.
+
+    For gates whose local gradient is not an elementwise factor (a sum, a
+    matrix product). When a gate implements both, ``gate_vjp`` wins.
+    """
+
+
+hookimpl = pluggy.HookimplMarker("gatekit")
+"""Marker for hook implementations: decorate each ``gate_*`` method with it."""

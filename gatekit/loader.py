@@ -1,0 +1,188 @@
+"""Graph file format, version 1: YAML text to a :class:`CircuitDef`.
+
+This module checks the *form* of a circuit file: its keys, its names, its
+values. Whether the gates exist and get the right inputs is
+:mod:`gatekit.validate`'s concern; cycles are :mod:`gatekit.graph`'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from yaml.nodes import Node
+
+from gatekit.errors import Location
+from gatekit.gatespec import NAME_PATTERN
+from gatekit.plugins import Gate
+from gatekit.yamlsource import Reader
+
+__all__ = ["CircuitDef", "GateUse", "Leaf", "parse"]
+
+FORMAT_VERSION = 1
+TOP_LEVEL_KEYS = ("gatekit", "name", "doc", "inputs", "params", "gates", "outputs")
+GATE_KEYS = ("gate", "in", "attrs")
+LEAF_KINDS = {"inputs": "input", "params": "param"}
+
+
+@dataclass(slots=True)
+class Leaf:
+    """An input (data) or a param (trainable): a named value given in the file."""
+
+    name: str
+    kind: str  # "input" or "param"
+    value: Any  # float or float64 array
+    location: Location
+
+
+@dataclass(slots=True)
+class GateUse:
+    """One application of a gate, as written: ``name: {gate: G, in: [...], attrs: {...}}``."""
+
+    name: str
+    gate: str
+    inputs: list[str | float]  # node names and number constants, in order
+    input_locations: list[Location]
+    attrs: dict[str, Any]
+    attr_locations: dict[str, Location]
+    location: Location  # the gate's name
+    gate_location: Location  # the gate: value
+    in_location: Location  # the in: list
+    #: the registered gate, set by :func:`gatekit.validate.validate`
+    resolved: Gate | None = None
+
+
+@dataclass(slots=True)
+class CircuitDef:
+    """A circuit file, read and checked for form, nothing resolved yet."""
+
+    file: str
+    name: str | None = None
+    doc: str | None = None
+    leaves: dict[str, Leaf] = field(default_factory=dict)
+    gates: dict[str, GateUse] = field(default_factory=dict)
+    outputs: list[str] = field(default_factory=list)
+    output_locations: list[Location] = field(default_factory=list)
+    #: where each name was defined, for "defined twice" and reference errors
+    defined_at: dict[str, Location] = field(default_factory=dict)
+
+
+def parse(root: Node, reader: Reader) -> CircuitDef:
+    """Read a composed circuit document; every error is a located :class:`GraphError`."""
+    circuit = CircuitDef(file=reader.file)
+    outputs_node = None
+    for key, key_node, value in reader.mapping(root, "a circuit file"):
+        if key == "gatekit":
+            version = reader.number(value, "the format version (gatekit:)")
+            if version != FORMAT_VERSION:
+                raise reader.error(
+                    value, f"unsupported format version {value.value}; this gatekit reads version 1"
+                )
+        elif key == "name":
+            circuit.name = reader.text(value, "name")
+        elif key == "doc":
+            circuit.doc = reader.text(value, "doc")
+        elif key in LEAF_KINDS:
+            _parse_leaves(circuit, reader, value, key)
+        elif key == "gates":
+            _parse_gates(circuit, reader, value)
+        elif key == "outputs":
+            outputs_node = value
+            _parse_outputs(circuit, reader, value)
+        elif key in ("modules", "imports"):
+            raise reader.error(key_node, f"{key!r} (composite gates) is not supported yet")
+        else:
+            raise reader.error(key_node, _unknown_key(key, "top-level key", TOP_LEVEL_KEYS))
+    if outputs_node is None:
+        raise reader.error(root, "the circuit has no 'outputs:' list; name the node(s) to compute")
+    return circuit
+
+
+def _unknown_key(key: str, what: str, known: tuple[str, ...]) -> str:
+    return f"unknown {what} {key!r} (expected one of: {', '.join(known)})"
+
+
+def _define(circuit: CircuitDef, reader: Reader, name: str, key_node: Node, section: str) -> Location:
+    if not NAME_PATTERN.fullmatch(name):
+        raise reader.error(
+            key_node,
+            f"invalid name {name!r} in {section}: a name starts with a letter or _ "
+            "and holds only letters, digits and _",
+        )
+    location = reader.location(key_node)
+    first = circuit.defined_at.get(name)
+    if first is not None:
+        raise reader.error(
+            key_node, f"{name!r} is defined twice (first at line {first.line}, column {first.column})"
+        )
+    circuit.defined_at[name] = location
+    return location
+
+
+def _parse_leaves(circuit: CircuitDef, reader: Reader, node: Node, section: str) -> None:
+    kind = LEAF_KINDS[section]
+    for name, key_node, value in reader.mapping(node, f"'{section}:'"):
+        location = _define(circuit, reader, name, key_node, section)
+        circuit.leaves[name] = Leaf(name, kind, reader.value(value, f"{kind} {name!r}"), location)
+
+
+def _parse_gates(circuit: CircuitDef, reader: Reader, node: Node) -> None:
+    for name, key_node, value in reader.mapping(node, "'gates:'"):
+        location = _define(circuit, reader, name, key_node, "gates")
+        what = f"gate {name!r}"
+        gate_node = in_node = attrs_node = None
+        for key, sub_key, sub_value in reader.mapping(value, what):
+            if key == "gate":
+                gate_node = sub_value
+            elif key == "in":
+                in_node = sub_value
+            elif key == "attrs":
+                attrs_node = sub_value
+            else:
+                raise reader.error(sub_key, _unknown_key(key, f"key in {what}", GATE_KEYS))
+        if gate_node is None:
+            raise reader.error(key_node, f"{what} has no 'gate:' (which gate to apply)")
+        if in_node is None:
+            raise reader.error(key_node, f"{what} has no 'in:' (the list of its inputs)")
+        inputs: list[str | float] = []
+        input_locations = []
+        for item in reader.sequence(in_node, f"'in:' of {what}"):
+            number = reader.maybe_number(item)
+            inputs.append(number if number is not None else reader.text(item, f"an input of {what}"))
+            input_locations.append(reader.location(item))
+        attrs: dict[str, Any] = {}
+        attr_locations = {}
+        if attrs_node is not None:
+            for key, _, sub_value in reader.mapping(attrs_node, f"'attrs:' of {what}"):
+                attrs[key] = _plain(reader, sub_value, f"attribute {key!r} of {what}")
+                attr_locations[key] = reader.location(sub_value)
+        circuit.gates[name] = GateUse(
+            name=name,
+            gate=reader.text(gate_node, f"'gate:' of {what}"),
+            inputs=inputs,
+            input_locations=input_locations,
+            attrs=attrs,
+            attr_locations=attr_locations,
+            location=location,
+            gate_location=reader.location(gate_node),
+            in_location=reader.location(in_node),
+        )
+
+
+def _plain(reader: Reader, node: Node, what: str) -> Any:
+    """An attribute value: a number, text, or a list of numbers."""
+    number = reader.maybe_number(node)
+    if number is not None:
+        return number
+    if node.id == "sequence":
+        return reader.value(node, what)
+    return reader.text(node, what)
+
+
+def _parse_outputs(circuit: CircuitDef, reader: Reader, node: Node) -> None:
+    items = reader.sequence(node, "'outputs:'")
+    if not items:
+        raise reader.error(node, "'outputs:' is empty; name at least one node")
+    for item in items:
+        circuit.outputs.append(reader.text(item, "an output"))
+        circuit.output_locations.append(reader.location(item))

@@ -1,0 +1,258 @@
+"""Reading YAML safely, keeping every node's line and column.
+
+The document is *composed*, never *constructed*: libyaml (when present)
+parses it into nodes that carry their marks, and :class:`Reader` turns the
+nodes gatekit needs into Python values. So tags never build objects, a
+duplicated key is caught instead of silently overwritten, and an alias (which
+could expand a small file into a huge value) is refused where it is used.
+
+>>> reader = Reader("<doc>")
+>>> root = reader.compose("inputs: {x: 1.5, y: [1, 2]}")
+>>> [(key, reader.location(key_node)) for key, key_node, _ in reader.mapping(root, "the file")]
+[('inputs', Location(file='<doc>', line=1, column=1))]
+>>> reader.number(reader.compose("-2.5e3"), "a value")
+-2500.0
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from gatekit.errors import GraphError, LoadError, Location
+
+__all__ = ["Reader", "YamlLoader"]
+
+#: libyaml's C parser when PyYAML was built with it, else the pure-Python one.
+YamlLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_TAG = "tag:yaml.org,2002:"
+_STR, _INT, _FLOAT, _BOOL, _NULL = (_TAG + t for t in ("str", "int", "float", "bool", "null"))
+# A plain scalar that YAML 1.1 reads as a string but that is a number in YAML
+# 1.2 and in every language: 1e5, 2E-3, 1.0e+5.
+_EXPONENT_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)[eE][-+]?\d+")
+_PLAIN_TAGS = frozenset(_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map"))
+_SAFE_INT = re.compile(r"[-+]?(?:0|[1-9]\d*)")
+_constructor = yaml.SafeLoader("")  # only for YAML 1.1's rarer number forms
+
+
+def _describe(node: Node) -> str:
+    """A short phrase for what a node is, for error messages."""
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    tag = node.tag
+    if tag == _NULL:
+        return "null"
+    if tag == _BOOL:
+        return f"a boolean ({node.value})"
+    if tag in (_INT, _FLOAT):
+        return f"a number ({node.value})"
+    return f"the text {node.value!r}"
+
+
+class Reader:
+    """Reads the nodes of one YAML document, locating every error in ``file``."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self._seen: set[int] = set()
+
+    # -- parsing ---------------------------------------------------------
+
+    def read_file(self, path: str) -> Node:
+        """Read and compose the file at ``path``; see :meth:`compose`."""
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as exc:
+            raise LoadError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            before = data[: exc.start]
+            line = before.count(b"\n") + 1
+            column = exc.start - (before.rfind(b"\n") + 1) + 1
+            raise LoadError(
+                f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x})",
+                Location(self.file, line, column),
+            ) from None
+        return self.compose(text)
+
+    def compose(self, text: str) -> Node:
+        """Parse one YAML document into nodes, without constructing anything.
+
+        :raises LoadError: the text is not well-formed YAML, holds more than
+            one document, or is empty.
+        """
+        loader = YamlLoader(text)
+        try:
+            node = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            problem = exc.problem or exc.context or "invalid YAML"
+            if exc.context and exc.problem:
+                problem = f"{exc.context}: {exc.problem}"
+            raise LoadError(f"invalid YAML: {problem}", self._mark_location(mark)) from None
+        except yaml.YAMLError as exc:
+            raise LoadError(f"invalid YAML: {exc}", Location(self.file, 1, 1)) from None
+        finally:
+            loader.dispose()
+        if node is None:
+            raise LoadError("the file is empty", Location(self.file, 1, 1))
+        self._visit(node, node)
+        return node
+
+    def _mark_location(self, mark: Any) -> Location:
+        if mark is None:
+            return Location(self.file, 1, 1)
+        return Location(self.file, mark.line + 1, mark.column + 1)
+
+    # -- reading nodes ---------------------------------------------------
+
+    def location(self, node: Node) -> Location:
+        """Where ``node`` starts."""
+        mark = node.start_mark
+        return Location(self.file, mark.line + 1, mark.column + 1)
+
+    def error(self, node: Node, message: str) -> GraphError:
+        """A :class:`GraphError` located at ``node``."""
+        return GraphError(message, self.location(node))
+
+    def _visit(self, node: Node, used_at: Node) -> None:
+        """Refuse a node reached twice (an alias) and tags that are not plain data."""
+        key = id(node)
+        if key in self._seen:
+            raise self.error(used_at, "YAML aliases (*name) are not allowed in a circuit file")
+        self._seen.add(key)
+        if node.tag not in _PLAIN_TAGS:
+            raise self.error(node, f"YAML tag {node.tag!r} is not allowed in a circuit file")
+
+    def mapping(self, node: Node, what: str) -> list[tuple[str, Node, Node]]:
+        """The ``(key, key_node, value_node)`` pairs of a mapping, in file order.
+
+        Keys are taken as written (``on`` stays the text ``on``).
+
+        :raises GraphError: ``node`` is not a mapping, a key is not plain
+            text, a key appears twice, or a value is an alias.
+        """
+        if not isinstance(node, MappingNode):
+            raise self.error(node, f"{what} must be a mapping, got {_describe(node)}")
+        first: dict[str, Node] = {}
+        pairs = []
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                raise self.error(key_node, f"keys of {what} must be text, got {_describe(key_node)}")
+            self._visit(key_node, key_node)
+            key = key_node.value
+            if key in first:
+                where = self.location(first[key])
+                raise self.error(
+                    key_node,
+                    f"duplicate key {key!r} in {what} (first at line {where.line}, column {where.column})",
+                )
+            first[key] = key_node
+            self._visit(value_node, key_node)
+            pairs.append((key, key_node, value_node))
+        return pairs
+
+    def sequence(self, node: Node, what: str) -> list[Node]:
+        """The items of a list node.
+
+        :raises GraphError: ``node`` is not a list, or an item is an alias.
+        """
+        if not isinstance(node, SequenceNode):
+            raise self.error(node, f"{what} must be a list, got {_describe(node)}")
+        for item in node.value:
+            self._visit(item, node)
+        return node.value
+
+    def text(self, node: Node, what: str) -> str:
+        """The text of a scalar (any plain or quoted scalar that is not a collection)."""
+        if not isinstance(node, ScalarNode) or node.tag in (_NULL, _BOOL):
+            raise self.error(node, f"{what} must be text, got {_describe(node)}")
+        return node.value
+
+    def number(self, node: Node, what: str) -> float:
+        """A scalar read as a float.
+
+        :raises GraphError: the node is not a number (a string, a boolean,
+            null, a list, a mapping) or is too large for a float.
+        """
+        value = self.maybe_number(node)
+        if value is None:
+            raise self.error(node, f"{what} must be a number, got {_describe(node)}")
+        return value
+
+    def maybe_number(self, node: Node) -> float | None:
+        """The node's value as a float if it is a number, else ``None``."""
+        if not isinstance(node, ScalarNode):
+            return None
+        tag = node.tag
+        text = node.value
+        try:
+            if tag == _FLOAT:
+                try:
+                    return float(text)
+                except ValueError:  # .inf, .nan, 1:30.5
+                    return float(_constructor.construct_yaml_float(node))
+            if tag == _INT:
+                if _SAFE_INT.fullmatch(text):
+                    return float(int(text))
+                return float(_constructor.construct_yaml_int(node))
+        except OverflowError:
+            raise self.error(node, f"the number {text} is too large for a float") from None
+        if tag == _STR and not node.style and _EXPONENT_NUMBER.fullmatch(text):
+            return float(text)
+        return None
+
+    def value(self, node: Node, what: str) -> float | np.ndarray:
+        """A number, or a regular nested list of numbers as a float64 array.
+
+        :raises GraphError: an item is not a number, a list is empty, or the
+            nesting is ragged (sub-lists of different lengths, or lists mixed
+            with numbers at one depth).
+        """
+        if not isinstance(node, SequenceNode):
+            return self.number(node, what)
+        shape: list[int] = []
+        level = [node]
+        while True:
+            first = level[0]
+            if not isinstance(first, SequenceNode):
+                break
+            size = len(first.value)
+            if size == 0:
+                raise self.error(first, f"{what} contains an empty list")
+            for sub in level:
+                if not isinstance(sub, SequenceNode) or len(sub.value) != size:
+                    got = f"{len(sub.value)} items" if isinstance(sub, SequenceNode) else "a number"
+                    raise self.error(
+                        sub, f"{what} is a ragged list: expected a list of {size} items, got {got}"
+                    )
+            shape.append(size)
+            level = [item for sub in level for item in self.sequence(sub, what)]
+        numbers = []
+        for item in level:
+            if isinstance(item, SequenceNode):
+                raise self.error(item, f"{what} is a ragged list: expected a number, got a list")
+            numbers.append(self.number(item, f"each item of {what}"))
+        return np.array(numbers, dtype=np.float64).reshape(shape)
+
+    def walk(self, node: Node) -> Iterator[Node]:
+        """Every node under ``node``, depth first, without recursion."""
+        stack = [node]
+        while stack:
+            current = stack.pop()
+            yield current
+            if isinstance(current, SequenceNode):
+                stack.extend(reversed(current.value))
+            elif isinstance(current, MappingNode):
+                for key, value in reversed(current.value):
+                    stack.extend((value, key))

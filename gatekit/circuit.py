@@ -180,7 +180,9 @@ def _shaped_like(grad: Any, value: Any) -> Any:
         return grad
     if grad.ndim > value.ndim:
         grad = grad.sum(axis=tuple(range(grad.ndim - value.ndim)))
-    stretched = tuple(i for i, n in enumerate(value.shape) if n == 1 and grad.shape[i] != 1)
+    stretched = ()
+    if grad.ndim == value.ndim:
+        stretched = tuple(i for i, n in enumerate(value.shape) if n == 1 and grad.shape[i] != 1)
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
     return np.broadcast_to(grad, value.shape).copy()

@@ -33,7 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.command(args))
     except GatekitError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        # One line, always: a plugin's exception or pluggy's validation
+        # message may span several.
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        print("error: " + "; ".join(lines), file=sys.stderr)
         return exc.exit_code
 
 

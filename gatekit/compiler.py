@@ -15,12 +15,10 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
-import networkx as nx
-
 from gatekit.graph import CircuitGraph
 from gatekit.loader import CircuitDef, GateUse
 
-__all__ = ["BINARY", "MANY", "UNARY", "VJP", "Plan", "compile_plan"]
+__all__ = ["BINARY", "MANY", "SINK", "UNARY", "VJP", "Plan", "compile_plan"]
 
 # Backward step kinds. Unary and binary local-gradient gates get their own
 # branches because they are nearly every gate of a scalar circuit.
@@ -35,14 +33,13 @@ BackwardStep = tuple[int, Callable[..., Any], Callable[[list[Any]], Any], int, i
 class Plan:
     """A compiled circuit: slots, steps, and the names that map onto them."""
 
-    initial: list[Any]  # a value per slot: leaves and constants set, gates 0.0
+    initial: list[Any]  # a value per slot: leaves and constants set, gates 0.0, SINK
     forward: list[ForwardStep]  # every gate, in topological order
     backward: list[BackwardStep]  # gates on a path from a leaf to the root, reversed
     slots: dict[str, int]  # node name -> slot, in file order
     leaves: dict[str, int]  # input and param names -> slot, in file order
     outputs: dict[str, int]  # output name -> slot
     root: int  # the slot backprop starts from (outputs[0])
-    sink: int  # a gradient slot that takes what no leaf needs (constants)
     gates: dict[int, GateUse]  # output slot -> gate, for error messages
 
 
@@ -53,10 +50,13 @@ def _getter(slots: list[int]) -> Callable[[list[Any]], Any]:
     return itemgetter(*slots)
 
 
+SINK = 0  # slot 0 holds no node: gradients that no leaf needs land there
+
+
 def compile_plan(circuit: CircuitDef, dag: CircuitGraph) -> Plan:
     """Lay out slots and bind each gate's hooks for the run loop."""
-    slots = {name: i for i, name in enumerate(dag.order)}
-    initial: list[Any] = [0.0] * len(slots)
+    slots = {name: i for i, name in enumerate(dag.order, start=SINK + 1)}
+    initial: list[Any] = [0.0] * (len(slots) + 1)
     for leaf in circuit.leaves.values():
         initial[slots[leaf.name]] = leaf.value
     constants: dict[tuple[type, float], int] = {}
@@ -70,46 +70,41 @@ def compile_plan(circuit: CircuitDef, dag: CircuitGraph) -> Plan:
             initial.append(source)
         return constants[key]
 
-    # A node "needs a gradient" when some leaf reaches it: only then can its
-    # gradient matter to a leaf.
+    # A node's gradient can matter only if some leaf reaches it, and only
+    # gates that outputs[0] depends on get a backward step.
     reached = set(circuit.leaves)
-    for name in dag.order:
-        use = circuit.gates.get(name)
-        if use is not None and any(s in reached for s in use.inputs if isinstance(s, str)):
-            reached.add(name)
-    root_name = circuit.outputs[0]
-    on_path = nx.ancestors(dag.graph, root_name)
-    on_path.add(root_name)
-
+    root_cone = dag.root_cone
     forward: list[ForwardStep] = []
     backward: list[BackwardStep] = []
     gates: dict[int, GateUse] = {}
-    pending: list[tuple[GateUse, Callable[..., Any], bool, list[int], list[bool]]] = []
     for name in dag.order:
         use = circuit.gates.get(name)
         if use is None or use.resolved is None:
             continue
         out = slots[name]
         gates[out] = use
-        inputs = [slot_of(s) for s in use.inputs]
+        inputs = [slot_of(source) for source in use.inputs]
+        inputs_of = _getter(inputs)
         fn_forward, fn_backward, is_vjp = use.resolved.bind(use.attrs)
-        forward.append((fn_forward, _getter(inputs), out))
-        if name in reached and name in on_path:
-            wanted = [isinstance(s, str) and s in reached for s in use.inputs]
-            pending.append((use, fn_backward, is_vjp, inputs, wanted))
-    sink = len(initial)  # after every constant has its slot
-    for use, fn_backward, is_vjp, inputs, wanted in reversed(pending):
-        targets = tuple(s if w else sink for s, w in zip(inputs, wanted, strict=True))
-        out = slots[use.name]
-        getter = _getter(inputs)
+        forward.append((fn_forward, inputs_of, out))
+        targets = tuple(
+            slot if isinstance(source, str) and source in reached else SINK
+            for slot, source in zip(inputs, use.inputs, strict=True)
+        )
+        if targets.count(SINK) == len(targets):
+            continue  # no leaf reaches this gate
+        reached.add(name)
+        if name not in root_cone:
+            continue
         if is_vjp:
-            backward.append((VJP, fn_backward, getter, out, -1, -1, targets))
+            backward.append((VJP, fn_backward, inputs_of, out, SINK, SINK, targets))
         elif len(targets) == 1:
-            backward.append((UNARY, fn_backward, getter, out, targets[0], -1, targets))
+            backward.append((UNARY, fn_backward, inputs_of, out, targets[0], SINK, targets))
         elif len(targets) == 2:
-            backward.append((BINARY, fn_backward, getter, out, targets[0], targets[1], targets))
+            backward.append((BINARY, fn_backward, inputs_of, out, targets[0], targets[1], targets))
         else:
-            backward.append((MANY, fn_backward, getter, out, -1, -1, targets))
+            backward.append((MANY, fn_backward, inputs_of, out, SINK, SINK, targets))
+    backward.reverse()
     return Plan(
         initial=initial,
         forward=forward,
@@ -117,7 +112,6 @@ def compile_plan(circuit: CircuitDef, dag: CircuitGraph) -> Plan:
         slots={name: slots[name] for name in circuit.defined_at},
         leaves={name: slots[name] for name in circuit.leaves},
         outputs={name: slots[name] for name in circuit.outputs},
-        root=slots[root_name],
-        sink=sink,
+        root=slots[circuit.outputs[0]],
         gates=gates,
     )

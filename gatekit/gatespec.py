@@ -25,9 +25,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-__all__ = ["Attr", "GateSpec", "number"]
+__all__ = ["Attr", "GateSpec", "describe", "number"]
 
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def describe(value: object) -> str:
+    """A short phrase for a value read from a circuit file, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"a boolean ({value})"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    return "a list" if hasattr(value, "shape") or isinstance(value, list) else type(value).__name__
 
 
 def number(value: object) -> float:
@@ -38,10 +51,10 @@ def number(value: object) -> float:
     >>> number(True)
     Traceback (most recent call last):
     ...
-    ValueError: expected a number, got bool
+    ValueError: expected a number, got a boolean (True)
     """
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"expected a number, got {type(value).__name__}")
+        raise ValueError(f"expected a number, got {describe(value)}")
     result = float(value)
     if not math.isfinite(result):
         raise ValueError(f"expected a finite number, got {result!r}")

@@ -25,6 +25,7 @@ class CircuitGraph:
     graph: nx.DiGraph
     order: list[str]  # every node, topological, deterministic
     unused: list[str]  # gates no output depends on, in file order
+    root_cone: set[str]  # outputs[0] and every node it depends on
 
 
 def build_graph(circuit: CircuitDef) -> CircuitGraph:
@@ -51,13 +52,14 @@ def build_graph(circuit: CircuitDef) -> CircuitGraph:
         order = list(nx.topological_sort(graph))
     except nx.NetworkXUnfeasible:
         raise _cycle_error(circuit, graph) from None
-    needed: set[str] = set()
+    cones = {}
     for output in circuit.outputs:
-        if output not in needed:
-            needed.add(output)
-            needed.update(nx.ancestors(graph, output))
+        if output not in cones:
+            cones[output] = nx.ancestors(graph, output)
+            cones[output].add(output)
+    needed = set().union(*cones.values())
     unused = [name for name in circuit.gates if name not in needed]
-    return CircuitGraph(graph, order, unused)
+    return CircuitGraph(graph, order, unused, cones[circuit.outputs[0]])
 
 
 def _cycle_error(circuit: CircuitDef, graph: nx.DiGraph) -> CycleError:

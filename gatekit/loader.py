@@ -50,6 +50,8 @@ class GateUse:
     in_location: Location  # the in: list
     #: the registered gate, set by :func:`gatekit.validate.validate`
     resolved: Gate | None = None
+    #: where each attribute's name is written (``attr_locations``: its value)
+    attr_key_locations: dict[str, Location] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -98,8 +100,8 @@ def parse(root: Node, reader: Reader) -> CircuitDef:
     return circuit
 
 
-def _unknown_key(key: str, what: str, known: tuple[str, ...]) -> str:
-    return f"unknown {what} {key!r} (expected one of: {', '.join(known)})"
+def _unknown_key(key: str, what: str, known: tuple[str, ...], where: str = "") -> str:
+    return f"unknown {what} {key!r}{where} (expected one of: {', '.join(known)})"
 
 
 def _define(circuit: CircuitDef, reader: Reader, name: str, key_node: Node, section: str) -> Location:
@@ -139,7 +141,7 @@ def _parse_gates(circuit: CircuitDef, reader: Reader, node: Node) -> None:
             elif key == "attrs":
                 attrs_node = sub_value
             else:
-                raise reader.error(sub_key, _unknown_key(key, f"key in {what}", GATE_KEYS))
+                raise reader.error(sub_key, _unknown_key(key, "key", GATE_KEYS, f" in {what}"))
         if gate_node is None:
             raise reader.error(key_node, f"{what} has no 'gate:' (which gate to apply)")
         if in_node is None:
@@ -152,10 +154,12 @@ def _parse_gates(circuit: CircuitDef, reader: Reader, node: Node) -> None:
             input_locations.append(reader.location(item))
         attrs: dict[str, Any] = {}
         attr_locations = {}
+        attr_key_locations = {}
         if attrs_node is not None:
-            for key, _, sub_value in reader.mapping(attrs_node, f"'attrs:' of {what}"):
+            for key, attr_key, sub_value in reader.mapping(attrs_node, f"'attrs:' of {what}"):
                 attrs[key] = _plain(reader, sub_value, f"attribute {key!r} of {what}")
                 attr_locations[key] = reader.location(sub_value)
+                attr_key_locations[key] = reader.location(attr_key)
         circuit.gates[name] = GateUse(
             name=name,
             gate=reader.text(gate_node, f"'gate:' of {what}"),
@@ -166,16 +170,24 @@ def _parse_gates(circuit: CircuitDef, reader: Reader, node: Node) -> None:
             location=location,
             gate_location=reader.location(gate_node),
             in_location=reader.location(in_node),
+            attr_key_locations=attr_key_locations,
         )
 
 
 def _plain(reader: Reader, node: Node, what: str) -> Any:
-    """An attribute value: a number, text, or a list of numbers."""
+    """An attribute value as plain data, for the gate's :class:`~gatekit.Attr` to check.
+
+    A number, a regular list of numbers (an array), a boolean, null or text.
+    """
     number = reader.maybe_number(node)
     if number is not None:
         return number
     if node.id == "sequence":
         return reader.value(node, what)
+    if node.id == "scalar" and node.tag.endswith(":bool"):
+        return node.value.lower() in ("true", "yes", "on", "y")
+    if node.id == "scalar" and node.tag.endswith(":null"):
+        return None
     return reader.text(node, what)
 
 

@@ -89,8 +89,19 @@ def plugin_manager(
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {exc.plugin!r}: {exc}") from None
+        raise PluginError(_validation_message(pm, pm.get_name(exc.plugin) or repr(exc.plugin), exc)) from None
     return pm
+
+
+def _validation_message(pm: pluggy.PluginManager, name: str, exc: pluggy.PluginValidationError) -> str:
+    """pluggy's multi-line validation message as one line, with what the hook takes."""
+    first, *rest = str(exc).splitlines()
+    detail = "; ".join(line.strip() for line in rest if line.strip()) or first
+    hook = first.partition(" for hook ")[2].strip("'")
+    caller = getattr(pm.hook, hook, None)
+    if caller is not None and caller.spec is not None:
+        detail += f" ({hook} takes: {', '.join(caller.spec.argnames)})"
+    return f"plugin {name!r}, hook {hook or '?'}: {detail}"
 
 
 def _import(module_name: str) -> object:
@@ -104,7 +115,7 @@ def _register(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
     try:
         pm.register(plugin, name=name)
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {name!r}: {exc}") from None
+        raise PluginError(_validation_message(pm, name, exc)) from None
     except ValueError as exc:  # pluggy: name or object already registered
         raise PluginError(f"plugin {name!r}: {exc}") from None
 

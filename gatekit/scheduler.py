@@ -31,9 +31,9 @@ def backward(plan: Plan, values: list[Any]) -> list[Any]:
     """Return the gradient of the root with respect to every slot.
 
     Slots that no leaf reaches keep 0.0; constants' gradients all land in
-    ``plan.sink``.
+    slot ``SINK``.
     """
-    grads: list[Any] = [0.0] * (plan.sink + 1)
+    grads: list[Any] = [0.0] * len(plan.initial)
     grads[plan.root] = 1.0
     out = -1
     try:

@@ -78,7 +78,7 @@ def _resolve(use: GateUse, registry: GateRegistry) -> None:
             accepted = ", ".join(spec.attrs) if spec.attrs else "none"
             raise GraphError(
                 f"gate {spec.name} has no attribute {key!r} (accepted: {accepted})",
-                use.attr_locations[key],
+                use.attr_key_locations.get(key, use.attr_locations[key]),
             )
     use.attrs = attrs
     use.resolved = gate

@@ -16,6 +16,7 @@ could expand a small file into a huge value) is refused where it is used.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -38,7 +39,20 @@ _STR, _INT, _FLOAT, _BOOL, _NULL = (_TAG + t for t in ("str", "int", "float", "b
 _EXPONENT_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)[eE][-+]?\d+")
 _PLAIN_TAGS = frozenset(_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map"))
 _SAFE_INT = re.compile(r"[-+]?(?:0|[1-9]\d*)")
+# Infinity written as such (.inf, or !!float inf), unlike 1e400 that overflows.
+_INFINITY = re.compile(r"[-+]?\.?inf(?:inity)?", re.IGNORECASE)
 _constructor = yaml.SafeLoader("")  # only for YAML 1.1's rarer number forms
+
+
+def _shorten(text: str, limit: int = 40) -> str:
+    """``text``, or its start and its length when it is longer than ``limit``."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 10]}... ({len(text)} characters)"
+
+
+def _items(n: int) -> str:
+    return "1 item" if n == 1 else f"{n} items"
 
 
 def _describe(node: Node) -> str:
@@ -63,6 +77,10 @@ class Reader:
     def __init__(self, file: str) -> None:
         self.file = file
         self._seen: set[int] = set()
+        # Only a document with an anchor (&) can hold an alias, and only one
+        # with a ! can hold an explicit tag; most circuit files have neither,
+        # and skip the per-node check.
+        self._check_nodes = True
 
     # -- parsing ---------------------------------------------------------
 
@@ -91,6 +109,7 @@ class Reader:
         :raises LoadError: the text is not well-formed YAML, holds more than
             one document, or is empty.
         """
+        self._check_nodes = "&" in text or "!" in text
         loader = YamlLoader(text)
         try:
             node = loader.get_single_node()
@@ -102,6 +121,8 @@ class Reader:
             raise LoadError(f"invalid YAML: {problem}", self._mark_location(mark)) from None
         except yaml.YAMLError as exc:
             raise LoadError(f"invalid YAML: {exc}", Location(self.file, 1, 1)) from None
+        except RecursionError:  # the pure-Python parser, without libyaml's depth limit
+            raise LoadError("invalid YAML: nesting too deep", Location(self.file, 1, 1)) from None
         finally:
             loader.dispose()
         if node is None:
@@ -127,6 +148,8 @@ class Reader:
 
     def _visit(self, node: Node, used_at: Node) -> None:
         """Refuse a node reached twice (an alias) and tags that are not plain data."""
+        if not self._check_nodes:
+            return
         key = id(node)
         if key in self._seen:
             raise self.error(used_at, "YAML aliases (*name) are not allowed in a circuit file")
@@ -191,26 +214,46 @@ class Reader:
         return value
 
     def maybe_number(self, node: Node) -> float | None:
-        """The node's value as a float if it is a number, else ``None``."""
+        """The node's value as a float if it is a number, else ``None``.
+
+        :raises GraphError: the number overflows a float (``1e400``, or an
+            integer of 400 digits; ``.inf`` written as such is accepted), or
+            a scalar tagged ``!!int``/``!!float`` is not one.
+        """
         if not isinstance(node, ScalarNode):
             return None
         tag = node.tag
         text = node.value
+        exponent_text = tag == _STR and not node.style and _EXPONENT_NUMBER.fullmatch(text)
+        if tag not in (_FLOAT, _INT) and not exponent_text:
+            return None
         try:
-            if tag == _FLOAT:
-                try:
-                    return float(text)
-                except ValueError:  # .inf, .nan, 1:30.5
-                    return float(_constructor.construct_yaml_float(node))
             if tag == _INT:
                 if _SAFE_INT.fullmatch(text):
-                    return float(int(text))
-                return float(_constructor.construct_yaml_int(node))
+                    value = float(int(text))
+                else:
+                    value = float(_constructor.construct_yaml_int(node))
+            else:
+                try:
+                    value = float(text)
+                except ValueError:  # .inf, .nan, 1:30.5
+                    value = float(_constructor.construct_yaml_float(node))
         except OverflowError:
-            raise self.error(node, f"the number {text} is too large for a float") from None
-        if tag == _STR and not node.style and _EXPONENT_NUMBER.fullmatch(text):
-            return float(text)
-        return None
+            raise self._too_large(node) from None
+        except ValueError:
+            # int() refuses more than 4300 digits; else an explicit tag on a non-number
+            if tag == _INT and text.lstrip("+-").replace("_", "").isdigit():
+                raise self._too_large(node) from None
+            kind = "integer" if tag == _INT else "float"
+            raise self.error(
+                node, f"{_shorten(text)!r} is tagged as a number but is not a valid {kind}"
+            ) from None
+        if math.isinf(value) and not _INFINITY.fullmatch(text):
+            raise self._too_large(node)
+        return value
+
+    def _too_large(self, node: ScalarNode) -> GraphError:
+        return self.error(node, f"the number {_shorten(node.value)} is too large for a float")
 
     def value(self, node: Node, what: str) -> float | np.ndarray:
         """A number, or a regular nested list of numbers as a float64 array.
@@ -232,9 +275,9 @@ class Reader:
                 raise self.error(first, f"{what} contains an empty list")
             for sub in level:
                 if not isinstance(sub, SequenceNode) or len(sub.value) != size:
-                    got = f"{len(sub.value)} items" if isinstance(sub, SequenceNode) else "a number"
+                    got = _items(len(sub.value)) if isinstance(sub, SequenceNode) else "a number"
                     raise self.error(
-                        sub, f"{what} is a ragged list: expected a list of {size} items, got {got}"
+                        sub, f"{what} is a ragged list: expected a list of {_items(size)}, got {got}"
                     )
             shape.append(size)
             level = [item for sub in level for item in self.sequence(sub, what)]

@@ -138,8 +138,9 @@ def softplus(x: Value) -> Value:
 
 
 def relu(x: Value) -> Value:
+    """``max(x, 0)``; nan stays nan, as in ``np.maximum``."""
     if type(x) is float:
-        return x if x > 0.0 else 0.0
+        return 0.0 if x <= 0.0 else x  # nan <= 0 is false: nan passes through
     return np.maximum(x, 0.0)
 
 
@@ -153,6 +154,8 @@ def positive(x: Value) -> Value:
 def sign(x: Value) -> Value:
     """-1.0, 0.0 or 1.0 as ``x`` is negative, zero or positive."""
     if type(x) is float:
+        if math.isnan(x):
+            return x  # as np.sign: the gradient of abs at nan is nan, not 0
         return 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0
     return np.sign(x)
 

@@ -1,0 +1,57 @@
+"""Smoke test of benchmarks/scalar_circuit.py: it runs, and its correctness checks pass.
+
+No timing is asserted: the machines that run the tests are shared and noisy.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "scalar_circuit.py"
+
+
+@pytest.fixture
+def bench(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    spec = importlib.util.spec_from_file_location("scalar_circuit_bench", SCRIPT)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_scalar_circuit_benchmark_runs_and_checks_pass(
+    bench: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = bench.main(["--quick", "--sizes", "300,2000", "--repeat", "1", "--target-nodes", "3000"])
+
+    out = capsys.readouterr().out
+    assert "Load: gatekit.load" in out
+    assert "gatekit/tape" in out
+    assert "micrograd/gatekit" in out
+    assert "target (gatekit.load" in out
+    assert [row.label for row in rows] == ["300", "2,000"]
+    micrograd_ok = not isinstance(bench.import_micrograd(), str)
+    for row in rows:
+        assert row.gates == bench.shape_counts(row.nin, row.width)[0]
+        assert any(check.startswith("tape: output and") for check in row.checks)
+        assert math.isfinite(row.load) and math.isfinite(row.run) and math.isfinite(row.tape_total)
+        if micrograd_ok:
+            assert any(check.startswith("micrograd: output and") for check in row.checks)
+            assert math.isfinite(row.micrograd_total)
+
+
+def test_a_wrong_gradient_aborts(bench: ModuleType) -> None:
+    want = {"w": 1.0, "x": -2.0}
+    assert bench.check_match("ref", want, {"w": 1.0, "x": -2.0}) == 0.0
+    with pytest.raises(bench.MismatchError, match="ref disagrees with gatekit on 1 of 2"):
+        bench.check_match("ref", want, {"w": 1.0, "x": -2.0 * (1 + 1e-6)})
+    with pytest.raises(bench.MismatchError, match="not the same names"):
+        bench.check_match("ref", want, {"w": 1.0})

@@ -10,7 +10,7 @@ of its bias and its ``w_i * x_i`` products (``mul`` gates), then ``relu``
 (except in the last layer); the loss is the output neuron itself. Weights,
 biases (``params``) and inputs are drawn from a seeded generator.
 
-It then measures, in this one process:
+It then measures, all in one Python process per size:
 
 * ``gatekit.load(path)``: read, validate and compile, as one number; and a bare
   ``yaml.load(..., Loader=yaml.CSafeLoader)`` of the same file, with the
@@ -25,12 +25,14 @@ It then measures, in this one process:
 
 Every reference's output and gradients are checked against gatekit's before
 any timing is reported; a mismatch aborts with :class:`MismatchError`. Times
-are the best of N runs (``time.perf_counter``); nothing is asserted about
-them, since the machines are shared and noisy. The garbage collector is left
-in its default state for every timed run (``gatekit.load`` pauses it
-internally, which is part of what it costs); ``gc.collect()`` runs between
-repeats, outside the timed region, so no run pays for the previous one's
-garbage.
+are the best of N runs (``time.perf_counter``), the contestants alternating
+round by round; nothing is asserted about them, since the machines are shared
+and noisy. The garbage collector is left in its default state for every timed
+run (``gatekit.load`` pauses it inside itself, which is part of what it
+costs); ``gc.collect()`` runs between runs, outside the timed region, so no
+run pays for the previous one's garbage. The gc-paused figures for the bare
+parse and for micrograd are printed beside, for information. Each size is
+measured in a fresh Python process (``--in-process`` to not): see :func:`worker`.
 """
 
 from __future__ import annotations
@@ -38,11 +40,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import dataclasses
+import functools
 import gc
 import io
+import json
 import math
 import pstats
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -60,6 +66,7 @@ MUL, ADD, RELU = 0, 1, 2
 OP_NAMES = {MUL: "mul", ADD: "add", RELU: "relu"}
 REL_TOL = 1e-9
 TARGET_NODES = 60_000
+MISMATCH_EXIT = 3  # a worker's exit status when a reference disagrees with gatekit
 
 Gate = tuple[int, str, tuple[str, ...]]  # (op, output name, input names)
 
@@ -654,7 +661,9 @@ def report(rows: list[Row], target: Row | None) -> str:
                     fmt(ns_per(r.micrograd_total, r.gates)),
                     fmt(ns_per(r.run, r.gates)),
                     "-" if math.isnan(r.micrograd_total) else f"{r.micrograd_total / r.run:.1f}x",
-                    fmt(ns_per(r.micrograd_paused, r.gates)),
+                    "-"
+                    if math.isnan(r.micrograd_paused)
+                    else f"{fmt(ns_per(r.micrograd_paused, r.gates))} ({r.micrograd_paused / r.run:.1f}x)",
                 ]
                 for r in rows
             ],
@@ -706,6 +715,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-micrograd", action="store_true", help="skip reference (b)")
     parser.add_argument("--profile", action="store_true", help="cProfile load and run at the largest size")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="measure every size in this process (by default each gets a fresh one: see worker())",
+    )
+    parser.add_argument("--worker", help=argparse.SUPPRESS)  # "gates:N" or "nodes:N": one row as JSON
     args = parser.parse_args(argv)
     if args.sizes is None:
         args.sizes = "1e3,1e4" if args.quick else "1e3,1e4,1e5"
@@ -726,44 +741,94 @@ def label_of(size: int) -> str:
     return f"1e{int(exponent)}" if exponent.is_integer() else f"{size:,}"
 
 
+def measure_one(kind: str, count: int, args: argparse.Namespace) -> Row:
+    """One row: a full one for ``kind == "gates"``, the load comparison alone for ``"nodes"``."""
+    gatekit.default_registry()  # build the plugin registry once, outside the timings
+    with tempfile.TemporaryDirectory(prefix="gatekit-bench-") as tmp:
+        folder = Path(tmp)
+        if kind == "gates":
+            micrograd = "micrograd skipped (--no-micrograd)" if args.no_micrograd else import_micrograd()
+            return measure(label_of(count), choose_shape(count), folder, args, micrograd)
+        mlp = build_mlp(*choose_shape(count, by="nodes"), args.seed)
+        row, _ = measure_load(f"~{count // 1000}k nodes", mlp, folder, args)
+        return row
+
+
+def worker(kind: str, count: int, args: argparse.Namespace) -> Row:
+    """Measure one row in a fresh Python process and return it.
+
+    Each size gets a process of its own because the tape's speed depends on
+    the heap it is built in: after a previous size's loads and micrograd
+    graphs have churned the heap, the tape runs up to 2-3x slower (its
+    tuples and slot numbers land scattered over memory), while gatekit's run
+    hardly moves, which would flatter gatekit.
+    """
+    command = [sys.executable, str(Path(__file__).resolve()), "--worker", f"{kind}:{count}"]
+    command += [
+        "--seed",
+        str(args.seed),
+        "--repeat",
+        str(args.repeat),
+        "--load-repeat",
+        str(args.load_repeat),
+    ]
+    if args.no_micrograd:
+        command.append("--no-micrograd")
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode == MISMATCH_EXIT:
+        raise MismatchError(done.stderr.strip())
+    if done.returncode != 0:
+        raise RuntimeError(f"the worker for {kind}:{count} failed (exit {done.returncode}):\n{done.stderr}")
+    return Row(**json.loads(done.stdout.strip().splitlines()[-1]))
+
+
 def main(argv: Sequence[str] | None = None) -> list[Row]:
     """Run the benchmark and print its report; return its rows (for tests)."""
     args = parse_args(argv)
+    if args.worker:
+        kind, _, count = args.worker.partition(":")
+        try:
+            row = measure_one(kind, int(count), args)
+        except MismatchError as exc:
+            print(exc, file=sys.stderr)
+            raise SystemExit(MISMATCH_EXIT) from None
+        print(json.dumps(dataclasses.asdict(row)))
+        return [row]
     started = time.perf_counter()
-    micrograd: tuple[Any, Any] | str = "skipped (--no-micrograd)" if args.no_micrograd else import_micrograd()
+    one = functools.partial(measure_one if args.in_process else worker, args=args)
+    micrograd = "micrograd skipped (--no-micrograd)" if args.no_micrograd else import_micrograd()
     print(
         f"gatekit {gatekit.__version__}, PyYAML {yaml.__version__} (libyaml: {yaml.__with_libyaml__}), "
         f"Python {sys.version.split()[0]}; best of {args.repeat} runs, {args.load_repeat} loads; "
-        f"gc {'on' if gc.isenabled() else 'off'}"
+        f"gc {'on' if gc.isenabled() else 'off'}; "
+        + ("every size in this process" if args.in_process else "each size in a fresh process")
     )
     if isinstance(micrograd, str):
         print(f"note: micrograd reference: {micrograd}")
-    gatekit.default_registry()  # build the plugin registry once, outside the timings
     rows: list[Row] = []
+    for size in args.sizes:
+        row = one("gates", size)
+        rows.append(row)
+        print(
+            f"{row.label}: MLP({row.nin}, [{row.width}, {row.width}, 1]) = {row.gates:,} gates, "
+            f"{row.nodes:,} nodes; load {row.load * 1e3:.1f} ms, run {row.run * 1e3:.2f} ms; "
+            + "; ".join(row.checks)
+        )
     target = None
-    with tempfile.TemporaryDirectory(prefix="gatekit-bench-") as tmp:
-        folder = Path(tmp)
-        for size in args.sizes:
-            shape = choose_shape(size)
-            row = measure(label_of(size), shape, folder, args, micrograd)
-            rows.append(row)
-            print(
-                f"{row.label}: MLP({row.nin}, [{row.width}, {row.width}, 1]) = {row.gates:,} gates, "
-                f"{row.nodes:,} nodes; load {row.load * 1e3:.1f} ms, run {row.run * 1e3:.2f} ms; "
-                + "; ".join(row.checks)
-            )
-        if args.target_nodes:
-            shape = choose_shape(args.target_nodes, by="nodes")
-            mlp = build_mlp(*shape, args.seed)
-            target, _ = measure_load(f"~{args.target_nodes // 1000}k nodes", mlp, folder, args)
-            print(
-                f"{target.label}: MLP({target.nin}, [{target.width}, {target.width}, 1]) = "
-                f"{target.gates:,} gates, {target.nodes:,} nodes; load {target.load * 1e3:.1f} ms, "
-                f"parse {target.parse * 1e3:.1f} ms"
-            )
-        if args.profile and rows:
-            nin, width = rows[-1].nin, rows[-1].width
-            print(profile(folder / f"mlp_{nin}_{width}.yaml"))
+    if args.target_nodes:
+        target = one("nodes", args.target_nodes)
+        print(
+            f"{target.label}: MLP({target.nin}, [{target.width}, {target.width}, 1]) = "
+            f"{target.gates:,} gates, {target.nodes:,} nodes; load {target.load * 1e3:.1f} ms, "
+            f"parse {target.parse * 1e3:.1f} ms"
+        )
+    if args.profile and rows:
+        with tempfile.TemporaryDirectory(prefix="gatekit-bench-") as tmp:
+            mlp = build_mlp(rows[-1].nin, rows[-1].width, args.seed)
+            path = yaml_path(Path(tmp), mlp)
+            path.write_text(to_yaml(mlp))
+            del mlp
+            print(profile(path))
     print()
     print(report(rows, target))
     print(f"\n(total {time.perf_counter() - started:.1f} s)")

@@ -11,11 +11,15 @@ pluggy checks every implementation against these specs when it is registered:
 an implementation may accept any subset of a hook's arguments, in any order,
 but no argument that is not listed here. gatekit never broadcasts the gate
 hooks: it resolves each gate's own implementations once, when a circuit is
-compiled, and the run loop calls them directly.
+compiled, and the run loop calls them directly. The fastest form declares the
+spec's arguments in the spec's order, leaving out ``attrs`` when the gate has
+none (``gate_forward(self, inputs)``, ``gate_local_grad(self, inputs,
+output)``); any other subset or order is called through a small adapter.
 
-Values are Python floats or NumPy float64 arrays. A gate's hooks must accept
-both; the helpers in :mod:`gatekit.gates._math` do the dispatch for the common
-functions.
+Values are Python floats or NumPy float64 arrays, and a gate's hooks must
+accept both: Python operators work on either, and NumPy functions take floats
+too (returning NumPy scalars). The built-in gates route floats to ``math`` for
+speed (see ``gatekit/gates/_math.py``).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatekit.compiler import BINARY, UNARY, VJP, Plan
+from gatekit.compiler import BINARY, MANY, UNARY, Plan
 from gatekit.errors import RunError
 
 __all__ = ["backward", "forward"]
@@ -21,8 +21,13 @@ def forward(plan: Plan, values: list[Any]) -> None:
     """Fill every gate's slot in ``values``, in topological order."""
     out = -1
     try:
-        for fn, inputs_of, out in plan.forward:
-            values[out] = fn(inputs_of(values))
+        for kind, fn, a, b, gather, out in plan.forward:
+            if kind == BINARY:
+                values[out] = fn((values[a], values[b]))
+            elif kind == UNARY:
+                values[out] = fn((values[a],))
+            else:
+                values[out] = fn(gather(values))
     except Exception as exc:
         raise _failure(plan, out, "forward", exc) from exc
 
@@ -30,28 +35,29 @@ def forward(plan: Plan, values: list[Any]) -> None:
 def backward(plan: Plan, values: list[Any]) -> list[Any]:
     """Return the gradient of the root with respect to every slot.
 
-    Slots that no leaf reaches keep 0.0; constants' gradients all land in
-    slot ``SINK``.
+    Each gate takes the gradient at its output (``upstream``) and adds
+    ``local * upstream`` into each input's gradient. Slots that no leaf
+    reaches keep 0.0; gradients no leaf needs (constants') land in ``SINK``.
     """
-    grads: list[Any] = [0.0] * len(plan.initial)
+    grads: list[Any] = [0.0] * len(values)
     grads[plan.root] = 1.0
     out = -1
     try:
-        for kind, fn, inputs_of, out, a, b, targets in plan.backward:
+        for kind, fn, a, b, gather, out, to_a, to_b, targets in plan.backward:
             upstream = grads[out]
             if kind == BINARY:
-                local_a, local_b = fn(inputs_of(values), values[out])
-                grads[a] += local_a * upstream
-                grads[b] += local_b * upstream
+                local_a, local_b = fn((values[a], values[b]), values[out])
+                grads[to_a] += local_a * upstream
+                grads[to_b] += local_b * upstream
             elif kind == UNARY:
-                (local_a,) = fn(inputs_of(values), values[out])
-                grads[a] += local_a * upstream
-            elif kind == VJP:
-                for slot, grad in zip(targets, fn(inputs_of(values), values[out], upstream), strict=True):
-                    grads[slot] += grad
-            else:
-                for slot, local in zip(targets, fn(inputs_of(values), values[out]), strict=True):
+                (local_a,) = fn((values[a],), values[out])
+                grads[to_a] += local_a * upstream
+            elif kind == MANY:
+                for slot, local in zip(targets, fn(gather(values), values[out]), strict=True):
                     grads[slot] += local * upstream
+            else:  # VJP: the gate multiplies by upstream itself
+                for slot, grad in zip(targets, fn(gather(values), values[out], upstream), strict=True):
+                    grads[slot] += grad
     except Exception as exc:
         raise _failure(plan, out, "backward", exc) from exc
     return grads

@@ -365,7 +365,43 @@ BAD_CIRCUITS = [
         """,
         "3:49",
         "attribute 'slope' of gate 'y' (leaky_relu)",
-        "expected a number",
+        "expected a number, got the text 'abc'",
+    ),
+    bad(
+        "attr-value-boolean",
+        """\
+        inputs: {x: 1}
+        gates:
+          y: {gate: leaky_relu, in: [x], attrs: {slope: true}}
+        outputs: [y]
+        """,
+        "3:49",
+        "attribute 'slope' of gate 'y' (leaky_relu)",
+        "expected a number, got a boolean (True)",
+    ),
+    bad(
+        "attr-value-null",
+        """\
+        inputs: {x: 1}
+        gates:
+          y: {gate: leaky_relu, in: [x], attrs: {slope: null}}
+        outputs: [y]
+        """,
+        "3:49",
+        "attribute 'slope' of gate 'y' (leaky_relu)",
+        "expected a number, got null",
+    ),
+    bad(
+        "attr-value-list",
+        """\
+        inputs: {x: 1}
+        gates:
+          y: {gate: leaky_relu, in: [x], attrs: {slope: [1, 2]}}
+        outputs: [y]
+        """,
+        "3:49",
+        "attribute 'slope' of gate 'y' (leaky_relu)",
+        "expected a number, got a list",
     ),
     bad(
         "attrs-on-gate-without-attrs",

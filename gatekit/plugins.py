@@ -16,7 +16,6 @@ True
 
 from __future__ import annotations
 
-import difflib
 import functools
 import importlib
 import importlib.metadata
@@ -225,10 +224,6 @@ class GateRegistry(Mapping[str, Gate]):
             for gate in provided:
                 _register(pm, gate, f"{name}:{_spec_of(gate, name).name}")
         return cls(_collect(pm))
-
-    def suggest(self, name: str) -> list[str]:
-        """Installed gate names close to ``name``, best first."""
-        return difflib.get_close_matches(name, list(self._gates), n=3, cutoff=0.6)
 
     def __getitem__(self, name: str) -> Gate:
         return self._gates[name]

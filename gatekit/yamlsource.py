@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -287,15 +286,3 @@ class Reader:
                 raise self.error(item, f"{what} is a ragged list: expected a number, got a list")
             numbers.append(self.number(item, f"each item of {what}"))
         return np.array(numbers, dtype=np.float64).reshape(shape)
-
-    def walk(self, node: Node) -> Iterator[Node]:
-        """Every node under ``node``, depth first, without recursion."""
-        stack = [node]
-        while stack:
-            current = stack.pop()
-            yield current
-            if isinstance(current, SequenceNode):
-                stack.extend(reversed(current.value))
-            elif isinstance(current, MappingNode):
-                for key, value in reversed(current.value):
-                    stack.extend((value, key))

@@ -248,3 +248,29 @@ def test_gates_table(cli):
 def test_version(cli):
     proc = cli("--version")
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"gatekit {gatekit.__version__}\n", "")
+
+
+# -- every bad circuit of test_errors.py, through the CLI's own entry point ------
+
+
+def _bad_circuits() -> list[object]:
+    from test_errors import BAD_CIRCUITS
+
+    return BAD_CIRCUITS
+
+
+@pytest.mark.parametrize(("text", "error", "line", "column", "words"), _bad_circuits())
+def test_every_bad_circuit_is_one_located_line_and_exit_2(
+    text: str, error: type, line: int, column: int, words: tuple[str, ...], tmp_path, capsys
+) -> None:
+    from gatekit.cli import main
+
+    path = tmp_path / "g.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert main(["run", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    [message] = captured.err.splitlines()
+    assert message.startswith(f"error: {path}:{line}:{column}: ")
+    for word in words:
+        assert word in message

@@ -18,12 +18,14 @@ from gatekit.errors import (
     RunError,
     UsageError,
 )
-from gatekit.gatespec import Attr, GateSpec
+from gatekit.gatespec import POSITIVE, REAL, Attr, GateSpec
 from gatekit.hookspecs import hookimpl
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "POSITIVE",
+    "REAL",
     "Attr",
     "Circuit",
     "CycleError",

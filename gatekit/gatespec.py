@@ -25,9 +25,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-__all__ = ["Attr", "GateSpec", "describe", "number"]
+__all__ = ["POSITIVE", "REAL", "Attr", "GateSpec", "Interval", "describe", "number"]
 
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+Interval = tuple[float, float]
+#: Domains for :attr:`GateSpec.domain`: where random gradient checks sample.
+REAL: Interval = (-3.0, 3.0)
+POSITIVE: Interval = (0.1, 3.0)
 
 
 def describe(value: object) -> str:
@@ -83,6 +88,10 @@ class GateSpec:
     """A gate's name, input count, attributes and one-line doc.
 
     ``arity`` is the exact number of inputs, or the minimum when ``variadic``.
+    ``domain`` says where the gate is defined and smooth enough to check its
+    gradient at random points: one ``(low, high)`` interval for every input,
+    or a tuple of intervals, one per input (the last one repeats for extra
+    variadic inputs). It changes nothing when a circuit runs.
     """
 
     name: str
@@ -90,9 +99,21 @@ class GateSpec:
     doc: str
     variadic: bool = False
     attrs: Mapping[str, Attr] = field(default_factory=dict)
+    domain: Interval | tuple[Interval, ...] = REAL
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)))
+
+    def interval(self, position: int) -> Interval:
+        """The domain of input ``position`` (counting from 0).
+
+        >>> GateSpec("pow", 2, "a ** b", domain=(POSITIVE, REAL)).interval(0)
+        (0.1, 3.0)
+        """
+        domain = self.domain
+        if domain and isinstance(domain[0], tuple):
+            return domain[min(position, len(domain) - 1)]  # type: ignore[return-value]
+        return domain  # type: ignore[return-value]
 
     @property
     def arity_text(self) -> str:
@@ -117,4 +138,21 @@ class GateSpec:
                 found.append(f"attribute name {key!r} is not a valid name")
             if not isinstance(attr, Attr):
                 found.append(f"attribute {key!r} must be a gatekit.Attr")
+        intervals = self.domain if self.domain and isinstance(self.domain[0], tuple) else (self.domain,)
+        for interval in intervals:
+            if not _is_interval(interval):
+                found.append(
+                    "domain must be (low, high) with low < high, or one such pair per input; "
+                    f"got {self.domain!r}"
+                )
+                break
         return found
+
+
+def _is_interval(value: object) -> bool:
+    return (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+        and value[0] < value[1]
+    )

@@ -19,9 +19,11 @@ from __future__ import annotations
 import functools
 import importlib
 import importlib.metadata
+import importlib.util
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -31,7 +33,7 @@ from gatekit.errors import PluginError
 from gatekit.gates import default_plugins
 from gatekit.gatespec import GateSpec
 
-__all__ = ["Gate", "GateRegistry", "PluginManager", "plugin_manager"]
+__all__ = ["Gate", "GateRegistry", "PluginManager", "gate_from_object", "plugin_manager"]
 
 ENTRY_POINT_GROUP = "gatekit"
 AUTOLOAD_ENV = "GATEKIT_DISABLE_PLUGIN_AUTOLOAD"
@@ -46,18 +48,39 @@ _CALL_ORDER = {
 
 
 class PluginManager(pluggy.PluginManager):
-    """pluggy's manager for the ``gatekit`` project, remembering distributions."""
+    """pluggy's manager for the ``gatekit`` project.
+
+    It remembers where each plugin came from (its distribution) and what went
+    wrong with the plugins it skipped: a broken plugin that was loaded
+    automatically (from an entry point) is set aside with a warning in
+    :attr:`problems`, so that circuits that do not need it still run. Built-ins
+    and plugins asked for with ``-p`` are never skipped: their faults raise.
+    """
 
     def __init__(self) -> None:
         super().__init__("gatekit")
         self.add_hookspecs(hookspecs)
-        #: plugin name -> "distribution version", for plugins from entry points
+        #: plugin name -> "distribution version"
         self.distributions: dict[str, str] = {name: _own_distribution() for name in default_plugins}
+        #: plugin names loaded from entry points: their faults are warnings
+        self.autoloaded: set[str] = set()
+        #: one message per plugin or gate that was set aside
+        self.problems: list[str] = []
 
     def distribution_of(self, plugin_name: str) -> str:
         """The distribution a plugin (or a gate registered by it) came from."""
         root = plugin_name.split(":", 1)[0]
         return self.distributions.get(root, "not installed (-p)")
+
+    def fault(self, plugin_name: str, message: str) -> None:
+        """Raise :class:`PluginError`, or set the plugin aside if it was autoloaded."""
+        root = plugin_name.split(":", 1)[0]
+        text = f"plugin {plugin_name!r} ({self.distribution_of(plugin_name)}): {message}"
+        if root not in self.autoloaded:
+            raise PluginError(text)
+        self.problems.append(f"{text}; it is not loaded")
+        if self.get_plugin(plugin_name) is not None:
+            self.unregister(name=plugin_name)
 
 
 def plugin_manager(
@@ -67,11 +90,17 @@ def plugin_manager(
 ) -> PluginManager:
     """Create a plugin manager with the built-ins, entry points and ``plugins``.
 
-    :param plugins: module names to import and register (``-p NAME``).
-    :param blocked: plugin names not to register (``-p no:NAME``).
+    Order: the built-ins, then entry points sorted by distribution and name,
+    then ``plugins`` in the order given.
+
+    :param plugins: modules to register (``-p NAME``): an import name, or the
+        path of a ``.py`` file.
+    :param blocked: plugin names not to register (``-p no:NAME``): an entry
+        point's name, a module's import name, or a built-in's module.
     :param autoload: load the ``gatekit`` entry points; by default, unless the
         environment sets ``GATEKIT_DISABLE_PLUGIN_AUTOLOAD``.
-    :raises PluginError: a plugin fails to import or breaks the hook contract.
+    :raises PluginError: a built-in or ``-p`` plugin fails to import or breaks
+        the hook contract (an entry point's faults go to ``pm.problems``).
     """
     pm = PluginManager()
     for name in blocked:
@@ -85,14 +114,16 @@ def plugin_manager(
     for name in plugins:
         if not pm.is_blocked(name) and pm.get_plugin(name) is None:
             _register(pm, _import(name), name)
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        raise PluginError(_validation_message(pm, pm.get_name(exc.plugin) or repr(exc.plugin), exc)) from None
-    return pm
+    while True:
+        try:
+            pm.check_pending()
+            return pm
+        except pluggy.PluginValidationError as exc:
+            name = pm.get_name(exc.plugin) or repr(exc.plugin)
+            pm.fault(name, _validation_message(pm, exc))
 
 
-def _validation_message(pm: pluggy.PluginManager, name: str, exc: pluggy.PluginValidationError) -> str:
+def _validation_message(pm: pluggy.PluginManager, exc: pluggy.PluginValidationError) -> str:
     """pluggy's multi-line validation message as one line, with what the hook takes."""
     first, *rest = str(exc).splitlines()
     detail = "; ".join(line.strip() for line in rest if line.strip()) or first
@@ -100,39 +131,49 @@ def _validation_message(pm: pluggy.PluginManager, name: str, exc: pluggy.PluginV
     caller = getattr(pm.hook, hook, None)
     if caller is not None and caller.spec is not None:
         detail += f" ({hook} takes: {', '.join(caller.spec.argnames)})"
-    return f"plugin {name!r}, hook {hook or '?'}: {detail}"
+    return f"hook {hook or '?'}: {detail}"
 
 
-def _import(module_name: str) -> object:
+def _import(name: str) -> object:
+    """Import a plugin module by import name, or from a ``.py`` file's path."""
     try:
-        return importlib.import_module(module_name)
+        if name.endswith(".py"):
+            path = Path(name)
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            if spec is None or spec.loader is None or not path.is_file():
+                raise FileNotFoundError(f"no such file: {name}")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+        return importlib.import_module(name)
     except Exception as exc:
-        raise PluginError(f"cannot import plugin {module_name!r}: {type(exc).__name__}: {exc}") from None
+        raise PluginError(f"cannot import plugin {name!r}: {type(exc).__name__}: {exc}") from None
 
 
-def _register(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
+def _register(pm: PluginManager, plugin: object, name: str) -> bool:
+    """Register ``plugin``; False if it was blocked or set aside as broken."""
     try:
-        pm.register(plugin, name=name)
+        return pm.register(plugin, name=name) is not None
     except pluggy.PluginValidationError as exc:
-        raise PluginError(_validation_message(pm, name, exc)) from None
+        pm.fault(name, _validation_message(pm, exc))
     except ValueError as exc:  # pluggy: name or object already registered
-        raise PluginError(f"plugin {name!r}: {exc}") from None
+        pm.fault(name, str(exc))
+    return False
 
 
-def _load_entry_points(pm: pluggy.PluginManager) -> None:
+def _load_entry_points(pm: PluginManager) -> None:
     found = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
     for ep in sorted(found, key=lambda ep: (ep.dist.name if ep.dist else "", ep.name)):
         if pm.is_blocked(ep.name) or pm.get_plugin(ep.name) is not None:
             continue
-        dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist else "unknown distribution"
+        pm.distributions[ep.name] = f"{ep.dist.name} {ep.dist.version}" if ep.dist else "unknown distribution"
+        pm.autoloaded.add(ep.name)
         try:
             plugin = ep.load()
         except Exception as exc:
-            raise PluginError(
-                f"plugin {ep.name!r} from {dist} failed to load: {type(exc).__name__}: {exc}"
-            ) from None
+            pm.fault(ep.name, f"failed to import {ep.value!r}: {type(exc).__name__}: {exc}")
+            continue
         _register(pm, plugin, ep.name)
-        pm.distributions[ep.name] = dist
 
 
 @functools.cache
@@ -153,6 +194,7 @@ class Gate:
     forward: pluggy.HookImpl
     local_grad: pluggy.HookImpl | None
     vjp: pluggy.HookImpl | None
+    autoloaded: bool = False  # from an entry point
 
     @property
     def name(self) -> str:
@@ -195,18 +237,28 @@ def _bind(impl: pluggy.HookImpl, hook: str, attrs: Mapping[str, Any]) -> Callabl
 
 
 class GateRegistry(Mapping[str, Gate]):
-    """The installed gates by name, in registration order."""
+    """The installed gates by name, in registration order.
 
-    def __init__(self, gates: Iterable[Gate]) -> None:
+    ``problems`` lists the plugins and gates that were set aside (broken
+    autoloaded plugins, gate names claimed twice): worth a warning, not a stop.
+    """
+
+    def __init__(self, gates: Iterable[Gate], problems: Sequence[str] = ()) -> None:
         self._gates: dict[str, Gate] = {}
+        self.problems = list(problems)
         for gate in gates:
             other = self._gates.get(gate.name)
-            if other is not None:
-                raise PluginError(
-                    f"gate name {gate.name!r} is claimed twice: by plugin {other.plugin!r} "
-                    f"({other.distribution}) and by plugin {gate.plugin!r} ({gate.distribution})"
-                )
-            self._gates[gate.name] = gate
+            if other is None:
+                self._gates[gate.name] = gate
+                continue
+            message = (
+                f"gate name {gate.name!r} is claimed twice: by plugin {other.plugin!r} "
+                f"({other.distribution}) and by plugin {gate.plugin!r} ({gate.distribution})"
+            )
+            if gate.autoloaded:
+                self.problems.append(f"{message}; the first one is used")
+            else:
+                raise PluginError(message)
 
     @classmethod
     def from_manager(cls, pm: PluginManager) -> GateRegistry:
@@ -218,12 +270,13 @@ class GateRegistry(Mapping[str, Gate]):
             try:
                 provided = list(impl.function())
             except Exception as exc:
-                raise PluginError(
-                    f"plugin {name!r}: gatekit_register_gates raised {type(exc).__name__}: {exc}"
-                ) from None
+                pm.fault(name, f"gatekit_register_gates raised {type(exc).__name__}: {exc}")
+                continue
             for gate in provided:
-                _register(pm, gate, f"{name}:{_spec_of(gate, name).name}")
-        return cls(_collect(pm))
+                spec = _spec_of(pm, gate, name)
+                if spec is not None:
+                    _register(pm, gate, f"{name}:{spec.name}")
+        return cls(_collect(pm), pm.problems)
 
     def __getitem__(self, name: str) -> Gate:
         return self._gates[name]
@@ -235,23 +288,43 @@ class GateRegistry(Mapping[str, Gate]):
         return len(self._gates)
 
 
+def gate_from_object(gate: object, name: str | None = None) -> Gate:
+    """Check a gate object as registration would, and return its registry entry.
+
+    For testing a gate before it is installed: pluggy validates its hooks
+    and gatekit its spec, in a manager of its own.
+
+    :raises PluginError: the object is not a valid gate.
+    """
+    pm = PluginManager()
+    name = name or getattr(gate, "__name__", None) or type(gate).__qualname__
+    _register(pm, gate, name)
+    found = list(_collect(pm))
+    if not found:
+        raise PluginError(f"{name!r} is not a gate: it implements no gate_spec hook")
+    return found[0]
+
+
 def _impls(pm: pluggy.PluginManager, hook: str) -> dict[str, pluggy.HookImpl]:
     return {impl.plugin_name: impl for impl in getattr(pm.hook, hook).get_hookimpls()}
 
 
-def _spec_of(gate: object, owner: str) -> GateSpec:
+def _spec_of(pm: PluginManager, gate: object, owner: str) -> GateSpec | None:
     method = getattr(gate, "gate_spec", None)
     if not callable(method):
-        raise PluginError(f"plugin {owner!r} registered {gate!r}, which has no gate_spec hook")
-    return _checked_spec(method(), owner)
+        pm.fault(owner, f"gatekit_register_gates returned {gate!r}, which has no gate_spec hook")
+        return None
+    return _checked_spec(pm, method(), owner)
 
 
-def _checked_spec(spec: object, owner: str) -> GateSpec:
+def _checked_spec(pm: PluginManager, spec: object, owner: str) -> GateSpec | None:
     if not isinstance(spec, GateSpec):
-        raise PluginError(f"plugin {owner!r}: gate_spec returned {type(spec).__name__}, not gatekit.GateSpec")
+        pm.fault(owner, f"gate_spec returned {type(spec).__name__}, not gatekit.GateSpec")
+        return None
     problems = spec.problems()
     if problems:
-        raise PluginError(f"plugin {owner!r}: bad gate spec: {'; '.join(problems)}")
+        pm.fault(owner, f"bad gate spec: {'; '.join(problems)}")
+        return None
     return spec
 
 
@@ -260,20 +333,22 @@ def _collect(pm: PluginManager) -> Iterator[Gate]:
     forwards = _impls(pm, "gate_forward")
     grads = _impls(pm, "gate_local_grad")
     vjps = _impls(pm, "gate_vjp")
-    for name, plugin in pm.list_name_plugin():
+    for name, plugin in list(pm.list_name_plugin()):
         if plugin is None:
             continue
         if name not in specs:
             if name in forwards or name in grads or name in vjps:
-                raise PluginError(f"plugin {name!r} implements gate hooks but not gate_spec")
+                pm.fault(name, "implements gate hooks but not gate_spec")
             continue
-        spec = _checked_spec(specs[name].function(), name)
+        spec = _checked_spec(pm, specs[name].function(), name)
+        if spec is None:
+            continue
         if name not in forwards:
-            raise PluginError(f"plugin {name!r} (gate {spec.name!r}) does not implement gate_forward")
+            pm.fault(name, f"gate {spec.name!r} does not implement gate_forward")
+            continue
         if name not in grads and name not in vjps:
-            raise PluginError(
-                f"plugin {name!r} (gate {spec.name!r}) implements neither gate_local_grad nor gate_vjp"
-            )
+            pm.fault(name, f"gate {spec.name!r} implements neither gate_local_grad nor gate_vjp")
+            continue
         yield Gate(
             spec=spec,
             plugin=name,
@@ -281,4 +356,5 @@ def _collect(pm: PluginManager) -> Iterator[Gate]:
             forward=forwards[name],
             local_grad=grads.get(name),
             vjp=vjps.get(name),
+            autoloaded=name.split(":", 1)[0] in pm.autoloaded,
         )

@@ -11,7 +11,7 @@ from typing import Any
 
 from gatekit.gates import _math
 from gatekit.gates._base import SpecGate
-from gatekit.gatespec import GateSpec
+from gatekit.gatespec import POSITIVE, REAL, GateSpec
 from gatekit.hookspecs import hookimpl
 
 Values = Sequence[Any]
@@ -81,7 +81,7 @@ class Sub(SpecGate):
 
 
 class Div(SpecGate):
-    spec = GateSpec("div", 2, "Quotient: a / b (a zero divisor gives inf or nan).")
+    spec = GateSpec("div", 2, "Quotient: a / b (a zero divisor gives inf or nan).", domain=(REAL, POSITIVE))
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -109,7 +109,7 @@ class Neg(SpecGate):
 
 
 class Reciprocal(SpecGate):
-    spec = GateSpec("reciprocal", 1, "Reciprocal: 1 / a.")
+    spec = GateSpec("reciprocal", 1, "Reciprocal: 1 / a.", domain=POSITIVE)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -136,7 +136,7 @@ class Square(SpecGate):
 
 
 class Pow(SpecGate):
-    spec = GateSpec("pow", 2, "Power: a ** b (gradient for both a and b).")
+    spec = GateSpec("pow", 2, "Power: a ** b (gradient for both a and b).", domain=(POSITIVE, REAL))
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 
 from gatekit.gates import _math
 from gatekit.gates._base import SpecGate
-from gatekit.gatespec import GateSpec
+from gatekit.gatespec import POSITIVE, GateSpec
 from gatekit.hookspecs import hookimpl
 
 Values = Sequence[Any]
@@ -27,7 +27,7 @@ class Exp(SpecGate):
 
 
 class Log(SpecGate):
-    spec = GateSpec("log", 1, "Natural logarithm: ln a (a > 0).")
+    spec = GateSpec("log", 1, "Natural logarithm: ln a (a > 0).", domain=POSITIVE)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -41,7 +41,7 @@ class Log(SpecGate):
 
 
 class Sqrt(SpecGate):
-    spec = GateSpec("sqrt", 1, "Square root: a ** 0.5 (a >= 0).")
+    spec = GateSpec("sqrt", 1, "Square root: a ** 0.5 (a >= 0).", domain=POSITIVE)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:

@@ -1,0 +1,348 @@
+"""Gradient checking for gate authors: a gate's analytic gradient against central differences.
+
+A gate's gradient hook is right when, for any upstream gradient ``u``, it
+gives the derivative of ``sum(u * forward(inputs))`` with respect to each
+input. :func:`check_gate` checks that in float64 at random points inside the
+gate's declared domain (Python floats and small arrays), skipping kinks, and
+raises :class:`GradientError` with the gate, the input, the analytic and the
+numeric gradient when it does not hold. :func:`check_circuit` checks every
+gate of a circuit at the circuit's own values, and the circuit end to end.
+
+Use it in a plugin's tests::
+
+    from gatekit.testing import check_gate
+
+    def test_cube_gradient():
+        check_gate(Cube())                  # a gate object, before installing it
+        check_gate("cube", count=20)        # or an installed gate, by name
+
+>>> rows = check_gate("mul", count=2)
+>>> all(row.ok for row in rows)
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from gatekit.circuit import Circuit, default_registry
+from gatekit.errors import GatekitError
+from gatekit.plugins import Gate, GateRegistry, gate_from_object
+
+__all__ = ["GradientCheck", "GradientError", "check_circuit", "check_gate", "compare_gate", "random_points"]
+
+STEP = 1e-6  # relative step of the central difference
+RTOL = 1e-5
+ATOL = 1e-7
+SHAPES: tuple[tuple[int, ...], ...] = ((), (3,))
+
+
+@dataclass(frozen=True, slots=True)
+class GradientCheck:
+    """One comparison: the gradient reaching one input, analytic against numeric.
+
+    For an array input, ``element`` is the element that agreed worst and
+    ``analytic``/``numeric`` are its values. ``note`` says why a comparison
+    was skipped (``"kink"``, ``"not finite"``) or what went wrong.
+    """
+
+    gate: str
+    where: str  # "point 3", a node name, or "end to end"
+    position: int  # which input (for end-to-end rows: the leaf's index)
+    element: tuple[int, ...]
+    analytic: float
+    numeric: float
+    ok: bool
+    note: str = ""
+    inputs: tuple[Any, ...] = ()
+
+    @property
+    def skipped(self) -> bool:
+        return self.ok and bool(self.note)
+
+    def describe(self) -> str:
+        """One line: where, which input, both gradients."""
+        element = f"[{', '.join(map(str, self.element))}]" if self.element else ""
+        shown = ", ".join(_short(x) for x in self.inputs)
+        at = f" at inputs ({shown})" if self.inputs else ""
+        return (
+            f"gate {self.gate!r}, {self.where}, input {self.position}{element}{at}: "
+            f"analytic {self.analytic!r}, numeric {self.numeric!r}" + (f" ({self.note})" if self.note else "")
+        )
+
+
+class GradientError(AssertionError):
+    """A gate's analytic gradient disagrees with its numeric gradient."""
+
+    def __init__(self, failures: Sequence[GradientCheck], rtol: float, atol: float) -> None:
+        self.failures = list(failures)
+        shown = "\n".join("  " + row.describe() for row in self.failures[:10])
+        more = f"\n  ... and {len(self.failures) - 10} more" if len(self.failures) > 10 else ""
+        super().__init__(
+            f"{len(self.failures)} gradient(s) disagree with central differences "
+            f"(rtol {rtol:g}, atol {atol:g}):\n{shown}{more}"
+        )
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"array{value.shape}" if value.size > 4 else repr(value.tolist())
+    return repr(value)
+
+
+def _resolve(gate: str | Gate | object, registry: GateRegistry | None) -> Gate:
+    if isinstance(gate, Gate):
+        return gate
+    if isinstance(gate, str):
+        registry = registry if registry is not None else default_registry()
+        found = registry.get(gate)
+        if found is None:
+            raise GatekitError(f"no installed gate is named {gate!r}")
+        return found
+    return gate_from_object(gate)
+
+
+def _attrs(gate: Gate, attrs: Mapping[str, Any] | None) -> dict[str, Any]:
+    given = dict(attrs or {})
+    unknown = set(given) - set(gate.spec.attrs)
+    if unknown:
+        raise GatekitError(f"gate {gate.name!r} has no attribute(s) {', '.join(sorted(unknown))}")
+    return {key: given.get(key, attr.default) for key, attr in gate.spec.attrs.items()}
+
+
+def random_points(
+    gate: Gate,
+    count: int,
+    arity: int | None = None,
+    shapes: Iterable[tuple[int, ...]] = SHAPES,
+    seed: int = 0,
+) -> list[tuple[Any, ...]]:
+    """``count`` random input tuples per shape, inside the gate's domain.
+
+    Shape ``()`` gives Python floats; any other shape float64 arrays.
+    """
+    arity = gate.spec.arity if arity is None else arity
+    rng = np.random.default_rng(seed)
+    points = []
+    for shape in shapes:
+        for _ in range(count):
+            point = []
+            for position in range(arity):
+                low, high = gate.spec.interval(position)
+                value = rng.uniform(low, high, size=shape)
+                point.append(float(value) if shape == () else value)
+            points.append(tuple(point))
+    return points
+
+
+def _sum_to_shape(grad: Any, like: Any) -> np.ndarray:
+    grad = np.asarray(grad, dtype=np.float64)
+    shape = np.shape(like)
+    if grad.shape == shape:
+        return grad
+    grad = np.broadcast_to(grad, np.broadcast_shapes(grad.shape, shape))
+    while grad.ndim > len(shape):
+        grad = grad.sum(axis=0)
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return np.broadcast_to(grad, shape)
+
+
+def compare_gate(
+    gate: str | Gate | object,
+    inputs: Sequence[Any],
+    attrs: Mapping[str, Any] | None = None,
+    *,
+    where: str = "",
+    step: float = STEP,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+    registry: GateRegistry | None = None,
+) -> list[GradientCheck]:
+    """Compare the gate's gradient with central differences at one point.
+
+    Returns one :class:`GradientCheck` per input; raises nothing for a
+    mismatch (see :func:`check_gate`), but :class:`GradientError` when the
+    gradient hook returns the wrong number of gradients.
+    """
+    resolved = _resolve(gate, registry)
+    forward, backward, is_vjp = resolved.bind(_attrs(resolved, attrs))
+    values = [v if isinstance(v, float) else np.asarray(v, dtype=np.float64) for v in inputs]
+    output = forward(tuple(values))
+    rng = np.random.default_rng(len(values))
+    upstream = 1.0 if np.ndim(output) == 0 else rng.uniform(0.5, 1.5, size=np.shape(output))
+    if is_vjp:
+        grads = list(backward(tuple(values), output, upstream))
+    else:
+        grads = [local * upstream for local in backward(tuple(values), output)]
+    if len(grads) != len(values):
+        row = GradientCheck(
+            resolved.name, where or "a point", 0, (), math.nan, math.nan, False,
+            f"the gradient hook returned {len(grads)} gradient(s) for {len(values)} input(s)",
+            tuple(values),
+        )  # fmt: skip
+        raise GradientError([row], rtol, atol)
+    rows = []
+    for position, grad in enumerate(grads):
+
+        def objective(moved: Any, position: int = position) -> float:
+            point = [*values[:position], moved, *values[position + 1 :]]
+            return float(np.sum(upstream * forward(tuple(point))))
+
+        x = values[position]
+        rows.append(
+            _check_input(
+                (resolved.name, where or "a point", position),
+                x,
+                _sum_to_shape(grad, x),
+                objective,
+                tolerance=(step, rtol, atol),
+                inputs=tuple(values),
+            )
+        )
+    return rows
+
+
+def _check_input(
+    row: tuple[str, str, int],
+    x: Any,
+    analytic: Any,
+    objective: Callable[[Any], float],
+    *,
+    tolerance: tuple[float, float, float],
+    inputs: tuple[Any, ...] = (),
+    max_elements: int | None = None,
+) -> GradientCheck:
+    """Central differences of ``objective`` in each element of ``x``; the worst row.
+
+    ``row`` is ``(gate, where, position)`` for the result; ``objective(moved)``
+    evaluates the function with ``x`` replaced by ``moved``. An element where
+    the one-sided differences disagree is a kink and is skipped, as is one
+    where anything is not finite.
+    """
+    step, rtol, atol = tolerance
+    worst: GradientCheck | None = None
+    worst_excess = -math.inf
+    for count, index in enumerate(np.ndindex(np.shape(x))):
+        if max_elements is not None and count >= max_elements:
+            break
+        center = float(x[index]) if index else float(x)
+        h = step * max(1.0, abs(center))
+        f = []
+        for offset in (-1, 0, 1):
+            if index:
+                moved = np.array(x, dtype=np.float64)
+                moved[index] = center + offset * h
+            else:
+                moved = center + offset * h
+            f.append(objective(moved))
+        a = float(analytic[index]) if index else float(analytic)
+        numeric = (f[2] - f[0]) / (2 * h)
+        fields = (*row, index, a, numeric)
+        excess = -math.inf
+        if not all(math.isfinite(v) for v in (*f, a)):
+            candidate = GradientCheck(*fields, True, "not finite", inputs)
+        elif abs((f[2] - f[1]) - (f[1] - f[0])) / h > max(1e-4, 1e-2 * abs(numeric)):
+            candidate = GradientCheck(*fields, True, "kink", inputs)
+        else:
+            excess = abs(a - numeric) - (atol + rtol * max(abs(a), abs(numeric)))
+            candidate = GradientCheck(*fields, excess <= 0, "", inputs)
+        if worst is None or excess > worst_excess:
+            worst, worst_excess = candidate, excess
+    if worst is None:  # pragma: no cover - an input always has an element
+        raise ValueError("an input with no elements")
+    return worst
+
+
+def check_gate(
+    gate: str | Gate | object,
+    points: Iterable[Sequence[Any]] | None = None,
+    *,
+    attrs: Mapping[str, Any] | None = None,
+    arity: int | None = None,
+    count: int = 5,
+    shapes: Iterable[tuple[int, ...]] = SHAPES,
+    seed: int = 0,
+    step: float = STEP,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+    registry: GateRegistry | None = None,
+    raise_on_failure: bool = True,
+) -> list[GradientCheck]:
+    """Check a gate's gradient at ``points`` or at random points in its domain.
+
+    :param gate: an installed gate's name, a registry entry, or a gate
+        object (checked by pluggy exactly as at registration).
+    :param points: input tuples; by default ``count`` random ones per shape in
+        ``shapes`` (``()`` is a Python float), with ``arity`` inputs (default:
+        the gate's arity).
+    :raises GradientError: a gradient disagrees (unless ``raise_on_failure``
+        is false); the message shows the gate, the input, and both gradients.
+    :return: one row per point and input.
+    """
+    resolved = _resolve(gate, registry)
+    if points is None:
+        points = random_points(resolved, count, arity, shapes, seed)
+    rows = []
+    for number, point in enumerate(points):
+        rows += compare_gate(resolved, point, attrs, where=f"point {number}", step=step, rtol=rtol, atol=atol)
+    failures = [row for row in rows if not row.ok]
+    if failures and raise_on_failure:
+        raise GradientError(failures, rtol, atol)
+    return rows
+
+
+def check_circuit(
+    circuit: Circuit,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    step: float = STEP,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+    max_elements: int = 16,
+    raise_on_failure: bool = True,
+) -> list[GradientCheck]:
+    """Check every gate at the values the circuit gives it, then the whole circuit.
+
+    Per gate: its gradient at its own inputs during a run. End to end: the
+    gradient of ``outputs[0]`` (summed, for an array) with respect to each
+    input and param, by central differences through :meth:`Circuit.run`,
+    against backprop (the first ``max_elements`` elements of an array leaf).
+    """
+    overrides = dict(overrides or {})
+    result = circuit.run(**overrides)
+    plan, values = circuit.plan, result.values
+    rows: list[GradientCheck] = []
+    for _, _, _, _, _, out in plan.forward:
+        use = plan.gates[out]
+        inputs = [values[s] if isinstance(s, str) else s for s in use.inputs]
+        if use.resolved is not None:
+            rows += compare_gate(
+                use.resolved, inputs, use.attrs, where=use.name, step=step, rtol=rtol, atol=atol
+            )
+    root = circuit.outputs[0]
+    for position, (name, grad) in enumerate(result.grads.items()):
+
+        def objective(moved: Any, name: str = name) -> float:
+            return float(np.sum(circuit.run(**{**overrides, name: moved}).outputs[root]))
+
+        rows.append(
+            _check_input(
+                (root, f"end to end: d{root}/d{name}", position),
+                values[name],
+                grad,
+                objective,
+                tolerance=(step, rtol, atol),
+                max_elements=max_elements,
+            )
+        )
+    failures = [row for row in rows if not row.ok]
+    if failures and raise_on_failure:
+        raise GradientError(failures, rtol, atol)
+    return rows

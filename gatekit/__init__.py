@@ -15,6 +15,7 @@ from gatekit.errors import (
     LoadError,
     Location,
     PluginError,
+    PluginWarning,
     RunError,
     UsageError,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "LoadError",
     "Location",
     "PluginError",
+    "PluginWarning",
     "Result",
     "RunError",
     "UsageError",

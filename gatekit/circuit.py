@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import gc
 import os
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
@@ -28,7 +29,7 @@ import numpy as np
 
 from gatekit import scheduler
 from gatekit.compiler import Plan, compile_plan
-from gatekit.errors import Location, UsageError
+from gatekit.errors import Location, PluginWarning, UsageError
 from gatekit.graph import build_graph
 from gatekit.loader import CircuitDef, parse
 from gatekit.plugins import GateRegistry, plugin_manager
@@ -40,7 +41,10 @@ __all__ = ["Circuit", "Result", "default_registry", "load", "loads"]
 
 @functools.cache
 def _registry(plugins: tuple[str, ...], blocked: tuple[str, ...], autoload: bool) -> GateRegistry:
-    return GateRegistry.from_manager(plugin_manager(plugins, blocked, autoload))
+    registry = GateRegistry.from_manager(plugin_manager(plugins, blocked, autoload))
+    for problem in registry.problems:
+        warnings.warn(problem, PluginWarning, stacklevel=3)
+    return registry
 
 
 def default_registry(

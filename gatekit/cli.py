@@ -10,14 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 import gatekit
+from gatekit import testing
 from gatekit.circuit import Circuit, Result, default_registry
-from gatekit.errors import GatekitError, UsageError
+from gatekit.errors import GatekitError, PluginWarning, UsageError
 from gatekit.plugins import GateRegistry
 from gatekit.yamlsource import Reader
 
@@ -80,13 +82,44 @@ def _parser() -> argparse.ArgumentParser:
     gates = commands.add_parser("gates", parents=[common], help="list the installed gates")
     gates.add_argument("--json", action="store_true", help="print a JSON list")
     gates.set_defaults(command=_gates)
+
+    check = commands.add_parser(
+        "check",
+        parents=[common],
+        help="check gradients against central differences: one gate, or a circuit",
+        description="Check gradients against central differences (float64). `check --gate NAME` "
+        "checks one installed gate at random points in its domain; `check GRAPH` checks every "
+        "gate of the circuit at the circuit's own values, then the circuit end to end. "
+        "Exit 1 when a gradient disagrees.",
+    )
+    check.add_argument("graph", metavar="GRAPH", nargs="?", help="a circuit file (.yaml)")
+    check.add_argument("--gate", metavar="NAME", help="check one installed gate instead of a circuit")
+    check.add_argument("--points", type=int, default=5, metavar="N", help="random points per shape (--gate)")
+    check.add_argument("--seed", type=int, default=0, help="seed of the random points (--gate)")
+    check.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override an input or param (GRAPH)",
+    )
+    check.set_defaults(command=_check)
     return parser
 
 
 def _registry(args: argparse.Namespace) -> GateRegistry:
+    """The gates for this command; plugins that were set aside are warned about once."""
     plugins = [p for p in args.plugins if not p.startswith("no:")]
     blocked = [p[3:] for p in args.plugins if p.startswith("no:")]
-    return default_registry(tuple(plugins), tuple(blocked))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PluginWarning)  # printed below, as one line each
+        registry = default_registry(tuple(plugins), tuple(blocked))
+    if not getattr(args, "warned", False):
+        for problem in registry.problems:
+            print(f"warning: {problem}", file=sys.stderr)
+        args.warned = True
+    return registry
 
 
 def _overrides(items: Iterable[str]) -> dict[str, Any]:
@@ -192,6 +225,60 @@ def _gates(args: argparse.Namespace) -> int:
         rows.append((gate.name, gate.spec.arity_text, attrs, gate.plugin, gate.distribution, gate.spec.doc))
     print("\n".join(line[2:] for line in _table(rows)))
     return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    if (args.gate is None) == (args.graph is None):
+        raise UsageError("check: give either GRAPH or --gate NAME")
+    registry = _registry(args)
+    if args.gate is not None:
+        gate = registry.get(args.gate)
+        if gate is None:
+            raise UsageError(
+                f"check --gate: no installed gate is named {args.gate!r} "
+                f"(installed: {', '.join(sorted(registry))})"
+            )
+        if args.points < 1:
+            raise UsageError("check --points: give at least 1")
+        arities = [gate.spec.arity, gate.spec.arity + 1] if gate.spec.variadic else [gate.spec.arity]
+        rows = []
+        for arity in arities:
+            rows += testing.check_gate(
+                gate, arity=arity, count=args.points, seed=args.seed, raise_on_failure=False
+            )
+    else:
+        overrides = _overrides(args.overrides)
+        circuit = gatekit.load(args.graph, registry=registry)
+        try:
+            rows = testing.check_circuit(circuit, overrides, raise_on_failure=False)
+        except UsageError as exc:
+            raise UsageError(f"--set: {exc.message}") from None
+    return _print_checks(rows)
+
+
+def _print_checks(rows: list[testing.GradientCheck]) -> int:
+    table = [("gate", "where", "input", "analytic", "numeric", "status")]
+    for row in rows:
+        element = f"[{','.join(map(str, row.element))}]" if row.element else ""
+        status = "FAILED" if not row.ok else row.note or "ok"
+        table.append(
+            (
+                row.gate,
+                row.where,
+                f"{row.position}{element}",
+                f"{row.analytic:.10g}",
+                f"{row.numeric:.10g}",
+                status,
+            )
+        )
+    print("\n".join(line[2:] for line in _table(table)))
+    failures = [row for row in rows if not row.ok]
+    skipped = sum(row.skipped for row in rows)
+    passed = len(rows) - len(failures) - skipped
+    print(f"{len(rows)} checks: {passed} ok, {skipped} skipped, {len(failures)} failed")
+    for row in failures:
+        print(f"error: {row.describe()}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

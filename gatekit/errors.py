@@ -24,6 +24,7 @@ __all__ = [
     "LoadError",
     "Location",
     "PluginError",
+    "PluginWarning",
     "RunError",
     "UsageError",
 ]
@@ -83,6 +84,10 @@ class PluginError(GatekitError):
 
 class UsageError(GatekitError):
     """A bad argument: an unknown leaf in an override, a malformed ``--set``."""
+
+
+class PluginWarning(UserWarning):
+    """A plugin was set aside (it failed to load, or claims a taken gate name)."""
 
 
 class RunError(GatekitError):

@@ -20,7 +20,7 @@ from gatekit.yamlsource import Reader
 __all__ = ["CircuitDef", "GateUse", "Leaf", "parse"]
 
 FORMAT_VERSION = 1
-TOP_LEVEL_KEYS = ("gatekit", "name", "doc", "inputs", "params", "gates", "outputs")
+TOP_LEVEL_KEYS = ("gatekit", "name", "doc", "requires", "inputs", "params", "gates", "outputs")
 GATE_KEYS = ("gate", "in", "attrs")
 LEAF_KINDS = {"inputs": "input", "params": "param"}
 
@@ -61,6 +61,8 @@ class CircuitDef:
     file: str
     name: str | None = None
     doc: str | None = None
+    #: distributions whose plugins the circuit's gates come from (a hint, not an import)
+    requires: list[str] = field(default_factory=list)
     leaves: dict[str, Leaf] = field(default_factory=dict)
     gates: dict[str, GateUse] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
@@ -84,6 +86,9 @@ def parse(root: Node, reader: Reader) -> CircuitDef:
             circuit.name = reader.text(value, "name")
         elif key == "doc":
             circuit.doc = reader.text(value, "doc")
+        elif key == "requires":
+            what = "an item of 'requires:' (a distribution name)"
+            circuit.requires = [reader.text(item, what) for item in reader.sequence(value, "'requires:'")]
         elif key in LEAF_KINDS:
             _parse_leaves(circuit, reader, value, key)
         elif key == "gates":

@@ -66,6 +66,8 @@ class PluginManager(pluggy.PluginManager):
         self.autoloaded: set[str] = set()
         #: one message per plugin or gate that was set aside
         self.problems: list[str] = []
+        #: whether entry points were loaded
+        self.autoload = False
 
     def distribution_of(self, plugin_name: str) -> str:
         """The distribution a plugin (or a gate registered by it) came from."""
@@ -109,6 +111,7 @@ def plugin_manager(
         _register(pm, _import(name), name)
     if autoload is None:
         autoload = not os.environ.get(AUTOLOAD_ENV)
+    pm.autoload = autoload
     if autoload:
         _load_entry_points(pm)
     for name in plugins:
@@ -243,9 +246,11 @@ class GateRegistry(Mapping[str, Gate]):
     autoloaded plugins, gate names claimed twice): worth a warning, not a stop.
     """
 
-    def __init__(self, gates: Iterable[Gate], problems: Sequence[str] = ()) -> None:
+    def __init__(self, gates: Iterable[Gate], problems: Sequence[str] = (), autoload: bool = True) -> None:
         self._gates: dict[str, Gate] = {}
         self.problems = list(problems)
+        #: whether entry-point plugins were loaded
+        self.autoload = autoload
         for gate in gates:
             other = self._gates.get(gate.name)
             if other is None:
@@ -276,7 +281,7 @@ class GateRegistry(Mapping[str, Gate]):
                 spec = _spec_of(pm, gate, name)
                 if spec is not None:
                     _register(pm, gate, f"{name}:{spec.name}")
-        return cls(_collect(pm), pm.problems)
+        return cls(_collect(pm), pm.problems, pm.autoload)
 
     def __getitem__(self, name: str) -> Gate:
         return self._gates[name]

@@ -8,11 +8,12 @@ node of the circuit. After :func:`validate`, the run loop needs no checks.
 from __future__ import annotations
 
 import difflib
+import importlib.metadata
 from collections.abc import Iterable
 
 from gatekit.errors import GraphError
 from gatekit.loader import CircuitDef, GateUse
-from gatekit.plugins import GateRegistry
+from gatekit.plugins import AUTOLOAD_ENV, GateRegistry
 
 __all__ = ["validate"]
 
@@ -31,7 +32,7 @@ def validate(circuit: CircuitDef, registry: GateRegistry) -> None:
         invalid attribute, a reference to no node, an unknown output.
     """
     for use in circuit.gates.values():
-        _resolve(use, registry)
+        _resolve(use, registry, circuit.requires)
         for name, location in zip(use.inputs, use.input_locations, strict=True):
             if isinstance(name, str) and name not in circuit.defined_at:
                 raise GraphError(
@@ -47,13 +48,15 @@ def validate(circuit: CircuitDef, registry: GateRegistry) -> None:
             )
 
 
-def _resolve(use: GateUse, registry: GateRegistry) -> None:
+def _resolve(use: GateUse, registry: GateRegistry, requires: list[str]) -> None:
     gate = registry.get(use.gate)
     if gate is None:
         hint = _close(use.gate, registry)
         if not hint:
             hint = f" (installed gates: {', '.join(sorted(registry))})"
-        raise GraphError(f"unknown gate {use.gate!r}{hint}", use.gate_location)
+        raise GraphError(
+            f"unknown gate {use.gate!r}{hint}{_missing_plugins(requires, registry)}", use.gate_location
+        )
     spec = gate.spec
     if not spec.accepts(len(use.inputs)):
         wanted = f"{spec.arity} or more inputs" if spec.variadic else _count(spec.arity)
@@ -82,6 +85,21 @@ def _resolve(use: GateUse, registry: GateRegistry) -> None:
             )
     use.attrs = attrs
     use.resolved = gate
+
+
+def _missing_plugins(requires: list[str], registry: GateRegistry) -> str:
+    """Why a gate might be missing: a required distribution, autoload off, a broken plugin."""
+    notes = []
+    for name in requires:
+        try:
+            importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            notes.append(f"this circuit requires {name!r}, which is not installed: pip install {name}")
+            continue
+        if not registry.autoload:
+            notes.append(f"{name!r} is installed, but plugin autoloading is off ({AUTOLOAD_ENV} is set)")
+    notes += [f"a plugin was not loaded: {problem}" for problem in registry.problems]
+    return "".join(f"; {note}" for note in notes)
 
 
 def _count(n: int) -> str:

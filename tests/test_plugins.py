@@ -1,0 +1,358 @@
+"""Third-party plugins: discovery through entry points, faults, and gradient checking.
+
+Installed distributions are simulated without pip: a folder on the path that
+holds the plugin's module and a ``NAME-VERSION.dist-info`` with its entry
+points, which is what ``pip install`` leaves behind and all that
+``importlib.metadata`` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import gatekit
+from gatekit.plugins import GateRegistry, gate_from_object, plugin_manager
+from gatekit.testing import GradientError, check_circuit, check_gate, compare_gate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CUBE = """
+    from gatekit import GateSpec, hookimpl
+
+
+    class Cube:
+        @hookimpl
+        def gate_spec(self):
+            return GateSpec("cube", 1, "a ** 3")
+
+        @hookimpl
+        def gate_forward(self, inputs):
+            (a,) = inputs
+            return a * a * a
+
+        @hookimpl
+        def gate_local_grad(self, inputs, output):
+            (a,) = inputs
+            return (3.0 * a * a,)
+
+
+    @hookimpl
+    def gatekit_register_gates():
+        return [Cube()]
+"""
+
+WRONG_CUBE = CUBE.replace("3.0 * a * a", "2.0 * a * a").replace('"cube"', '"wrong_cube"')
+
+# One fault each: an import error, a hook with an argument the spec lacks, a
+# gate name the built-ins already use.
+BROKEN = "raise RuntimeError('this plugin is broken')\n"
+BAD_HOOK = CUBE.replace("def gate_forward(self, inputs):", "def gate_forward(self, values):").replace(
+    "(a,) = inputs\n            return a * a * a", "return values[0] ** 3"
+)
+TAKEN_NAME = CUBE.replace('"cube"', '"mul"')
+
+
+def install(folder: Path, dist: str, modules: dict[str, str], entry_points: dict[str, str]) -> Path:
+    """Lay out modules and a dist-info for ``dist`` 1.0 in ``folder``, as pip would."""
+    folder.mkdir(exist_ok=True)
+    for module, source in modules.items():
+        (folder / f"{module}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    info = folder / f"{dist.replace('-', '_')}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
+    lines = ["[gatekit]", *(f"{name} = {target}" for name, target in entry_points.items())]
+    (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder on ``sys.path`` for fake installed distributions."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    monkeypatch.syspath_prepend(str(folder))
+    yield folder
+    for name in ("gk_cube", "gk_broken", "gk_bad_hook", "gk_taken", "gk_wrong"):
+        sys.modules.pop(name, None)
+
+
+def registry(**kwargs: object) -> GateRegistry:
+    return GateRegistry.from_manager(plugin_manager(**kwargs))  # type: ignore[arg-type]
+
+
+def gatekit_cli(*args: str, site: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, **env}
+    if site is not None:
+        environment["PYTHONPATH"] = str(site)
+    return subprocess.run(
+        [sys.executable, "-m", "gatekit", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment,
+        check=False,
+    )
+
+
+# -- discovery ------------------------------------------------------------------
+
+
+def test_an_installed_plugin_is_found_after_the_builtins(site: Path) -> None:
+    install(site, "gatekit-cube", {"gk_cube": CUBE}, {"cube": "gk_cube"})
+    gates = registry(autoload=True)
+    assert list(gates).index("cube") > list(gates).index("softplus")
+    cube = gates["cube"]
+    assert (cube.plugin, cube.distribution) == ("cube:cube", "gatekit-cube 1.0")
+    assert "cube" not in registry(autoload=False)
+    assert "cube" not in registry(autoload=True, blocked=["cube"])
+
+
+def test_gates_json_names_the_distribution_and_autoload_can_be_turned_off(site: Path) -> None:
+    install(site, "gatekit-cube", {"gk_cube": CUBE}, {"cube": "gk_cube"})
+    listed = {g["name"]: g for g in json.loads(gatekit_cli("gates", "--json", site=site).stdout)}
+    assert listed["cube"]["distribution"] == "gatekit-cube 1.0"
+    assert listed["cube"]["plugin"] == "cube:cube"
+    off = gatekit_cli("gates", "--json", site=site, GATEKIT_DISABLE_PLUGIN_AUTOLOAD="1")
+    assert "cube" not in {g["name"] for g in json.loads(off.stdout)}
+
+
+def test_a_plugin_file_can_be_loaded_by_path(tmp_path: Path) -> None:
+    plugin = tmp_path / "my_cube.py"
+    plugin.write_text(textwrap.dedent(CUBE))
+    graph = tmp_path / "g.yaml"
+    graph.write_text("inputs: {x: 2.0}\ngates:\n  y: {gate: cube, in: [x]}\noutputs: [y]\n")
+    done = gatekit_cli("run", "-p", str(plugin), str(graph), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["grads"] == {"x": 12.0}
+
+
+def test_a_missing_plugin_file_is_an_error(tmp_path: Path) -> None:
+    done = gatekit_cli("gates", "-p", str(tmp_path / "nope.py"))
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: cannot import plugin '{tmp_path / 'nope.py'}'")
+
+
+# -- faults of autoloaded plugins: a warning, and the rest works ------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "words"),
+    [
+        (
+            BROKEN,
+            ["plugin 'broken' (gatekit-broken 1.0)", "failed to import 'gk_broken'", "this plugin is broken"],
+        ),
+        (BAD_HOOK, ["plugin 'broken:cube' (gatekit-broken 1.0)", "hook gate_forward", "'values'"]),
+    ],
+    ids=["import-error", "bad-hook-signature"],
+)
+def test_a_broken_plugin_is_set_aside_with_one_message(site: Path, source: str, words: list[str]) -> None:
+    install(site, "gatekit-broken", {"gk_broken": source}, {"broken": "gk_broken"})
+    with pytest.warns(gatekit.PluginWarning):
+        gates = gatekit.default_registry(plugins=(), blocked=("unrelated",), autoload=True)
+    [problem] = gates.problems
+    for word in words:
+        assert word in problem
+    assert "cube" not in gates
+    # a circuit that does not need it runs; one that does says why the gate is missing
+    assert gatekit.load(ROOT / "graphs" / "neuron.yaml", registry=gates).run().outputs["f"] > 0.7
+    with pytest.raises(gatekit.GraphError, match="a plugin was not loaded: plugin 'broken"):
+        gatekit.loads("inputs: {x: 1.0}\ngates:\n  y: {gate: cube, in: [x]}\noutputs: [y]", registry=gates)
+    gatekit.circuit._registry.cache_clear()
+
+
+def test_a_taken_gate_name_keeps_the_first_and_warns(site: Path) -> None:
+    install(site, "gatekit-taken", {"gk_taken": TAKEN_NAME}, {"taken": "gk_taken"})
+    gates = registry(autoload=True)
+    assert gates["mul"].plugin == "gatekit.gates.arithmetic:mul"
+    [problem] = gates.problems
+    assert "gate name 'mul' is claimed twice" in problem
+    assert "'gatekit.gates.arithmetic:mul' (gatekit" in problem
+    assert "'taken:mul' (gatekit-taken 1.0)" in problem
+
+
+def test_the_cli_prints_each_plugin_problem_once_as_a_warning(site: Path) -> None:
+    install(site, "gatekit-broken", {"gk_broken": BROKEN}, {"broken": "gk_broken"})
+    done = gatekit_cli("run", "graphs/neuron.yaml", site=site)
+    assert done.returncode == 0
+    [warning] = done.stderr.splitlines()
+    assert warning.startswith("warning: plugin 'broken' (gatekit-broken 1.0): failed to import")
+
+
+def test_explicit_plugins_fail_loudly(tmp_path: Path) -> None:
+    plugin = tmp_path / "bad_hook.py"
+    plugin.write_text(textwrap.dedent(BAD_HOOK))
+    done = gatekit_cli("gates", "-p", str(plugin))
+    assert done.returncode == 2
+    assert "hook gate_forward" in done.stderr
+    assert "(gate_forward takes: inputs, attrs)" in done.stderr
+
+
+# -- a circuit names what it needs ------------------------------------------------
+
+
+def test_a_required_distribution_that_is_missing_is_named() -> None:
+    text = "requires: [gatekit-cube]\ninputs: {x: 1.0}\ngates:\n  y: {gate: cube, in: [x]}\noutputs: [y]"
+    with pytest.raises(gatekit.GraphError) as info:
+        gatekit.loads(text, file="c.yaml", registry=registry(autoload=False))
+    assert str(info.value) == (
+        "c.yaml:4:13: unknown gate 'cube' (installed gates: abs, add, cos, div, exp, leaky_relu, log, max, "
+        "min, mul, neg, pow, reciprocal, relu, sigmoid, sin, softplus, sqrt, square, sub, tanh); this "
+        "circuit requires 'gatekit-cube', which is not installed: pip install gatekit-cube"
+    )
+
+
+def test_a_required_distribution_with_autoload_off_says_so(site: Path) -> None:
+    install(site, "gatekit-cube", {"gk_cube": CUBE}, {"cube": "gk_cube"})
+    text = "requires: [gatekit-cube]\ninputs: {x: 1.0}\ngates:\n  y: {gate: cube, in: [x]}\noutputs: [y]"
+    with pytest.raises(
+        gatekit.GraphError, match="'gatekit-cube' is installed, but plugin autoloading is off"
+    ):
+        gatekit.loads(text, registry=registry(autoload=False))
+    assert gatekit.loads(text, registry=registry(autoload=True)).run().outputs["y"] == 1.0
+
+
+def test_requires_must_be_a_list_of_names() -> None:
+    with pytest.raises(gatekit.GraphError, match="'requires:' must be a list") as info:
+        gatekit.loads("requires: gatekit-cube\ninputs: {x: 1}\noutputs: [x]", file="c.yaml")
+    assert (info.value.location.line, info.value.location.column) == (1, 11)
+
+
+# -- gradient checking for authors ------------------------------------------------
+
+
+def _gate(source: str, name: str, tmp_path: Path) -> object:
+    namespace: dict[str, object] = {}
+    exec(compile(textwrap.dedent(source), str(tmp_path / "gate.py"), "exec"), namespace)  # test fixture code
+    return namespace[name]()  # type: ignore[operator]
+
+
+def test_check_gate_passes_a_right_gradient(tmp_path: Path) -> None:
+    rows = check_gate(_gate(CUBE, "Cube", tmp_path), count=4)
+    assert len(rows) == 8  # 4 float points and 4 array points, one input each
+    assert all(row.ok and not row.note for row in rows)
+
+
+def test_check_gate_shows_both_gradients_of_a_wrong_one(tmp_path: Path) -> None:
+    with pytest.raises(GradientError) as info:
+        check_gate(_gate(WRONG_CUBE, "Cube", tmp_path), points=[(2.0,)])
+    message = str(info.value)
+    assert "1 gradient(s) disagree with central differences (rtol 1e-05, atol 1e-07)" in message
+    assert "gate 'wrong_cube', point 0, input 0 at inputs (2.0): analytic 8.0, numeric 11.99999999" in message
+
+
+def test_check_gate_finds_a_wrong_gradient_in_one_array_element(tmp_path: Path) -> None:
+    class Bent:
+        spec = gatekit.GateSpec("bent", 1, "square, with a wrong gradient beyond 1")
+
+        @gatekit.hookimpl
+        def gate_spec(self):
+            return self.spec
+
+        @gatekit.hookimpl
+        def gate_forward(self, inputs):
+            return inputs[0] ** 2
+
+        @gatekit.hookimpl
+        def gate_local_grad(self, inputs, output):
+            import numpy as np
+
+            x = inputs[0]
+            return (np.where(x > 1.0, x, 2.0 * x),)
+
+    import numpy as np
+
+    with pytest.raises(GradientError) as info:
+        check_gate(Bent(), points=[(np.array([0.5, 1.5, -2.0]),)])
+    [row] = info.value.failures
+    assert row.element == (1,)
+    # both are times the same random upstream gradient: d(x**2) = 3.0 against 1.5
+    assert row.analytic == pytest.approx(row.numeric / 2, rel=1e-6)
+
+
+def test_check_gate_skips_kinks() -> None:
+    rows = check_gate("relu", points=[(0.0,), (1.0,)])
+    assert [row.note for row in rows] == ["kink", ""]
+    assert all(row.ok for row in rows)
+
+
+def test_compare_gate_refuses_a_wrong_number_of_gradients() -> None:
+    class Short:
+        @gatekit.hookimpl
+        def gate_spec(self):
+            return gatekit.GateSpec("short", 2, "a + b, one gradient short")
+
+        @gatekit.hookimpl
+        def gate_forward(self, inputs):
+            return inputs[0] + inputs[1]
+
+        @gatekit.hookimpl
+        def gate_local_grad(self, inputs, output):
+            return (1.0,)
+
+    with pytest.raises(GradientError, match=r"returned 1 gradient\(s\) for 2 input\(s\)"):
+        compare_gate(Short(), (1.0, 2.0))
+
+
+def test_gate_from_object_validates_like_registration() -> None:
+    class Misnamed:
+        @gatekit.hookimpl
+        def gate_spec(self):
+            return gatekit.GateSpec("m", 1, "x")
+
+        @gatekit.hookimpl
+        def gate_forward(self, xs):
+            return xs[0]
+
+    with pytest.raises(gatekit.PluginError, match=r"hook gate_forward: .*'xs'"):
+        gate_from_object(Misnamed())
+    with pytest.raises(gatekit.PluginError, match="is not a gate"):
+        gate_from_object(object())
+
+
+def test_check_circuit_covers_every_gate_and_every_leaf() -> None:
+    rows = check_circuit(gatekit.load(ROOT / "graphs" / "neuron.yaml"))
+    assert [row.where for row in rows[:3]] == ["wx0", "wx0", "wx1"]
+    assert [row.where for row in rows[-5:]] == [
+        f"end to end: df/d{n}" for n in ("x0", "x1", "w0", "w1", "w2")
+    ]
+    assert all(row.ok for row in rows)
+
+
+def test_check_cli_passes_a_right_gate_and_fails_a_wrong_one(tmp_path: Path) -> None:
+    right, wrong = tmp_path / "cube_ok.py", tmp_path / "cube_wrong.py"
+    right.write_text(textwrap.dedent(CUBE))
+    wrong.write_text(textwrap.dedent(WRONG_CUBE))
+    done = gatekit_cli("check", "--gate", "cube", "-p", str(right))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "10 checks: 10 ok, 0 skipped, 0 failed"
+    done = gatekit_cli("check", "--gate", "wrong_cube", "-p", str(wrong), "--points", "1")
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[-1] == "2 checks: 0 ok, 0 skipped, 2 failed"
+    first = done.stderr.splitlines()[0]
+    assert first.startswith("error: gate 'wrong_cube', point 0, input 0 at inputs (")
+    assert "analytic" in first
+    assert "numeric" in first
+
+
+def test_check_cli_on_a_circuit_and_its_usage_errors() -> None:
+    done = gatekit_cli("check", "graphs/fanout.yaml")
+    assert done.returncode == 0, done.stderr
+    assert "end to end: df/dx" in done.stdout
+    assert done.stdout.splitlines()[-1].endswith("0 failed")
+    for args, message in [
+        (["check"], "error: check: give either GRAPH or --gate NAME"),
+        (["check", "--gate", "nope"], "error: check --gate: no installed gate is named 'nope'"),
+        (["check", "--gate", "mul", "--points", "0"], "error: check --points: give at least 1"),
+        (["check", "graphs/neuron.yaml", "--set", "zz=1"], "error: --set: graphs/neuron.yaml: no input"),
+    ]:
+        done = gatekit_cli(*args)
+        assert done.returncode == 2
+        assert done.stderr.startswith(message), done.stderr

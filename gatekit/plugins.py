@@ -262,6 +262,9 @@ class GateRegistry(Mapping[str, Gate]):
             )
             if gate.autoloaded:
                 self.problems.append(f"{message}; the first one is used")
+            elif other.autoloaded:  # asked for with -p: it wins over an installed one
+                self.problems.append(f"{message}; the one asked for with -p is used")
+                self._gates[gate.name] = gate
             else:
                 raise PluginError(message)
 

@@ -356,3 +356,14 @@ def test_check_cli_on_a_circuit_and_its_usage_errors() -> None:
         done = gatekit_cli(*args)
         assert done.returncode == 2
         assert done.stderr.startswith(message), done.stderr
+
+
+def test_a_plugin_given_with_p_wins_over_the_installed_one(site: Path, tmp_path: Path) -> None:
+    install(site, "gatekit-cube", {"gk_cube": CUBE}, {"cube": "gk_cube"})
+    local = tmp_path / "dev_cube.py"
+    local.write_text(textwrap.dedent(CUBE).replace('"a ** 3"', '"a ** 3, the working copy"'))
+    gates = registry(autoload=True, plugins=[str(local)])
+    assert gates["cube"].spec.doc == "a ** 3, the working copy"
+    [problem] = gates.problems
+    assert "gate name 'cube' is claimed twice" in problem
+    assert problem.endswith("the one asked for with -p is used")

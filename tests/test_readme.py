@@ -46,11 +46,12 @@ def test_the_neuron_file_shown_is_the_shipped_one() -> None:
 
 
 def test_the_plugin_example_works(tmp_path: Path) -> None:
-    (tmp_path / "cube_gate.py").write_text(_block_after("## Writing a gate", "python"))
+    # The whole walk-through, installed, is tests/test_plugin_docs.py; here: -p NAME.
+    (tmp_path / "gatekit_cube.py").write_text(_block_after("## Writing a gate plugin", "python"))
     graph = tmp_path / "cube.yaml"
     graph.write_text("inputs: {x: 2.0}\ngates:\n  y: {gate: cube, in: [x]}\noutputs: [y]\n")
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
-    done = _gatekit("run", "-p", "cube_gate", str(graph), "--json", env=env)
+    done = _gatekit("run", "-p", "gatekit_cube", str(graph), "--json", env=env)
     assert done.returncode == 0, done.stderr
     assert '"outputs": {"y": 8.0}' in done.stdout
     assert '"grads": {"x": 12.0}' in done.stdout

@@ -28,6 +28,7 @@ import networkx as nx
 import numpy as np
 
 from gatekit import scheduler
+from gatekit.broadcast import sum_to_shape
 from gatekit.compiler import Plan, compile_plan
 from gatekit.errors import Location, PluginWarning, UsageError
 from gatekit.graph import build_graph
@@ -112,6 +113,8 @@ class Circuit:
         self.definition = definition
         self.graph = graph
         self.plan = plan
+        # whether the file's own leaf values hold an array (overrides may add one)
+        self._array_leaves = any(type(plan.initial[slot]) is np.ndarray for slot in plan.leaves.values())
         #: ``(location, message)`` pairs worth telling the author (unused gates)
         self.warnings: list[tuple[Location, str]] = [
             (definition.gates[name].location, f"gate {name!r} is not used by any output") for name in unused
@@ -148,14 +151,21 @@ class Circuit:
         """
         plan = self.plan
         values = plan.initial.copy()
+        arrays = self._array_leaves
         for name, value in overrides.items():
             slot = plan.leaves.get(name)
             if slot is None:
                 known = ", ".join(plan.leaves) or "none"
                 raise UsageError(f"{self.file}: no input or param named {name!r} (known: {known})")
             values[slot] = as_value(value, name)
-        scheduler.forward(plan, values)
-        grads = scheduler.backward(plan, values)
+            arrays = arrays or type(values[slot]) is np.ndarray
+        if arrays:
+            with np.errstate(all="ignore"):  # inf and nan are results, not warnings
+                scheduler.forward(plan, values)
+                grads = scheduler.backward_arrays(plan, values)
+        else:
+            scheduler.forward(plan, values)
+            grads = scheduler.backward(plan, values)
         return Result(plan, values, grads)
 
     def __repr__(self) -> str:
@@ -175,21 +185,24 @@ def as_value(value: Any, name: str) -> Any:
     return float(array) if array.ndim == 0 else array
 
 
-def _shaped_like(grad: Any, value: Any) -> Any:
-    """Sum a leaf's gradient over the axes broadcasting added, to the leaf's shape."""
+def _shaped_like(grad: Any, value: Any, shared: set[int]) -> Any:
+    """A leaf's gradient with the leaf's shape: summed over broadcast axes, scalars spread.
+
+    An array that is also a node's value or another leaf's gradient, or a
+    view (the array pass shares and broadcasts arrays rather than copying
+    them), is copied, once, here.
+    """
+    if grad is None:
+        grad = 0.0
     if not isinstance(value, np.ndarray):
         return float(np.sum(grad)) if isinstance(grad, np.ndarray) else grad
-    grad = np.asarray(grad, dtype=np.float64)
-    if grad.shape == value.shape:
-        return grad
-    if grad.ndim > value.ndim:
-        grad = grad.sum(axis=tuple(range(grad.ndim - value.ndim)))
-    stretched = ()
-    if grad.ndim == value.ndim:
-        stretched = tuple(i for i, n in enumerate(value.shape) if n == 1 and grad.shape[i] != 1)
-    if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
-    return np.broadcast_to(grad, value.shape).copy()
+    grad = sum_to_shape(grad, value.shape)
+    if np.ndim(grad) == 0:
+        return np.full(value.shape, grad)
+    if id(grad) in shared or not grad.flags.owndata:  # shared, or a (read-only) broadcast view
+        grad = grad.copy()
+    shared.add(id(grad))
+    return grad
 
 
 class Result:
@@ -209,7 +222,10 @@ class Result:
     def grads(self) -> Mapping[str, Any]:
         """The gradient of the first output with respect to every input and param."""
         values, grads = self._values, self._grads
-        return {name: _shaped_like(grads[slot], values[slot]) for name, slot in self._plan.leaves.items()}
+        shared = {id(value) for value in values if type(value) is np.ndarray}
+        return {
+            name: _shaped_like(grads[slot], values[slot], shared) for name, slot in self._plan.leaves.items()
+        }
 
     @cached_property
     def values(self) -> Mapping[str, Any]:

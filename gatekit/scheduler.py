@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from gatekit.compiler import BINARY, MANY, UNARY, Plan
+import numpy as np
+
+from gatekit.broadcast import shape_of, sum_to_shape
+from gatekit.compiler import BINARY, MANY, SINK, UNARY, VJP, Plan
 from gatekit.errors import RunError
 
-__all__ = ["backward", "forward"]
+__all__ = ["backward", "backward_arrays", "forward"]
 
 
 def forward(plan: Plan, values: list[Any]) -> None:
@@ -61,6 +64,71 @@ def backward(plan: Plan, values: list[Any]) -> list[Any]:
     except Exception as exc:
         raise _failure(plan, out, "backward", exc) from exc
     return grads
+
+
+def backward_arrays(plan: Plan, values: list[Any]) -> list[Any]:
+    """:func:`backward` for runs with arrays: shapes kept, no work wasted.
+
+    The same chain rule, with three differences that matter when every
+    product is a pass over a batch: a contribution is summed back to its
+    target's shape when broadcasting stretched it (so a VJP gate always gets
+    an upstream of its output's shape); contributions to constants are never
+    computed, nor products by a gradient or local gradient of exactly 1.0;
+    and a gradient is assigned by its first contribution and added to by the
+    next, never updated in place (it may be another node's value).
+    Gradients that nothing reached stay ``None``.
+    """
+    grads: list[Any] = [None] * len(values)
+    grads[plan.root] = 1.0
+    out = -1
+    try:
+        for kind, fn, a, b, gather, out, to_a, to_b, targets in plan.backward:
+            upstream = grads[out]
+            if upstream is None:
+                continue  # nothing flows back through this gate
+            if kind == BINARY:
+                inputs, slots = (values[a], values[b]), (to_a, to_b)
+            elif kind == UNARY:
+                inputs, slots = (values[a],), (to_a,)
+            else:
+                inputs, slots = gather(values), targets
+            shape = shape_of(values[out])
+            if kind == VJP:
+                if shape_of(upstream) != shape:
+                    upstream = np.broadcast_to(upstream, shape)
+                contributions = fn(inputs, values[out], upstream)
+            else:
+                contributions = [
+                    None if slot == SINK else _times(local, upstream, shape)
+                    for slot, local in zip(slots, fn(inputs, values[out]), strict=True)
+                ]
+            for slot, contribution in zip(slots, contributions, strict=True):
+                if slot != SINK:
+                    grad = sum_to_shape(contribution, shape_of(values[slot]))
+                    total = grads[slot]
+                    grads[slot] = grad if total is None else total + grad
+    except Exception as exc:
+        raise _failure(plan, out, "backward", exc) from exc
+    return grads
+
+
+def _times(local: Any, upstream: Any, shape: tuple[int, ...]) -> Any:
+    """``local * upstream`` with the gate output's ``shape``, skipping products by 1.0.
+
+    A scalar gradient stands for the same value at every element of its own
+    node; a factor smaller than the output (an input that broadcasting
+    stretched) is broadcast to it, as a view, so that summing it back to the
+    input's shape counts every element it reached.
+    """
+    if type(local) is float and local == 1.0:
+        product = upstream
+    elif type(upstream) is float and upstream == 1.0:
+        product = local
+    else:
+        product = local * upstream
+    if shape_of(product) != shape:
+        product = np.broadcast_to(product, shape)
+    return product
 
 
 def _failure(plan: Plan, out: int, phase: str, exc: Exception) -> RunError:

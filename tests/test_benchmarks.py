@@ -55,3 +55,16 @@ def test_a_wrong_gradient_aborts(bench: ModuleType) -> None:
         bench.check_match("ref", want, {"w": 1.0, "x": -2.0 * (1 + 1e-6)})
     with pytest.raises(bench.MismatchError, match="not the same names"):
         bench.check_match("ref", want, {"w": 1.0})
+
+
+def test_neuron_batch_benchmark_runs_and_its_gradients_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    path = SCRIPT.parent / "neuron_batch.py"
+    spec = importlib.util.spec_from_file_location("neuron_batch_bench", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    spec.loader.exec_module(module)
+    rows = module.main(["--sizes", "50,2000", "--repeat", "1"])  # agree() raises on any mismatch
+    assert [row["B"] for row in rows] == [50, 2000]
+    assert all(row["gatekit"] > 0 and row["numpy"] > 0 for row in rows)

@@ -1,4 +1,4 @@
-"""The ``gatekit`` command line: run, validate, gates.
+"""The ``gatekit`` command line: run, validate, gates, check.
 
 Every error a user can cause prints one line, ``error: FILE:LINE:COL:
 message``, and exits 2 (bad input) or 1 (a gate failed while running); never
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 import gatekit
-from gatekit import testing
+from gatekit import datafiles, testing
 from gatekit.circuit import Circuit, Result, default_registry
 from gatekit.errors import GatekitError, PluginWarning, UsageError
 from gatekit.plugins import GateRegistry
@@ -52,16 +52,22 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="load the plugin module NAME; -p no:NAME blocks plugin NAME",
     )
-    circuit_options = argparse.ArgumentParser(add_help=False)
-    circuit_options.add_argument("graph", metavar="GRAPH", help="a circuit file (.yaml)")
-    circuit_options.add_argument(
+    leaf_options = argparse.ArgumentParser(add_help=False)
+    leaf_options.add_argument(
+        "--inputs",
+        metavar="FILE",
+        help="read inputs and params by name from FILE (.npz, .csv with a header row, .json)",
+    )
+    leaf_options.add_argument(
         "--set",
         dest="overrides",
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="override an input or param (a number, or a YAML list like [1, 2])",
+        help="override an input or param (a number, or a YAML list like [1, 2]); applies after --inputs",
     )
+    circuit_options = argparse.ArgumentParser(add_help=False, parents=[leaf_options])
+    circuit_options.add_argument("graph", metavar="GRAPH", help="a circuit file (.yaml)")
 
     parser = argparse.ArgumentParser(
         prog="gatekit", description="Build circuits of gates and backpropagate through them."
@@ -73,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
         "run", parents=[common, circuit_options], help="forward and backward; outputs and gradients"
     )
     run.add_argument("--json", action="store_true", help="print one JSON object")
+    run.add_argument(
+        "--output",
+        metavar="FILE.npz",
+        help="also save outputs, gradients and every value to FILE.npz (keys outputs/NAME, grads/NAME, "
+        "values/NAME)",
+    )
     run.set_defaults(command=_run)
 
     check = commands.add_parser("validate", parents=[common], help="check a circuit without running it")
@@ -85,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser(
         "check",
-        parents=[common],
+        parents=[common, leaf_options],
         help="check gradients against central differences: one gate, or a circuit",
         description="Check gradients against central differences (float64). `check --gate NAME` "
         "checks one installed gate at random points in its domain; `check GRAPH` checks every "
@@ -96,14 +108,6 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--gate", metavar="NAME", help="check one installed gate instead of a circuit")
     check.add_argument("--points", type=int, default=5, metavar="N", help="random points per shape (--gate)")
     check.add_argument("--seed", type=int, default=0, help="seed of the random points (--gate)")
-    check.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override an input or param (GRAPH)",
-    )
     check.set_defaults(command=_check)
     return parser
 
@@ -137,17 +141,28 @@ def _overrides(items: Iterable[str]) -> dict[str, Any]:
     return found
 
 
+def _leaf_values(args: argparse.Namespace, circuit: Circuit, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The values of ``--inputs FILE``, then the ``--set`` ones on top."""
+    values = datafiles.read_inputs(args.inputs, circuit) if args.inputs else {}
+    return values | overrides
+
+
 def _load(args: argparse.Namespace) -> Circuit:
     return gatekit.load(args.graph, registry=_registry(args))
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.output:
+        datafiles.check_output_path(args.output)
     overrides = _overrides(args.overrides)
     circuit = _load(args)
+    values = _leaf_values(args, circuit, overrides)
     try:
-        result = circuit.run(**overrides)
+        result = circuit.run(**values)
     except UsageError as exc:
         raise UsageError(f"--set: {exc.message}") from None
+    if args.output:
+        datafiles.write_outputs(args.output, result)
     if args.json:
         print(json.dumps(_as_json(result)))
     else:
@@ -230,6 +245,8 @@ def _gates(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     if (args.gate is None) == (args.graph is None):
         raise UsageError("check: give either GRAPH or --gate NAME")
+    if args.gate is not None and (args.overrides or args.inputs):
+        raise UsageError("check --gate: --set and --inputs apply to a circuit (check GRAPH)")
     registry = _registry(args)
     if args.gate is not None:
         gate = registry.get(args.gate)
@@ -249,8 +266,9 @@ def _check(args: argparse.Namespace) -> int:
     else:
         overrides = _overrides(args.overrides)
         circuit = gatekit.load(args.graph, registry=registry)
+        values = _leaf_values(args, circuit, overrides)
         try:
-            rows = testing.check_circuit(circuit, overrides, raise_on_failure=False)
+            rows = testing.check_circuit(circuit, values, raise_on_failure=False)
         except UsageError as exc:
             raise UsageError(f"--set: {exc.message}") from None
     return _print_checks(rows)

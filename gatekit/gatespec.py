@@ -15,6 +15,9 @@ True
 >>> leaky = GateSpec("leaky_relu", 1, "Leaky ReLU.", attrs={"slope": Attr(0.01, "negative slope")})
 >>> leaky.attrs["slope"].convert(0.2)
 0.2
+>>> matmul = GateSpec("matmul", 2, "Matrix product.", examples=[[(2, 3), (3,)]])
+>>> matmul.examples
+(((2, 3), (3,)),)
 """
 
 from __future__ import annotations
@@ -25,11 +28,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-__all__ = ["POSITIVE", "REAL", "Attr", "GateSpec", "Interval", "describe", "number"]
+__all__ = ["POSITIVE", "REAL", "Attr", "Example", "GateSpec", "Interval", "describe", "number"]
 
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 Interval = tuple[float, float]
+Shape = tuple[int, ...]
+#: One shape per input: where :attr:`GateSpec.examples` checks a gradient.
+Example = tuple[Shape, ...]
 #: Domains for :attr:`GateSpec.domain`: where random gradient checks sample.
 REAL: Interval = (-3.0, 3.0)
 POSITIVE: Interval = (0.1, 3.0)
@@ -91,7 +97,12 @@ class GateSpec:
     ``domain`` says where the gate is defined and smooth enough to check its
     gradient at random points: one ``(low, high)`` interval for every input,
     or a tuple of intervals, one per input (the last one repeats for extra
-    variadic inputs). It changes nothing when a circuit runs.
+    variadic inputs). ``examples`` lists the input shapes to check the
+    gradient at, for gates whose inputs must have particular shapes (a matrix
+    product): each item is one shape per input, ``()`` being a Python float,
+    and the last shape repeats for extra variadic inputs. Without examples,
+    every input is checked as a float and as a small vector. Neither
+    ``domain`` nor ``examples`` changes anything when a circuit runs.
     """
 
     name: str
@@ -100,9 +111,11 @@ class GateSpec:
     variadic: bool = False
     attrs: Mapping[str, Attr] = field(default_factory=dict)
     domain: Interval | tuple[Interval, ...] = REAL
+    examples: tuple[Example, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)))
+        object.__setattr__(self, "examples", _as_tuples(self.examples))
 
     def interval(self, position: int) -> Interval:
         """The domain of input ``position`` (counting from 0).
@@ -146,7 +159,42 @@ class GateSpec:
                     f"got {self.domain!r}"
                 )
                 break
+        found += self._example_problems()
         return found
+
+    def _example_problems(self) -> list[str]:
+        examples = self.examples
+        expected = f"at least {self.arity}" if self.variadic else str(self.arity)
+        if not isinstance(examples, tuple) or not all(isinstance(e, tuple) for e in examples):
+            return [f"examples must be a tuple of examples (one shape per input), got {examples!r}"]
+        arity_known = isinstance(self.arity, int) and not isinstance(self.arity, bool)
+        found = []
+        for example in examples:
+            if not all(_is_shape(shape) for shape in example):
+                found.append(
+                    f"example {example!r} must hold shapes: tuples of positive integers, () for a float"
+                )
+            elif arity_known and not self.accepts(len(example)):
+                found.append(f"example {example!r} has {len(example)} shape(s); the gate takes {expected}")
+        return found
+
+
+def _as_tuples(examples: object) -> object:
+    """``examples`` written with lists, as nested tuples; anything else unchanged."""
+    if not isinstance(examples, list | tuple):
+        return examples
+    converted = []
+    for example in examples:
+        if not isinstance(example, list | tuple):
+            return examples
+        converted.append(tuple(tuple(s) if isinstance(s, list | tuple) else s for s in example))
+    return tuple(converted)
+
+
+def _is_shape(value: object) -> bool:
+    return isinstance(value, tuple) and all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in value
+    )
 
 
 def _is_interval(value: object) -> bool:

@@ -108,31 +108,57 @@ def _resolve(gate: str | Gate | object, registry: GateRegistry | None) -> Gate:
 
 
 def _attrs(gate: Gate, attrs: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The gate's attrs with ``attrs`` converted as the loader converts them, defaults filled in."""
     given = dict(attrs or {})
     unknown = set(given) - set(gate.spec.attrs)
     if unknown:
         raise GatekitError(f"gate {gate.name!r} has no attribute(s) {', '.join(sorted(unknown))}")
-    return {key: given.get(key, attr.default) for key, attr in gate.spec.attrs.items()}
+    values = {}
+    for key, attr in gate.spec.attrs.items():
+        if key not in given:
+            values[key] = attr.default
+            continue
+        try:
+            values[key] = attr.convert(given[key])
+        except ValueError as exc:
+            raise GatekitError(f"attribute {key!r} of gate {gate.name!r}: {exc}") from None
+    return values
 
 
 def random_points(
     gate: Gate,
     count: int,
     arity: int | None = None,
-    shapes: Iterable[tuple[int, ...]] = SHAPES,
+    shapes: Iterable[tuple[int, ...]] | None = None,
     seed: int = 0,
 ) -> list[tuple[Any, ...]]:
-    """``count`` random input tuples per shape, inside the gate's domain.
+    """``count`` random input tuples per example, inside the gate's domain.
 
-    Shape ``()`` gives Python floats; any other shape float64 arrays.
+    The examples are the gate's :attr:`~gatekit.GateSpec.examples` (one shape
+    per input, the last one repeated up to ``arity``), or, when ``shapes`` is
+    given or the gate has none, each shape in ``shapes`` (default
+    ``SHAPES``) for every input. Shape ``()`` gives Python floats; any other
+    shape float64 arrays.
+
+    >>> from gatekit.circuit import default_registry
+    >>> matmul = default_registry(autoload=False)["matmul"]
+    >>> [tuple(np.shape(x) for x in point) for point in random_points(matmul, 1)]
+    [((2, 3), (3, 4)), ((2, 3), (3,)), ((3,), (3, 2)), ((3,), (3,))]
+    >>> [type(x).__name__ for x in random_points(matmul, 1, shapes=[()])[0]]
+    ['float', 'float']
     """
     arity = gate.spec.arity if arity is None else arity
+    if shapes is not None:
+        examples = [(tuple(shape),) for shape in shapes]
+    else:
+        examples = list(gate.spec.examples) or [(shape,) for shape in SHAPES]
     rng = np.random.default_rng(seed)
     points = []
-    for shape in shapes:
+    for example in examples:
         for _ in range(count):
             point = []
             for position in range(arity):
+                shape = example[min(position, len(example) - 1)]
                 low, high = gate.spec.interval(position)
                 value = rng.uniform(low, high, size=shape)
                 point.append(float(value) if shape == () else value)
@@ -172,7 +198,19 @@ def compare_gate(
     gradient hook returns the wrong number of gradients.
     """
     resolved = _resolve(gate, registry)
-    forward, backward, is_vjp = resolved.bind(_attrs(resolved, attrs))
+    return _compare(resolved, inputs, _attrs(resolved, attrs), where, (step, rtol, atol))
+
+
+def _compare(
+    resolved: Gate,
+    inputs: Sequence[Any],
+    attrs: Mapping[str, Any],
+    where: str,
+    tolerance: tuple[float, float, float],
+) -> list[GradientCheck]:
+    """:func:`compare_gate` with ``attrs`` already converted and complete."""
+    step, rtol, atol = tolerance
+    forward, backward, is_vjp = resolved.bind(attrs)
     values = [v if isinstance(v, float) else np.asarray(v, dtype=np.float64) for v in inputs]
     output = forward(tuple(values))
     rng = np.random.default_rng(len(values))
@@ -267,7 +305,7 @@ def check_gate(
     attrs: Mapping[str, Any] | None = None,
     arity: int | None = None,
     count: int = 5,
-    shapes: Iterable[tuple[int, ...]] = SHAPES,
+    shapes: Iterable[tuple[int, ...]] | None = None,
     seed: int = 0,
     step: float = STEP,
     rtol: float = RTOL,
@@ -279,19 +317,26 @@ def check_gate(
 
     :param gate: an installed gate's name, a registry entry, or a gate
         object (checked by pluggy exactly as at registration).
-    :param points: input tuples; by default ``count`` random ones per shape in
-        ``shapes`` (``()`` is a Python float), with ``arity`` inputs (default:
-        the gate's arity).
+    :param points: input tuples; by default ``count`` random ones per
+        example (see :func:`random_points`): per shape in ``shapes`` for
+        every input (``()`` is a Python float), else per example of the
+        gate's spec, else per shape in ``SHAPES``; with ``arity`` inputs
+        (default: the gate's arity).
+    :param attrs: attribute values, converted by the gate's
+        :class:`~gatekit.Attr` checks as in a circuit; defaults fill the rest.
     :raises GradientError: a gradient disagrees (unless ``raise_on_failure``
         is false); the message shows the gate, the input, and both gradients.
+    :raises GatekitError: an attribute the gate does not have, or a value
+        its check refuses.
     :return: one row per point and input.
     """
     resolved = _resolve(gate, registry)
+    bound_attrs = _attrs(resolved, attrs)
     if points is None:
         points = random_points(resolved, count, arity, shapes, seed)
     rows = []
     for number, point in enumerate(points):
-        rows += compare_gate(resolved, point, attrs, where=f"point {number}", step=step, rtol=rtol, atol=atol)
+        rows += _compare(resolved, point, bound_attrs, f"point {number}", (step, rtol, atol))
     failures = [row for row in rows if not row.ok]
     if failures and raise_on_failure:
         raise GradientError(failures, rtol, atol)
@@ -322,10 +367,8 @@ def check_circuit(
     for _, _, _, _, _, out in plan.forward:
         use = plan.gates[out]
         inputs = [values[s] if isinstance(s, str) else s for s in use.inputs]
-        if use.resolved is not None:
-            rows += compare_gate(
-                use.resolved, inputs, use.attrs, where=use.name, step=step, rtol=rtol, atol=atol
-            )
+        if use.resolved is not None:  # its attrs are converted already
+            rows += _compare(use.resolved, inputs, use.attrs, use.name, (step, rtol, atol))
     root = circuit.outputs[0]
     for position, (name, grad) in enumerate(result.grads.items()):
 

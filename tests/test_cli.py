@@ -48,7 +48,7 @@ BAD_GRAPHS = [
     pytest.param("inputs:\n  x: 1\n  x: 2\noutputs: [x]\n", "3:3: duplicate key 'x'", id="duplicate-key"),
     pytest.param(
         "inputs: {x: 1}\ngates:\n  y: {gate: mull, in: [x, x]}\noutputs: [y]\n",
-        "3:13: unknown gate 'mull' (did you mean 'mul'?)",
+        "3:13: unknown gate 'mull' (did you mean 'mul' or 'matmul'?)",
         id="unknown-gate",
     ),
     pytest.param(

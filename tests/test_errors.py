@@ -308,7 +308,7 @@ BAD_CIRCUITS = [
         """,
         "3:13",
         "unknown gate 'mull'",
-        "(did you mean 'mul'?)",
+        "(did you mean 'mul' or 'matmul'?)",
     ),
     bad(
         "fixed-arity-too-many",

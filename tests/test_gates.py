@@ -1,16 +1,21 @@
 """The gradient check every registered gate must pass, and the gates' numerics.
 
 Each gate's gradient is compared with central differences at seeded random
-points, on Python floats and on small float64 arrays. The gate list comes from
-the registry, so a gate added later is checked automatically: ``DOMAINS`` says
-where to sample the gates that are not defined everywhere or have kinks, and
-any other gate is sampled uniformly in [-2, 2].
+points. The gate list comes from the registry, so a gate added later is
+checked automatically. Elementwise gates (``gate_local_grad``) are checked on
+Python floats and on small float64 arrays: ``DOMAINS`` says where to sample
+the gates that are not defined everywhere or have kinks, and any other gate
+is sampled uniformly in [-2, 2]. Gates that are not elementwise (``gate_vjp``:
+sum, matmul, ...) are checked at the input shapes their spec's ``examples``
+give, and at those ``VJP_CASES`` gives for each attribute setting.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import subprocess
+import sys
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,10 +27,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gatekit
-from gatekit.plugins import Gate
+from gatekit import GateSpec, RunError, hookimpl
+from gatekit.plugins import Gate, gate_from_object
+from gatekit.testing import GradientError, check_circuit, check_gate, random_points
 
 REGISTRY = gatekit.default_registry(autoload=False)
 GATE_NAMES = list(REGISTRY)
+ELEMENTWISE = [name for name in GATE_NAMES if REGISTRY[name].vjp is None]
+VJP_GATES = [name for name in GATE_NAMES if REGISTRY[name].vjp is not None]
 
 SEED = 20240531
 POINTS = 5  # random points per gate, arity, attrs and shape
@@ -121,6 +130,31 @@ DOMAINS: dict[str, Domain] = {
 ATTR_CASES: dict[str, list[dict[str, Any]]] = {
     "leaky_relu": [{}, {"slope": 0.2}],
 }
+
+# Gates that are not elementwise: attribute settings to check, each with the
+# input shapes to check it at (None: the spec's examples). Gates not listed
+# are checked with their defaults at their examples. Every gate listed here
+# takes one input, so a shape is that input's shape.
+MATRICES = ((2, 3), (2, 3, 4))
+REDUCTION_CASES: list[tuple[dict[str, Any], tuple[tuple[int, ...], ...] | None]] = [
+    ({}, None),
+    ({"axis": 0}, ((4,), *MATRICES)),
+    ({"axis": 1}, MATRICES),
+    ({"axis": -1}, ((4,), *MATRICES)),
+    ({"axis": [0, 1]}, MATRICES),
+    ({"axis": [-1, 0]}, ((2, 3, 4),)),
+]
+VJP_CASES: dict[str, list[tuple[dict[str, Any], tuple[tuple[int, ...], ...] | None]]] = {
+    "sum": REDUCTION_CASES,
+    "mean": REDUCTION_CASES,
+    "transpose": [
+        ({}, None),
+        ({"axes": [1, 0, 2]}, ((2, 3, 4),)),
+        ({"axes": [2, 0, 1]}, ((2, 3, 4),)),  # not its own inverse
+        ({"axes": [-1, 0, 1]}, ((2, 3, 4),)),
+    ],
+}
+VJP_SEEDS = (0, 1, 2)
 
 
 def domain_of(name: str) -> Domain:
@@ -223,7 +257,7 @@ def describe(inputs: Sequence[Any]) -> str:
     return ", ".join(np.array2string(np.asarray(x), precision=17) for x in inputs)
 
 
-@pytest.mark.parametrize("name", GATE_NAMES)
+@pytest.mark.parametrize("name", ELEMENTWISE)
 def test_gradient_matches_central_differences(name: str) -> None:
     gate = REGISTRY[name]
     domain = domain_of(name)
@@ -243,14 +277,14 @@ def test_gradient_matches_central_differences(name: str) -> None:
                 )
 
 
-@pytest.mark.parametrize("name", GATE_NAMES)
+@pytest.mark.parametrize("name", ELEMENTWISE)
 def test_floats_in_floats_out_arrays_keep_their_shape(name: str) -> None:
     gate = REGISTRY[name]
     domain = domain_of(name)
     rng = rng_for(name, "types")
     for attrs, arity in variants(gate):
         bound = gate.bind(attrs)
-        forward, _, is_vjp = bound
+        forward = bound[0]
         point = domain.sample(rng, arity, None)
         output = forward(point)
         assert type(output) is float, f"{name} returned {type(output).__name__} for floats"
@@ -262,8 +296,6 @@ def test_floats_in_floats_out_arrays_keep_their_shape(name: str) -> None:
             output = forward(arrays)
             assert isinstance(output, np.ndarray)
             assert output.dtype == np.float64
-            if is_vjp:  # not elementwise: the output may have any shape
-                continue
             assert output.shape == shape
             for g in gradients(bound, arrays, output, np.ones(shape)):
                 assert np.broadcast_shapes(np.shape(g), shape) == shape
@@ -295,11 +327,9 @@ def assert_paths_agree(name: str, attrs: Mapping[str, Any], arrays: Sequence[np.
             )
 
 
-@pytest.mark.parametrize("name", GATE_NAMES)
+@pytest.mark.parametrize("name", ELEMENTWISE)
 def test_float_and_array_paths_agree(name: str) -> None:
     gate = REGISTRY[name]
-    if gate.vjp is not None:
-        pytest.skip("a VJP gate is not elementwise")
     rng = rng_for(name, "agree")
     for attrs, arity in variants(gate):
         assert_paths_agree(name, attrs, domain_of(name).sample(rng, arity, (20,)))
@@ -308,12 +338,10 @@ def test_float_and_array_paths_agree(name: str) -> None:
 SPECIAL = (0.0, -0.0, 0.5, -1.5, 1e3, -1e3, 1e300, -1e300, 5e-324, math.inf, -math.inf, math.nan)
 
 
-@pytest.mark.parametrize("name", GATE_NAMES)
+@pytest.mark.parametrize("name", ELEMENTWISE)
 def test_float_and_array_paths_agree_at_special_values(name: str) -> None:
     """Zeros, huge and tiny values, infinities and nan: IEEE results on both paths."""
     gate = REGISTRY[name]
-    if gate.vjp is not None:
-        pytest.skip("a VJP gate is not elementwise")
     for attrs, arity in variants(gate):
         if arity > 3:
             continue
@@ -321,7 +349,7 @@ def test_float_and_array_paths_agree_at_special_values(name: str) -> None:
         assert_paths_agree(name, attrs, [np.array(column) for column in zip(*points, strict=True)])
 
 
-@pytest.mark.parametrize("name", [name for name in GATE_NAMES if REGISTRY[name].spec.arity >= 2])
+@pytest.mark.parametrize("name", [name for name in ELEMENTWISE if REGISTRY[name].spec.arity >= 2])
 def test_constant_float_inputs_broadcast_against_arrays(name: str) -> None:
     """A circuit's number constants are floats next to array inputs (``mul [x, -1]``)."""
     gate = REGISTRY[name]
@@ -344,22 +372,33 @@ def test_constant_float_inputs_broadcast_against_arrays(name: str) -> None:
 
 
 def test_the_tables_name_registered_gates() -> None:
-    assert set(DOMAINS) <= set(REGISTRY)
-    assert set(ATTR_CASES) <= set(REGISTRY)
+    assert set(DOMAINS) <= set(ELEMENTWISE)
+    assert set(ATTR_CASES) <= set(ELEMENTWISE)
+    assert set(VJP_CASES) <= set(VJP_GATES)
     for name, cases in ATTR_CASES.items():
         for attrs in cases:
+            assert set(attrs) <= set(REGISTRY[name].spec.attrs)
+    for name, vjp_cases in VJP_CASES.items():
+        for attrs, _ in vjp_cases:
             assert set(attrs) <= set(REGISTRY[name].spec.attrs)
 
 
 # Special values, gate by gate.
 
 
-def run(name: str, *inputs: Any, **attrs: Any) -> tuple[Any, list[Any]]:
-    """Forward and the gradients for a unit upstream, with default attrs."""
-    gate = REGISTRY[name]
-    bound = gate.bind({key: attr.default for key, attr in gate.spec.attrs.items()} | attrs)
+def bind(name: str, **attrs: Any) -> tuple[Callable[..., Any], Callable[..., Any], bool]:
+    """The gate's hooks with ``attrs`` converted as the loader does, defaults for the rest."""
+    spec = REGISTRY[name].spec
+    converted = {key: spec.attrs[key].convert(value) for key, value in attrs.items()}
+    return REGISTRY[name].bind({key: attr.default for key, attr in spec.attrs.items()} | converted)
+
+
+def run(name: str, *inputs: Any, upstream: Any = None, **attrs: Any) -> tuple[Any, list[Any]]:
+    """Forward and the gradients for ``upstream`` (default: ones), with default attrs."""
+    bound = bind(name, **attrs)
     output = bound[0](list(inputs))
-    upstream = 1.0 if type(output) is float else np.ones_like(output)
+    if upstream is None:
+        upstream = 1.0 if type(output) is float else np.ones_like(output)
     return output, gradients(bound, list(inputs), output, upstream)
 
 
@@ -487,3 +526,566 @@ def test_smooth_gates_are_finite_with_bounded_gradients(name: str, x: float) -> 
         step = STEP * max(1.0, abs(x))
         numeric = (run(name, x + step)[0] - run(name, x - step)[0]) / ((x + step) - (x - step))
         assert grad == pytest.approx(numeric, rel=RTOL, abs=ATOL)
+
+
+# Gates that are not elementwise (gate_vjp): gradients at their examples.
+
+
+def vjp_cases() -> list[Any]:
+    """(name, attrs, shapes) for every VJP gate and attribute setting."""
+    params = []
+    for name in VJP_GATES:
+        for attrs, shapes in VJP_CASES.get(name, [({}, None)]):
+            label = ",".join(f"{key}={value}".replace(" ", "") for key, value in attrs.items())
+            params.append(pytest.param(name, attrs, shapes, id=f"{name}-{label or 'defaults'}"))
+    return params
+
+
+@pytest.mark.parametrize("seed", VJP_SEEDS)
+@pytest.mark.parametrize(("name", "attrs", "shapes"), vjp_cases())
+def test_vjp_gate_passes_check_gate(
+    name: str, attrs: dict[str, Any], shapes: tuple[tuple[int, ...], ...] | None, seed: int
+) -> None:
+    gate = REGISTRY[name]
+    rows = check_gate(gate, attrs=attrs, shapes=shapes, count=3, seed=seed, step=STEP, rtol=RTOL, atol=ATOL)
+    examples = gate.spec.examples if shapes is None else shapes
+    assert len(rows) == 3 * len(examples) * gate.spec.arity
+    assert not any(row.skipped for row in rows)  # smooth everywhere: no kinks, all finite
+
+
+@pytest.mark.parametrize(("name", "attrs", "shapes"), vjp_cases())
+def test_vjp_jacobian_matches_central_differences(
+    name: str, attrs: dict[str, Any], shapes: tuple[tuple[int, ...], ...] | None
+) -> None:
+    """The whole Jacobian, one unit upstream per output element."""
+    bound = bind(name, **attrs)
+    for inputs in random_points(REGISTRY[name], POINTS, shapes=shapes, seed=SEED):
+        analytic = analytic_jacobians(bound, inputs)
+        for k in range(len(inputs)):
+            np.testing.assert_allclose(
+                analytic[k],
+                numeric_jacobian(bound[0], inputs, k),
+                rtol=RTOL,
+                atol=ATOL,
+                err_msg=f"{name}{attrs or ''}: d/d input {k} at ({describe(inputs)})",
+            )
+
+
+@pytest.mark.parametrize(("name", "attrs", "shapes"), vjp_cases())
+def test_vjp_gate_gives_floats_for_numbers_and_gradients_of_the_inputs_shapes(
+    name: str, attrs: dict[str, Any], shapes: tuple[tuple[int, ...], ...] | None
+) -> None:
+    forward, backward, is_vjp = bind(name, **attrs)
+    assert is_vjp
+    rng = rng_for(name, "shapes")
+    for inputs in random_points(REGISTRY[name], 2, shapes=shapes, seed=SEED):
+        output = forward(inputs)
+        if np.ndim(output) == 0:
+            assert type(output) is float, f"{name} returned {type(output).__name__} for a number"
+            upstream: Any = 1.0
+        else:
+            assert isinstance(output, np.ndarray)
+            assert output.dtype == np.float64
+            upstream = rng.uniform(0.5, 1.5, output.shape)
+        grads = backward(inputs, output, upstream)
+        assert len(grads) == len(inputs)
+        for grad, x in zip(grads, inputs, strict=True):
+            assert np.shape(grad) == np.shape(x)
+            if type(x) is float:
+                assert type(grad) is float
+
+
+def test_every_vjp_gate_says_where_to_check_it() -> None:
+    for name in VJP_GATES:
+        spec = REGISTRY[name].spec
+        assert spec.examples, f"{name} has no examples"
+        assert spec.problems() == []
+
+
+# Gates that are not elementwise: values.
+
+X = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+
+
+@pytest.mark.parametrize(
+    ("axis", "total", "average"),
+    [
+        (None, 21.0, 3.5),
+        (0, [5.0, 7.0, 9.0], [2.5, 3.5, 4.5]),
+        (1, [6.0, 15.0], [2.0, 5.0]),
+        (-1, [6.0, 15.0], [2.0, 5.0]),
+        (-2, [5.0, 7.0, 9.0], [2.5, 3.5, 4.5]),
+        ([0, 1], 21.0, 3.5),
+        ([1, 0], 21.0, 3.5),
+    ],
+)
+def test_sum_and_mean_over_axes(axis: Any, total: Any, average: Any) -> None:
+    for name, expected in (("sum", total), ("mean", average)):
+        output, _ = run(name, X, axis=axis)
+        if isinstance(expected, float):
+            assert type(output) is float
+            assert output == expected
+        else:
+            assert output.tolist() == expected
+
+
+def test_sum_and_mean_of_numbers_and_vectors_are_floats() -> None:
+    assert run("sum", 2.5) == (2.5, [1.0])
+    assert run("mean", 2.5, upstream=4.0) == (2.5, [4.0])
+    for axis in (None, 0, -1):
+        output, (grad,) = run("sum", np.array([1.0, 2.0, 4.0]), upstream=2.0, axis=axis)
+        assert type(output) is float
+        assert output == 7.0
+        assert grad.tolist() == [2.0, 2.0, 2.0]
+        output, (grad,) = run("mean", np.array([1.0, 2.0, 6.0]), upstream=3.0, axis=axis)
+        assert (type(output), output) == (float, 3.0)
+        assert grad.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_sum_and_mean_send_the_upstream_back_over_the_reduced_axes() -> None:
+    _, (grad,) = run("sum", X, upstream=np.array([1.0, 2.0, 3.0]), axis=0)
+    assert grad.tolist() == [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]
+    _, (grad,) = run("sum", X, upstream=np.array([1.0, 2.0]), axis=-1)
+    assert grad.tolist() == [[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]
+    _, (grad,) = run("mean", X, upstream=np.array([3.0, 6.0]), axis=1)
+    assert grad.tolist() == [[1.0, 1.0, 1.0], [2.0, 2.0, 2.0]]
+    _, (grad,) = run("mean", X, upstream=np.array([2.0, 4.0, 6.0]), axis=0)
+    assert grad.tolist() == [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]
+    _, (grad,) = run("mean", X, upstream=12.0)
+    assert grad.tolist() == [[2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]
+    cube = np.arange(24.0).reshape(2, 3, 4)
+    _, (grad,) = run("mean", cube, upstream=np.array([6.0, 12.0, 18.0]), axis=[0, -1])
+    assert grad.shape == (2, 3, 4)
+    assert (grad[:, 0, :] == 0.75).all() and (grad[:, 1, :] == 1.5).all() and (grad[:, 2, :] == 2.25).all()
+
+
+@pytest.mark.parametrize(
+    ("a_shape", "b_shape", "out_shape"),
+    [((2, 3), (3, 4), (2, 4)), ((2, 3), (3,), (2,)), ((3,), (3, 2), (2,)), ((3,), (3,), ())],
+)
+def test_matmul_equals_numpy(
+    a_shape: tuple[int, ...], b_shape: tuple[int, ...], out_shape: tuple[int, ...]
+) -> None:
+    rng = rng_for("matmul", f"{a_shape} @ {b_shape}")
+    a, b = rng.uniform(-2.0, 2.0, a_shape), rng.uniform(-2.0, 2.0, b_shape)
+    output, grads = run("matmul", a, b)
+    assert np.shape(output) == out_shape
+    np.testing.assert_array_equal(output, a @ b)
+    if out_shape == ():
+        assert type(output) is float
+    assert [np.shape(g) for g in grads] == [a_shape, b_shape]
+
+
+A = np.array([[1.0, 2.0], [3.0, 4.0]])
+B = np.array([[5.0, 6.0], [7.0, 8.0]])
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "upstream", "output", "grad_a", "grad_b"),
+    [
+        # d(A @ B) = U @ B.T and A.T @ U
+        (
+            A,
+            B,
+            np.array([[1.0, 0.0], [0.0, 2.0]]),
+            [[19, 22], [43, 50]],
+            [[5, 7], [12, 16]],
+            [[1, 6], [2, 8]],
+        ),
+        # matrix @ vector: outer(U, v) and A.T @ U
+        (A, np.array([1.0, -1.0]), np.array([1.0, 2.0]), [-1, -1], [[1, -1], [2, -2]], [7, 10]),
+        # vector @ matrix: B @ U and outer(v, U)
+        (np.array([1.0, -1.0]), B, np.array([1.0, 2.0]), [-2, -2], [17, 23], [[1, 2], [-1, -2]]),
+        # vector @ vector: a dot product
+        (np.array([1.0, 2.0]), np.array([3.0, 4.0]), 2.0, 11.0, [6, 8], [2, 4]),
+    ],
+    ids=["matrix@matrix", "matrix@vector", "vector@matrix", "vector@vector"],
+)
+def test_matmul_gradients_by_hand(
+    a: np.ndarray, b: np.ndarray, upstream: Any, output: Any, grad_a: Any, grad_b: Any
+) -> None:
+    value, (got_a, got_b) = run("matmul", a, b, upstream=upstream)
+    assert np.asarray(value).tolist() == output
+    assert got_a.tolist() == grad_a
+    assert got_b.tolist() == grad_b
+
+
+def test_dot_of_vectors_and_of_numbers() -> None:
+    a, b = np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0])
+    output, (grad_a, grad_b) = run("dot", a, b, upstream=2.0)
+    assert (type(output), output) == (float, 32.0)
+    assert grad_a.tolist() == [8.0, 10.0, 12.0]
+    assert grad_b.tolist() == [2.0, 4.0, 6.0]
+    assert run("dot", 2.0, 3.0) == (6.0, [3.0, 2.0])
+
+
+def test_transpose_permutes_the_axes_and_its_gradient_permutes_them_back() -> None:
+    x = np.arange(24.0).reshape(2, 3, 4)
+    output, (grad,) = run("transpose", x, upstream=np.ones((4, 3, 2)))
+    np.testing.assert_array_equal(output, x.T)
+    assert grad.shape == (2, 3, 4)
+    for axes, inverse in (([1, 0, 2], [1, 0, 2]), ([2, 0, 1], [1, 2, 0]), ([-1, 0, 1], [1, 2, 0])):
+        output, _ = run("transpose", x, axes=axes)
+        np.testing.assert_array_equal(output, np.transpose(x, axes))
+        upstream = np.arange(24.0).reshape(output.shape)
+        _, (grad,) = run("transpose", x, upstream=upstream, axes=axes)
+        np.testing.assert_array_equal(grad, np.transpose(upstream, inverse))
+    assert run("transpose", 2.5) == (2.5, [1.0])
+    output, (grad,) = run("transpose", np.array([1.0, 2.0]), upstream=np.array([3.0, 4.0]))
+    assert (output.tolist(), grad.tolist()) == ([1.0, 2.0], [3.0, 4.0])
+
+
+# Gates that are not elementwise: mistakes.
+
+
+def one_gate(gate: str, inputs: str, attrs: str = "{}") -> str:
+    return (
+        "inputs: {x: [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], v: [1.0, 2.0], w: [1.0, 2.0, 3.0]}\n"
+        f"gates:\n  g: {{gate: {gate}, in: {inputs}, attrs: {attrs}}}\noutputs: [g]\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("gate", "value", "words"),
+    [
+        ("sum", "1.5", "expected null, an integer or a list of integers, got the number 1.5"),
+        ("sum", "true", "expected null, an integer or a list of integers, got a boolean (True)"),
+        ("mean", "x", "expected null, an integer or a list of integers, got the text 'x'"),
+        (
+            "mean",
+            "[0.5]",
+            "expected null, an integer or a list of integers, got a list holding the number 0.5",
+        ),
+        ("sum", "[[0, 1]]", "expected null, an integer or a list of integers, got a nested list"),
+        ("sum", "[0, 0]", "axis 0 is listed twice"),
+    ],
+)
+def test_a_bad_axis_is_refused_when_the_circuit_loads(gate: str, value: str, words: str) -> None:
+    text = one_gate(gate, "[x]", f"{{axis: {value}}}")
+    with pytest.raises(gatekit.GraphError) as info:
+        gatekit.loads(text, file="g.yaml")
+    assert info.value.message == f"attribute 'axis' of gate 'g' ({gate}): {words}"
+    location = info.value.location
+    assert text.splitlines()[location.line - 1][location.column - 1 :].startswith(f"{value}}}")
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("1", "expected null or a list of integers (a permutation of the axes), got the number 1"),
+        ("[1, 1]", "axis 1 is listed twice"),
+    ],
+)
+def test_bad_transpose_axes_are_refused_when_the_circuit_loads(value: str, words: str) -> None:
+    with pytest.raises(gatekit.GraphError) as info:
+        gatekit.loads(one_gate("transpose", "[x]", f"{{axes: {value}}}"), file="g.yaml")
+    assert info.value.message == f"attribute 'axes' of gate 'g' (transpose): {words}"
+
+
+@pytest.mark.parametrize(
+    ("gate", "inputs", "attrs", "words"),
+    [
+        ("sum", "[x]", "{axis: 2}", "AxisError: axis 2 is out of bounds for array of dimension 2"),
+        ("mean", "[x]", "{axis: [0, -3]}", "AxisError: axis -3 is out of bounds for array of dimension 2"),
+        ("sum", "[1.5]", "{axis: 0}", "AxisError: axis 0 is out of bounds for array of dimension 0"),
+        (
+            "matmul",
+            "[x, v]",
+            "{}",
+            "ValueError: matmul: shapes (2, 3) and (2,) do not line up "
+            "(the last axis of a has 3 elements, the first axis of b 2)",
+        ),
+        (
+            "matmul",
+            "[x, 2]",
+            "{}",
+            "ValueError: matmul takes vectors and matrices (1 or 2 dimensions), got shapes (2, 3) and ()",
+        ),
+        (
+            "dot",
+            "[x, x]",
+            "{}",
+            "ValueError: dot takes two vectors (or two numbers), got shapes (2, 3) and (2, 3); "
+            "use matmul for matrices",
+        ),
+        ("dot", "[v, 2]", "{}", "ValueError: dot takes two vectors (or two numbers), got shapes (2,) and ()"),
+        ("dot", "[v, w]", "{}", "ValueError: shapes (2,) and (3,) not aligned"),
+        (
+            "transpose",
+            "[x]",
+            "{axes: [1, 0, 2]}",
+            "ValueError: transpose: axes [1, 0, 2] name 3 axes; a has 2",
+        ),
+        ("transpose", "[x]", "{axes: [0, 2]}", "AxisError: axis 2 is out of bounds for array of dimension 2"),
+    ],
+)
+def test_inputs_of_the_wrong_shape_fail_the_run_naming_the_gate(
+    gate: str, inputs: str, attrs: str, words: str
+) -> None:
+    circuit = gatekit.loads(one_gate(gate, inputs, attrs), file="g.yaml")
+    with pytest.raises(RunError) as info:
+        circuit.run()
+    assert info.value.message.startswith(
+        f"gate 'g' ({gate}, plugin 'gatekit.gates.reductions:{gate}') failed in"
+    )
+    assert words in info.value.message
+
+
+# GateSpec.examples and the gatekit.testing helpers that use them.
+
+
+@pytest.mark.parametrize(
+    ("examples", "problem"),
+    [
+        ((((2, 3), (3, 4)), ((3,), ())), None),
+        ([[[2, 3], [3]]], None),  # lists are taken as tuples
+        ((((2, 3),),), "example ((2, 3),) has 1 shape(s); the gate takes 2"),
+        (
+            (((2, 0), (3,)),),
+            "example ((2, 0), (3,)) must hold shapes: tuples of positive integers, () for a float",
+        ),
+        ((((2.0,), (3,)),), "example ((2.0,), (3,)) must hold shapes"),
+        ((((True,), (3,)),), "example ((True,), (3,)) must hold shapes"),
+        (((2, 3), (3, 4)), "example (2, 3) must hold shapes"),  # one level of nesting short
+        ("(2, 3)", "examples must be a tuple of examples (one shape per input), got '(2, 3)'"),
+    ],
+)
+def test_gate_spec_examples_are_checked(examples: Any, problem: str | None) -> None:
+    spec = GateSpec("pair", 2, "Takes two inputs.", examples=examples)
+    if problem is None:
+        assert spec.problems() == []
+        assert all(type(shape) is tuple for example in spec.examples for shape in example)
+    else:
+        assert any(found.startswith(problem) for found in spec.problems()), spec.problems()
+
+
+def test_a_variadic_gate_example_needs_at_least_its_arity() -> None:
+    spec = GateSpec("many", 2, "Takes two or more.", variadic=True, examples=(((3,),), ((3,), (3,), (3,))))
+    assert spec.problems() == ["example ((3,),) has 1 shape(s); the gate takes at least 2"]
+
+
+class BroadcastAdd:
+    """A variadic gate whose inputs may differ in shape: checked at its example."""
+
+    @hookimpl
+    def gate_spec(self) -> GateSpec:
+        return GateSpec("badd", 2, "a + b + ... broadcast", variadic=True, examples=(((2, 3), (3,)),))
+
+    @hookimpl
+    def gate_forward(self, inputs: Sequence[Any]) -> Any:
+        total = inputs[0]
+        for x in inputs[1:]:
+            total = total + x
+        return total
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Sequence[Any], output: Any) -> Sequence[Any]:
+        return (1.0,) * len(inputs)
+
+
+class SloppyMatmul:
+    """Forgets to transpose b in the gradient of a: right shapes, wrong numbers."""
+
+    @hookimpl
+    def gate_spec(self) -> GateSpec:
+        return GateSpec("sloppy", 2, "a @ b", examples=(((3, 3), (3, 3)),))
+
+    @hookimpl
+    def gate_forward(self, inputs: Sequence[Any]) -> Any:
+        a, b = inputs
+        return a @ b
+
+    @hookimpl
+    def gate_vjp(self, inputs: Sequence[Any], output: Any, upstream: Any) -> Sequence[Any]:
+        a, b = inputs
+        return (upstream @ b, a.T @ upstream)
+
+
+def test_a_bad_example_keeps_a_gate_from_registering() -> None:
+    class Flat(BroadcastAdd):
+        @hookimpl
+        def gate_spec(self) -> GateSpec:
+            return GateSpec("flat", 2, "a + b", examples=((2, 3),))
+
+    with pytest.raises(gatekit.PluginError, match=r"bad gate spec: example \(2, 3\) must hold shapes"):
+        gate_from_object(Flat())
+
+
+def test_random_points_repeat_the_last_example_shape_for_more_variadic_inputs() -> None:
+    gate = gate_from_object(BroadcastAdd())
+    points = random_points(gate, 2, arity=4)
+    assert [[np.shape(x) for x in point] for point in points] == [[(2, 3), (3,), (3,), (3,)]] * 2
+    rows = check_gate(gate, arity=4, count=2)
+    assert len(rows) == 2 * 4
+    assert all(row.ok for row in rows)
+
+
+def test_random_points_take_shapes_given_over_the_examples() -> None:
+    points = random_points(REGISTRY["sum"], 1, shapes=[(5,), ()])
+    assert [[np.shape(x) for x in point] for point in points] == [[(5,)], [()]]
+    assert type(points[1][0]) is float
+    default = random_points(REGISTRY["exp"], 1)  # no examples: SHAPES
+    assert [np.shape(x) for (x,) in default] == [(), (3,)]
+
+
+def test_check_gate_converts_attrs_as_a_circuit_does() -> None:
+    rows = check_gate("sum", attrs={"axis": np.array([0.0, 1.0])}, shapes=[(2, 3, 4)], count=1)
+    assert all(row.ok for row in rows)
+    with pytest.raises(gatekit.GatekitError, match="attribute 'axis' of gate 'sum': axis 0 is listed twice"):
+        check_gate("sum", attrs={"axis": [0, 0]})
+
+
+def test_check_gate_catches_a_wrong_vector_jacobian_product() -> None:
+    with pytest.raises(GradientError) as info:
+        check_gate(SloppyMatmul(), count=2)
+    assert {row.position for row in info.value.failures} == {0}
+
+
+def test_check_cli_checks_a_gate_at_its_examples() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "gatekit", "check", "--gate", "matmul", "--points", "2"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "16 checks: 16 ok, 0 skipped, 0 failed"
+
+
+# Circuits with gates that are not elementwise, through gatekit.loads.
+
+
+def linear_layer(loss: str) -> gatekit.Circuit:
+    return gatekit.loads(
+        f"""
+        inputs: {{x: [1.0, -2.0, 0.5], y: [0.5, 1.0]}}
+        params:
+          W: [[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]]
+          b: [0.1, -0.2]
+        gates:
+          h: {{gate: matmul, in: [W, x]}}
+          z: {{gate: add, in: [h, b]}}
+          {loss}
+        outputs: [loss]
+        """
+    )
+
+
+W = np.array([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]])
+XV = np.array([1.0, -2.0, 0.5])
+BIAS = np.array([0.1, -0.2])
+Y = np.array([0.5, 1.0])
+
+
+def test_a_linear_layer_with_a_sum_loss() -> None:
+    circuit = linear_layer("loss: {gate: sum, in: [z]}")
+    result = circuit.run()
+    assert type(result.outputs["loss"]) is float
+    assert result.outputs["loss"] == pytest.approx(float(np.sum(W @ XV + BIAS)), rel=1e-15)
+    np.testing.assert_allclose(result.grads["W"], np.outer(np.ones(2), XV), rtol=1e-15)
+    np.testing.assert_allclose(result.grads["x"], W.T @ np.ones(2), rtol=1e-15)
+    np.testing.assert_allclose(result.grads["b"], np.ones(2), rtol=1e-15)
+    assert result.grads["y"].tolist() == [0.0, 0.0]
+    assert all(row.ok for row in check_circuit(circuit))
+
+
+def test_a_linear_layer_with_a_squared_error_loss() -> None:
+    circuit = linear_layer(
+        "e: {gate: sub, in: [z, y]}\n          s: {gate: square, in: [e]}\n"
+        "          loss: {gate: sum, in: [s]}"
+    )
+    result = circuit.run()
+    error = W @ XV + BIAS - Y
+    assert result.outputs["loss"] == pytest.approx(float(np.sum(error**2)), rel=1e-15)
+    d_z = 2.0 * error
+    np.testing.assert_allclose(result.grads["W"], np.outer(d_z, XV), rtol=1e-15)
+    np.testing.assert_allclose(result.grads["x"], W.T @ d_z, rtol=1e-15)
+    np.testing.assert_allclose(result.grads["b"], d_z, rtol=1e-15)
+    np.testing.assert_allclose(result.grads["y"], -d_z, rtol=1e-15)
+    assert all(row.ok for row in check_circuit(circuit))
+
+
+def test_a_batch_through_a_linear_layer_with_a_mean_squared_loss() -> None:
+    circuit = gatekit.loads(
+        """
+        inputs: {X: [[1.0, -2.0, 0.5], [0.0, 1.0, 2.0], [3.0, 0.5, -1.0], [-1.0, -1.0, 1.0]]}
+        params: {W: [[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]]}
+        gates:
+          Wt: {gate: transpose, in: [W]}
+          H: {gate: matmul, in: [X, Wt]}
+          S: {gate: square, in: [H]}
+          loss: {gate: mean, in: [S]}
+        outputs: [loss]
+        """
+    )
+    result = circuit.run()
+    batch = np.array([[1.0, -2.0, 0.5], [0.0, 1.0, 2.0], [3.0, 0.5, -1.0], [-1.0, -1.0, 1.0]])
+    h = batch @ W.T
+    assert result.outputs["loss"] == pytest.approx(float(np.mean(h**2)), rel=1e-15)
+    d_h = 2.0 * h / h.size
+    np.testing.assert_allclose(result.grads["W"], d_h.T @ batch, rtol=1e-14)
+    np.testing.assert_allclose(result.grads["X"], d_h @ W, rtol=1e-14)
+    assert all(row.ok for row in check_circuit(circuit))
+
+
+MEAN_OVER_BATCH = """
+inputs: {X: [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [-1.0, 0.5, 2.0], [0.0, 0.0, 1.0]]}
+params: {w: [1.0, -1.0, 2.0]}
+gates:
+  m: {gate: mean, in: [X], attrs: {axis: 0}}
+  loss: {gate: dot, in: [m, w]}
+outputs: [loss, m]
+"""
+
+
+def test_mean_over_the_batch_axis() -> None:
+    circuit = gatekit.loads(MEAN_OVER_BATCH)
+    batch = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0], [-1.0, 0.5, 2.0], [0.0, 0.0, 1.0]])
+    w = np.array([1.0, -1.0, 2.0])
+    result = circuit.run()
+    np.testing.assert_array_equal(result.outputs["m"], batch.mean(axis=0))
+    assert result.outputs["loss"] == pytest.approx(float(batch.mean(axis=0) @ w), rel=1e-15)
+    np.testing.assert_allclose(result.grads["X"], np.broadcast_to(w / 4, (4, 3)), rtol=1e-15)
+    np.testing.assert_allclose(result.grads["w"], batch.mean(axis=0), rtol=1e-15)
+    assert all(row.ok for row in check_circuit(circuit))
+
+
+def test_an_array_output_of_a_mean_gets_ones_from_above() -> None:
+    circuit = gatekit.loads(MEAN_OVER_BATCH.replace("outputs: [loss, m]", "outputs: [m, loss]"))
+    result = circuit.run()
+    assert result.grads["X"].tolist() == [[0.25] * 3] * 4
+    assert result.grads["w"].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_an_array_output_of_a_matmul_gets_ones_from_above() -> None:
+    circuit = gatekit.loads(
+        """
+        inputs: {x: [1.0, -2.0, 0.5]}
+        params: {W: [[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]]}
+        gates:
+          h: {gate: matmul, in: [W, x]}
+        outputs: [h]
+        """
+    )
+    result = circuit.run()
+    np.testing.assert_array_equal(result.outputs["h"], W @ XV)
+    np.testing.assert_array_equal(result.grads["W"], np.outer(np.ones(2), XV))
+    np.testing.assert_array_equal(result.grads["x"], W.T @ np.ones(2))
+
+
+def test_a_scalar_circuit_through_sum_and_mean_stays_in_floats() -> None:
+    circuit = gatekit.loads(
+        """
+        inputs: {x: 2.0}
+        gates:
+          s: {gate: sum, in: [x]}
+          m: {gate: mean, in: [s]}
+          t: {gate: transpose, in: [m]}
+          y: {gate: dot, in: [t, 3]}
+        outputs: [y]
+        """
+    )
+    result = circuit.run()
+    assert (type(result.outputs["y"]), result.outputs["y"]) == (float, 6.0)
+    assert (type(result.grads["x"]), result.grads["x"]) == (float, 3.0)
+    assert all(type(value) is float for value in result.values.values())

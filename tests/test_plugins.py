@@ -203,9 +203,10 @@ def test_a_required_distribution_that_is_missing_is_named() -> None:
     with pytest.raises(gatekit.GraphError) as info:
         gatekit.loads(text, file="c.yaml", registry=registry(autoload=False))
     assert str(info.value) == (
-        "c.yaml:4:13: unknown gate 'cube' (installed gates: abs, add, cos, div, exp, leaky_relu, log, max, "
-        "min, mul, neg, pow, reciprocal, relu, sigmoid, sin, softplus, sqrt, square, sub, tanh); this "
-        "circuit requires 'gatekit-cube', which is not installed: pip install gatekit-cube"
+        "c.yaml:4:13: unknown gate 'cube' (installed gates: abs, add, cos, div, dot, exp, leaky_relu, log, "
+        "matmul, max, mean, min, mul, neg, pow, reciprocal, relu, sigmoid, sin, softplus, sqrt, square, sub, "
+        "sum, tanh, transpose); this circuit requires 'gatekit-cube', which is not installed: "
+        "pip install gatekit-cube"
     )
 
 

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import gatekit
+
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
 
@@ -55,3 +57,10 @@ def test_the_plugin_example_works(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert '"outputs": {"y": 8.0}' in done.stdout
     assert '"grads": {"x": 12.0}' in done.stdout
+
+
+def test_every_built_in_gate_is_in_the_gates_tables() -> None:
+    section = README[README.index("## Gates") : README.index("## Command line")]
+    first_cells = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    named = {name for cell in first_cells for name in re.findall(r"`(\w+)`", cell)}
+    assert set(gatekit.default_registry(autoload=False)) == named

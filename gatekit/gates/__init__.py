@@ -11,4 +11,5 @@ default_plugins: tuple[str, ...] = (
     "gatekit.gates.arithmetic",
     "gatekit.gates.elementary",
     "gatekit.gates.activations",
+    "gatekit.gates.reductions",
 )

@@ -1,0 +1,429 @@
+"""Leaf values from data files (``--inputs``), and a run's numbers to a file (``--output``).
+
+:func:`read_inputs` reads inputs and params by name from ``.npz`` (one
+array per leaf), ``.csv`` (a header row naming the leaves, one column each)
+or ``.json`` (an object mapping leaf names to numbers or nested lists), and
+returns values of the kinds :meth:`Circuit.run <gatekit.Circuit.run>` takes.
+:func:`write_outputs` saves a :class:`~gatekit.Result` as ``.npz``, replacing
+the file in one step so an existing one is never left half-written. Every
+problem is a :class:`~gatekit.UsageError` naming the file (and, for csv, the
+line), the column or key, and what is wrong.
+
+>>> import gatekit, pathlib, tempfile
+>>> circuit = gatekit.loads("inputs: {x: 1.0}\\nparams: {w: 2.0}\\ngates: {y: {gate: mul, in: [w, x]}}\\n"
+...                         "outputs: [y]")
+>>> with tempfile.TemporaryDirectory() as folder:
+...     path = pathlib.Path(folder, "batch.csv")
+...     _ = path.write_text("x\\n1\\n2.5\\n")
+...     read_inputs(path, circuit)
+{'x': array([1. , 2.5])}
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import difflib
+import json
+import math
+import os
+import secrets
+import zipfile
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from gatekit.errors import UsageError
+
+if TYPE_CHECKING:
+    from gatekit.circuit import Circuit, Result
+
+__all__ = ["INPUT_TYPES", "OUTPUT_TYPES", "check_output_path", "read_inputs", "write_outputs"]
+
+#: the file types :func:`read_inputs` reads, by extension
+INPUT_TYPES = (".npz", ".csv", ".json")
+#: the file types :func:`write_outputs` writes
+OUTPUT_TYPES = (".npz",)
+
+_ZIP_MAGIC = b"PK"
+
+
+def _suffix(file: str) -> str:
+    return os.path.splitext(file)[1].lower()
+
+
+def _items(n: int) -> str:
+    return "1 item" if n == 1 else f"{n} items"
+
+
+def _number(text: str) -> float | None:
+    """``text`` as a float, or ``None``; a number too large for a float raises."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if math.isinf(value) and "inf" not in text.lower():
+        raise ValueError(f"the number {text.strip()} is too large for a float")
+    return value
+
+
+# -- reading -------------------------------------------------------------------
+
+
+def read_inputs(path: str | os.PathLike[str], circuit: Circuit) -> dict[str, Any]:
+    """The leaf values in the data file at ``path``, by name, for ``circuit``.
+
+    The type follows the extension: ``.npz`` (arrays by leaf name), ``.csv``
+    (a header row of leaf names; each column becomes a float64 1-D array) or
+    ``.json`` (an object mapping leaf names to a number or a regular nested
+    list). Values are Python floats (0-d) or float64 arrays.
+
+    :raises UsageError: the file cannot be read or is not of a supported
+        type; it is empty, or a csv file has no header row; a name is no
+        input or param of ``circuit``; a value is not numeric, a nested list
+        is ragged, a csv row has the wrong number of cells, a ``.npz`` holds
+        an object array.
+    """
+    file = os.fspath(path)
+    suffix = _suffix(file)
+    reader = _READERS.get(suffix)
+    if reader is None:
+        what = f"unsupported file type {suffix!r}" if suffix else "no file extension"
+        raise UsageError(f"{file}: {what}; inputs can be read from {', '.join(INPUT_TYPES)}")
+    try:
+        return reader(file, _Names(file, circuit))
+    except OSError as exc:
+        raise UsageError(f"{file}: cannot read the file: {exc.strerror or exc}") from None
+
+
+class _Names:
+    """Checks that the names in a data file are the circuit's inputs and params."""
+
+    def __init__(self, file: str, circuit: Circuit) -> None:
+        self.file = file
+        self.circuit = circuit
+
+    def check(self, names: Iterable[str], what: str, where: str | None = None) -> None:
+        """Raise for the first of ``names`` (a ``what``: column, key, array) that is no leaf."""
+        circuit = self.circuit
+        leaves = [*circuit.inputs, *circuit.params]
+        for name in names:
+            if name in leaves:
+                continue
+            place = where or self.file
+            if name in circuit.definition.gates:
+                problem = f"names a gate of {circuit.file}, not an input or param"
+            else:
+                problem = f"names no input or param of {circuit.file}"
+                matches = _close_matches(name, leaves)
+                if matches:
+                    problem += "; did you mean " + " or ".join(repr(m) for m in matches) + "?"
+            raise UsageError(f"{place}: {what} {name!r} {problem} ({self._known()})")
+
+    def _known(self) -> str:
+        parts = []
+        if self.circuit.inputs:
+            parts.append("inputs: " + ", ".join(self.circuit.inputs))
+        if self.circuit.params:
+            parts.append("params: " + ", ".join(self.circuit.params))
+        return "; ".join(parts) or "the circuit has no inputs or params"
+
+
+def _close_matches(name: str, known: list[str]) -> list[str]:
+    """Up to three of ``known`` that look like ``name``, the closest first (ties in file order).
+
+    The cutoff is 0.5, not difflib's 0.6: leaf names are short, and 'x2' is
+    only half like 'x0'.
+    """
+    scored = []
+    for position, candidate in enumerate(known):
+        ratio = difflib.SequenceMatcher(None, name, candidate).ratio()
+        if ratio >= 0.5:
+            scored.append((-ratio, position, candidate))
+    return [candidate for _, _, candidate in sorted(scored)[:3]]
+
+
+def _read_npz(file: str, names: _Names) -> dict[str, Any]:
+    with open(file, "rb") as f:
+        magic = f.read(len(_ZIP_MAGIC))
+    if not magic:
+        raise UsageError(f"{file}: the file is empty")
+    if magic != _ZIP_MAGIC:
+        raise UsageError(f"{file}: not a .npz file (a zip of NumPy arrays, as numpy.savez writes)")
+    try:
+        archive = np.load(file, allow_pickle=False)
+    except (ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise UsageError(f"{file}: not a readable .npz file ({exc})") from None
+    values: dict[str, Any] = {}
+    with archive:
+        if not archive.files:
+            raise UsageError(f"{file}: the file holds no arrays")
+        names.check(archive.files, "array")
+        for name in archive.files:
+            try:
+                array = archive[name]
+            except ValueError as exc:
+                if "object" in str(exc).lower():
+                    raise UsageError(
+                        f"{file}: array {name!r} holds Python objects (an object array); "
+                        "save numbers only, for example with .astype(float)"
+                    ) from None
+                raise UsageError(f"{file}: array {name!r} cannot be read ({exc})") from None
+            values[name] = _numeric_array(array, f"{file}: array {name!r}")
+    return values
+
+
+def _numeric_array(array: np.ndarray, where: str) -> Any:
+    dtype = array.dtype
+    if dtype == np.bool_ or not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)):
+        raise UsageError(f"{where}: expected numbers, got an array of dtype {dtype}")
+    if array.size == 0:
+        raise UsageError(f"{where}: the array is empty (shape {array.shape})")
+    array = array.astype(np.float64)
+    return float(array) if array.ndim == 0 else array
+
+
+def _read_csv(file: str, names: _Names) -> dict[str, Any]:
+    with open(file, encoding="utf-8-sig", newline="") as f:
+        try:
+            rows = list(_numbered(csv.reader(f)))
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{file}: the file is not UTF-8 text ({exc.reason})") from None
+        except csv.Error as exc:
+            raise UsageError(f"{file}: not a readable csv file ({exc})") from None
+    while rows and not rows[-1][1]:  # blank lines at the end
+        rows.pop()
+    if not rows:
+        raise UsageError(f"{file}: the file is empty")
+    header_line, header = rows[0]
+    columns = [cell.strip() for cell in header]
+    _check_header(file, header_line, columns, names)
+    data = rows[1:]
+    if not data:
+        raise UsageError(f"{file}: no data rows after the header")
+    table = np.empty((len(data), len(columns)), dtype=np.float64)
+    for i, (line, row) in enumerate(data):
+        if not row:
+            raise UsageError(
+                f"{file}:{line}: a blank line inside the data (only the end may have blank lines)"
+            )
+        if len(row) != len(columns):
+            raise UsageError(
+                f"{file}:{line}: expected {len(columns)} cells ({', '.join(columns)}), got {len(row)}"
+            )
+        for j, cell in enumerate(row):
+            try:
+                value = _number(cell)
+            except ValueError as exc:
+                raise UsageError(f"{file}:{line}: column {columns[j]!r}: {exc}") from None
+            if value is None:
+                raise UsageError(f"{file}:{line}: column {columns[j]!r}: expected a number, got {cell!r}")
+            table[i, j] = value
+    return {name: table[:, j].copy() for j, name in enumerate(columns)}
+
+
+def _numbered(reader: Any) -> Iterable[tuple[int, list[str]]]:
+    """Each row with the line it starts on (a quoted cell may span lines)."""
+    line = 1
+    for row in reader:
+        yield line, row
+        line = reader.line_num + 1
+
+
+def _check_header(file: str, line: int, columns: list[str], names: _Names) -> None:
+    where = f"{file}:{line}"
+    if not columns:
+        raise UsageError(f"{where}: missing header: the first line is blank, expected the column names")
+    if all(_is_number(cell) for cell in columns):
+        raise UsageError(
+            f"{where}: missing header: the first row must name the columns "
+            f"(inputs and params, for example {','.join(names.circuit.inputs[:2]) or 'x0,x1'}), "
+            "got numbers"
+        )
+    first: dict[str, int] = {}
+    for position, name in enumerate(columns, start=1):
+        if not name:
+            raise UsageError(f"{where}: column {position} has no name")
+        if name in first:
+            raise UsageError(f"{where}: column {name!r} appears twice (columns {first[name]} and {position})")
+        first[name] = position
+    names.check(columns, "column", where)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return _number(text) is not None
+    except ValueError:
+        return True
+
+
+class _TooLarge(str):
+    """A JSON number that overflows a float, kept as text for the message."""
+
+    __slots__ = ()
+
+
+def _json_number(text: str) -> float | _TooLarge:
+    value = float(text)
+    return _TooLarge(text) if math.isinf(value) else value
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise _DuplicateKey(key)
+        found[key] = value
+    return found
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _read_json(file: str, names: _Names) -> dict[str, Any]:
+    with open(file, "rb") as f:
+        data = f.read()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{file}: the file is not UTF-8 text ({exc.reason})") from None
+    if not text.strip():
+        raise UsageError(f"{file}: the file is empty")
+    try:
+        document = json.loads(
+            text, parse_float=_json_number, parse_int=_json_number, object_pairs_hook=_json_object
+        )
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{file}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    except _DuplicateKey as exc:
+        raise UsageError(f"{file}: key {exc.args[0]!r} appears twice") from None
+    if not isinstance(document, dict):
+        raise UsageError(
+            f"{file}: expected a JSON object mapping input and param names to values, "
+            f"got {_json_kind(document)}"
+        )
+    if not document:
+        raise UsageError(f"{file}: the JSON object is empty; give at least one input or param")
+    names.check(document, "key")
+    return {key: _json_value(value, f"{file}: key {key!r}") for key, value in document.items()}
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"a boolean ({json.dumps(value)})"
+    if isinstance(value, _TooLarge):
+        return f"the number {value}, too large for a float"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return f"a number ({value!r})"
+
+
+def _at(path: tuple[int, ...]) -> str:
+    return "item " + "".join(f"[{i}]" for i in path)
+
+
+def _json_value(value: Any, where: str) -> Any:
+    """A JSON number or regular nested list as a float or a float64 array."""
+    if not isinstance(value, list):
+        if isinstance(value, float):
+            return value
+        raise UsageError(f"{where}: expected a number or a list of numbers, got {_json_kind(value)}")
+    shape: list[int] = []
+    level: list[tuple[tuple[int, ...], Any]] = [((), value)]
+    while isinstance(level[0][1], list):
+        size = len(level[0][1])
+        if size == 0:
+            path = level[0][0]
+            empty = f"{_at(path)} is an empty list" if path else "the list is empty"
+            raise UsageError(f"{where}: {empty}")
+        for path, item in level:
+            if not isinstance(item, list) or len(item) != size:
+                got = f"a list of {_items(len(item))}" if isinstance(item, list) else _json_kind(item)
+                raise UsageError(
+                    f"{where}: ragged list: {_at(path)} is {got}, expected a list of {_items(size)}"
+                )
+        shape.append(size)
+        level = [((*path, i), sub) for path, item in level for i, sub in enumerate(item)]
+    numbers = []
+    for path, item in level:
+        if isinstance(item, list):
+            raise UsageError(f"{where}: ragged list: {_at(path)} is a list, expected a number")
+        if not isinstance(item, float):
+            raise UsageError(f"{where}: {_at(path)} must be a number, got {_json_kind(item)}")
+        numbers.append(item)
+    return np.array(numbers, dtype=np.float64).reshape(shape)
+
+
+_READERS: dict[str, Callable[[str, _Names], dict[str, Any]]] = {
+    ".npz": _read_npz,
+    ".csv": _read_csv,
+    ".json": _read_json,
+}
+
+
+# -- writing -------------------------------------------------------------------
+
+
+def check_output_path(path: str | os.PathLike[str]) -> None:
+    """Refuse, before anything runs, an output path :func:`write_outputs` cannot write.
+
+    :raises UsageError: the type is not ``.npz``, the path is a folder, or
+        its folder does not exist.
+    """
+    file = os.fspath(path)
+    suffix = _suffix(file)
+    if suffix not in OUTPUT_TYPES:
+        what = f"unsupported file type {suffix!r}" if suffix else "no file extension"
+        raise UsageError(f"{file}: {what}; results can be written to {', '.join(OUTPUT_TYPES)} only")
+    if os.path.isdir(file):
+        raise UsageError(f"{file}: is a folder, not a file")
+    folder = os.path.dirname(file) or "."
+    if not os.path.isdir(folder):
+        raise UsageError(f"{file}: cannot write the file: the folder {folder!r} does not exist")
+
+
+def write_outputs(path: str | os.PathLike[str], result: Result) -> None:
+    """Save ``result`` as a ``.npz`` file: ``outputs/NAME``, ``grads/NAME``, ``values/NAME``.
+
+    The arrays go to a temporary file in the same folder, which then replaces
+    ``path`` in one step (:func:`os.replace`): an existing file is either
+    left as it was or fully replaced, never half-written.
+
+    :raises UsageError: the path is not a ``.npz`` file in an existing folder,
+        or writing failed (the temporary file is removed).
+    """
+    file = os.fspath(path)
+    check_output_path(file)
+    arrays: dict[str, np.ndarray] = {}
+    for section, numbers in (("outputs", result.outputs), ("grads", result.grads), ("values", result.values)):
+        for name, value in numbers.items():
+            arrays[f"{section}/{name}"] = np.asarray(value, dtype=np.float64)
+    folder = os.path.dirname(file) or "."
+    temporary = os.path.join(folder, f".{os.path.basename(file)}.{secrets.token_hex(4)}.tmp")
+    created = False
+    try:
+        descriptor = os.open(
+            temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
+        )
+        created = True
+        with os.fdopen(descriptor, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, file)
+    except BaseException as exc:
+        if created:
+            with contextlib.suppress(OSError):
+                os.remove(temporary)
+        if isinstance(exc, OSError | ValueError):
+            reason = getattr(exc, "strerror", None) or exc
+            raise UsageError(f"{file}: cannot write the file: {reason}") from None
+        raise

@@ -1,0 +1,262 @@
+"""Gates that are not elementwise: sum, mean, dot, matmul, transpose.
+
+An output element of these gates depends on several input elements, so the
+local gradient is not one factor per element. Each gate implements
+``gate_vjp`` instead: given the gradient arriving at its output (with the
+output's shape), it returns the gradient reaching each input (with that
+input's shape).
+
+>>> import numpy as np
+>>> x = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+>>> Sum().gate_forward([x], {"axis": None})
+21.0
+>>> Sum().gate_forward([x], {"axis": (0,)}).tolist()
+[5.0, 7.0, 9.0]
+>>> Mean().gate_vjp([x], np.array([2.0, 5.0]), np.array([1.0, 3.0]), {"axis": (1,)})[0].tolist()
+[[0.3333333333333333, 0.3333333333333333, 0.3333333333333333], [1.0, 1.0, 1.0]]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from gatekit.gates._base import SpecGate
+from gatekit.gatespec import Attr, GateSpec, describe
+from gatekit.hookspecs import hookimpl
+
+Values = Sequence[Any]
+Axes = tuple[int, ...] | None
+
+
+def _integer(value: object) -> int | None:
+    """``value`` as an int if it is an integral number (YAML gives ``1.0``), else None."""
+    if isinstance(value, bool | np.bool_):
+        return None
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return int(value)
+    return None
+
+
+def _integers(value: object, expected: str) -> tuple[int, ...]:
+    """A list of distinct integers as a tuple, or ``ValueError`` saying ``expected``."""
+    if isinstance(value, np.ndarray) and value.ndim != 1:
+        raise ValueError(f"expected {expected}, got a nested list")
+    items = value.tolist() if isinstance(value, np.ndarray) else value
+    if not isinstance(items, list | tuple):
+        raise ValueError(f"expected {expected}, got {describe(value)}")
+    axes = []
+    for item in items:
+        axis = _integer(item)
+        if axis is None:
+            raise ValueError(f"expected {expected}, got a list holding {describe(item)}")
+        if axis in axes:
+            raise ValueError(f"axis {axis} is listed twice")
+        axes.append(axis)
+    return tuple(axes)
+
+
+def axis_attr(value: object) -> Axes:
+    """Check a reduction's ``axis``: null (every axis), an integer or a list of integers.
+
+    Negative axes count from the end. The result is None or a tuple of ints;
+    whether the axes exist is known only when the gate runs.
+
+    >>> axis_attr(1.0), axis_attr([0, -1]), axis_attr(None)
+    ((1,), (0, -1), None)
+    >>> axis_attr(0.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: expected null, an integer or a list of integers, got the number 0.5
+    """
+    if value is None:
+        return None
+    expected = "null, an integer or a list of integers"
+    axis = _integer(value)
+    if axis is not None:
+        return (axis,)
+    return _integers(value, expected)
+
+
+def axes_attr(value: object) -> Axes:
+    """Check a transpose's ``axes``: null (reverse them) or a list of integers, a permutation.
+
+    >>> axes_attr([1, 0, 2])
+    (1, 0, 2)
+    >>> axes_attr(1)
+    Traceback (most recent call last):
+    ...
+    ValueError: expected null or a list of integers (a permutation of the axes), got the number 1
+    """
+    if value is None:
+        return None
+    expected = "null or a list of integers (a permutation of the axes)"
+    single = _integer(value)
+    if single is not None:  # YAML reads 1 as 1.0: show it as written
+        raise ValueError(f"expected {expected}, got the number {single}")
+    return _integers(value, expected)
+
+
+def _scalar(value: Any) -> Any:
+    """A 0-d result as a Python float, so that scalar circuits stay floats."""
+    return float(value) if np.ndim(value) == 0 else value
+
+
+def _spread(upstream: Any, shape: tuple[int, ...], axis: Axes) -> Any:
+    """The gradient of a sum over ``axis``: ``upstream`` copied back over the reduced axes."""
+    if shape == ():
+        return upstream
+    if axis is not None:
+        upstream = np.expand_dims(upstream, axis)  # the reduced axes back, as size 1
+    return np.broadcast_to(upstream, shape)
+
+
+def _count(shape: tuple[int, ...], axis: Axes) -> int:
+    """How many elements each output element of a reduction over ``axis`` gathers."""
+    if axis is None:
+        return math.prod(shape)
+    return math.prod(shape[a % len(shape)] for a in axis)
+
+
+AXIS = Attr(None, "the axis or axes to reduce; null: all of them", check=axis_attr)
+REDUCTION_EXAMPLES = (((2, 3),), ((4,),), ((),))
+
+
+class Sum(SpecGate):
+    spec = GateSpec(
+        "sum",
+        1,
+        "Sum of the elements of a, over attr axis (default: all, giving a number).",
+        attrs={"axis": AXIS},
+        examples=REDUCTION_EXAMPLES,
+    )
+
+    @hookimpl
+    def gate_forward(self, inputs: Values, attrs: Mapping[str, Any]) -> Any:
+        (a,) = inputs
+        return _scalar(np.sum(a, axis=attrs["axis"]))
+
+    @hookimpl
+    def gate_vjp(self, inputs: Values, output: Any, upstream: Any, attrs: Mapping[str, Any]) -> Values:
+        # d sum / d a[i] = 1 for every element summed into the output element.
+        (a,) = inputs
+        return (_spread(upstream, np.shape(a), attrs["axis"]),)
+
+
+class Mean(SpecGate):
+    spec = GateSpec(
+        "mean",
+        1,
+        "Mean of the elements of a, over attr axis (default: all, giving a number).",
+        attrs={"axis": AXIS},
+        examples=REDUCTION_EXAMPLES,
+    )
+
+    @hookimpl
+    def gate_forward(self, inputs: Values, attrs: Mapping[str, Any]) -> Any:
+        (a,) = inputs
+        return _scalar(np.mean(a, axis=attrs["axis"]))
+
+    @hookimpl
+    def gate_vjp(self, inputs: Values, output: Any, upstream: Any, attrs: Mapping[str, Any]) -> Values:
+        # d mean / d a[i] = 1 / n for each of the n elements averaged.
+        (a,) = inputs
+        shape, axis = np.shape(a), attrs["axis"]
+        return (_spread(upstream / _count(shape, axis), shape, axis),)
+
+
+class Dot(SpecGate):
+    spec = GateSpec(
+        "dot",
+        2,
+        "Dot product of two vectors of the same length (or of two numbers): a number.",
+        examples=(((3,), (3,)), ((), ())),
+    )
+
+    @hookimpl
+    def gate_forward(self, inputs: Values) -> Any:
+        a, b = inputs
+        if np.ndim(a) != np.ndim(b) or np.ndim(a) > 1:
+            hint = "; use matmul for matrices" if max(np.ndim(a), np.ndim(b)) > 1 else ""
+            raise ValueError(
+                f"dot takes two vectors (or two numbers), got shapes {np.shape(a)} and {np.shape(b)}{hint}"
+            )
+        return float(np.dot(a, b))
+
+    @hookimpl
+    def gate_vjp(self, inputs: Values, output: Any, upstream: Any) -> Values:
+        a, b = inputs
+        return (upstream * b, upstream * a)
+
+
+class Matmul(SpecGate):
+    spec = GateSpec(
+        "matmul",
+        2,
+        "Matrix product a @ b of matrices and vectors (vector @ vector is their dot product).",
+        examples=(((2, 3), (3, 4)), ((2, 3), (3,)), ((3,), (3, 2)), ((3,), (3,))),
+    )
+
+    @hookimpl
+    def gate_forward(self, inputs: Values) -> Any:
+        a, b = inputs
+        if np.ndim(a) not in (1, 2) or np.ndim(b) not in (1, 2):
+            raise ValueError(
+                f"matmul takes vectors and matrices (1 or 2 dimensions), "
+                f"got shapes {np.shape(a)} and {np.shape(b)}"
+            )
+        if a.shape[-1] != b.shape[0]:
+            raise ValueError(
+                f"matmul: shapes {a.shape} and {b.shape} do not line up "
+                f"(the last axis of a has {a.shape[-1]} elements, the first axis of b {b.shape[0]})"
+            )
+        return _scalar(np.matmul(a, b))
+
+    @hookimpl
+    def gate_vjp(self, inputs: Values, output: Any, upstream: Any) -> Values:
+        a, b = inputs
+        if a.ndim == 2 and b.ndim == 2:  # (m, n) @ (n, p) -> (m, p)
+            return (upstream @ b.T, a.T @ upstream)
+        if a.ndim == 2:  # (m, n) @ (n,) -> (m,)
+            return (np.outer(upstream, b), upstream @ a)
+        if b.ndim == 2:  # (n,) @ (n, p) -> (p,)
+            return (b @ upstream, np.outer(a, upstream))
+        return (upstream * b, upstream * a)  # (n,) @ (n,) -> a number
+
+
+class Transpose(SpecGate):
+    spec = GateSpec(
+        "transpose",
+        1,
+        "The axes of a reversed, or permuted as attr axes says (a list, one entry per axis).",
+        attrs={"axes": Attr(None, "the new order of the axes; null: reversed", check=axes_attr)},
+        examples=(((2, 3),), ((2, 3, 4),), ((4,),), ((),)),
+    )
+
+    @hookimpl
+    def gate_forward(self, inputs: Values, attrs: Mapping[str, Any]) -> Any:
+        (a,) = inputs
+        axes = attrs["axes"]
+        if axes is not None and len(axes) != np.ndim(a):
+            raise ValueError(f"transpose: axes {list(axes)} name {len(axes)} axes; a has {np.ndim(a)}")
+        return _scalar(np.transpose(a, axes))
+
+    @hookimpl
+    def gate_vjp(self, inputs: Values, output: Any, upstream: Any, attrs: Mapping[str, Any]) -> Values:
+        (a,) = inputs
+        axes = attrs["axes"]
+        if axes is None:  # reversing is its own inverse
+            return (_scalar(np.transpose(upstream)),)
+        # Output axis i is input axis axes[i]: the inverse permutation puts it back.
+        inverse = np.argsort([axis % np.ndim(a) for axis in axes])
+        return (_scalar(np.transpose(upstream, inverse)),)
+
+
+@hookimpl
+def gatekit_register_gates() -> list[SpecGate]:
+    return [Sum(), Mean(), Dot(), Matmul(), Transpose()]

@@ -229,9 +229,8 @@ def _compare(
     rows = []
     for position, grad in enumerate(grads):
 
-        def objective(moved: Any, position: int = position) -> float:
-            point = [*values[:position], moved, *values[position + 1 :]]
-            return float(np.sum(upstream * forward(tuple(point))))
+        def objective(moved: Any, position: int = position) -> Any:
+            return forward((*values[:position], moved, *values[position + 1 :]))
 
         x = values[position]
         rows.append(
@@ -240,6 +239,7 @@ def _compare(
                 x,
                 _sum_to_shape(grad, x),
                 objective,
+                weight=upstream,
                 tolerance=(step, rtol, atol),
                 inputs=tuple(values),
             )
@@ -251,18 +251,21 @@ def _check_input(
     row: tuple[str, str, int],
     x: Any,
     analytic: Any,
-    objective: Callable[[Any], float],
+    objective: Callable[[Any], Any],
     *,
+    weight: Any,
     tolerance: tuple[float, float, float],
     inputs: tuple[Any, ...] = (),
     max_elements: int | None = None,
 ) -> GradientCheck:
-    """Central differences of ``objective`` in each element of ``x``; the worst row.
+    """Central differences of ``sum(weight * objective(x))`` in each element of ``x``; the worst row.
 
     ``row`` is ``(gate, where, position)`` for the result; ``objective(moved)``
-    evaluates the function with ``x`` replaced by ``moved``. An element where
-    the one-sided differences disagree is a kink and is skipped, as is one
-    where anything is not finite.
+    evaluates the function with ``x`` replaced by ``moved``. The outputs are
+    subtracted before they are weighted and summed, so output elements the
+    moved element does not reach cancel exactly instead of drowning its
+    change in rounding. An element where the one-sided differences disagree
+    is a kink and is skipped, as is one where anything is not finite.
     """
     step, rtol, atol = tolerance
     worst: GradientCheck | None = None
@@ -272,21 +275,22 @@ def _check_input(
             break
         center = float(x[index]) if index else float(x)
         h = step * max(1.0, abs(center))
-        f = []
+        out = []
         for offset in (-1, 0, 1):
             if index:
                 moved = np.array(x, dtype=np.float64)
                 moved[index] = center + offset * h
             else:
                 moved = center + offset * h
-            f.append(objective(moved))
+            out.append(np.asarray(objective(moved), dtype=np.float64))
+        below, above = (float(np.sum(weight * (out[i + 1] - out[i]))) for i in (0, 1))
         a = float(analytic[index]) if index else float(analytic)
-        numeric = (f[2] - f[0]) / (2 * h)
+        numeric = (below + above) / (2 * h)
         fields = (*row, index, a, numeric)
         excess = -math.inf
-        if not all(math.isfinite(v) for v in (*f, a)):
+        if not all(math.isfinite(v) for v in (below, above, a)):
             candidate = GradientCheck(*fields, True, "not finite", inputs)
-        elif abs((f[2] - f[1]) - (f[1] - f[0])) / h > max(1e-4, 1e-2 * abs(numeric)):
+        elif abs(above - below) / h > max(1e-4, 1e-2 * abs(numeric)):
             candidate = GradientCheck(*fields, True, "kink", inputs)
         else:
             excess = abs(a - numeric) - (atol + rtol * max(abs(a), abs(numeric)))
@@ -372,8 +376,8 @@ def check_circuit(
     root = circuit.outputs[0]
     for position, (name, grad) in enumerate(result.grads.items()):
 
-        def objective(moved: Any, name: str = name) -> float:
-            return float(np.sum(circuit.run(**{**overrides, name: moved}).outputs[root]))
+        def objective(moved: Any, name: str = name) -> Any:
+            return circuit.run(**{**overrides, name: moved}).outputs[root]
 
         rows.append(
             _check_input(
@@ -381,6 +385,7 @@ def check_circuit(
                 values[name],
                 grad,
                 objective,
+                weight=1.0,
                 tolerance=(step, rtol, atol),
                 max_elements=max_elements,
             )

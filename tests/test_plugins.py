@@ -368,3 +368,15 @@ def test_a_plugin_given_with_p_wins_over_the_installed_one(site: Path, tmp_path:
     [problem] = gates.problems
     assert "gate name 'cube' is claimed twice" in problem
     assert problem.endswith("the one asked for with -p is used")
+
+
+def test_check_circuit_is_exact_enough_for_large_batch_values() -> None:
+    # exp reaches ~1e7 in this data: summing the whole batch before taking the
+    # difference would drown the moved element's change in rounding
+    from gatekit.datafiles import read_inputs
+
+    circuit = gatekit.load(ROOT / "graphs" / "neuron_batch.yaml")
+    data = read_inputs(ROOT / "graphs" / "data" / "neuron_batch.csv", circuit)
+    rows = check_circuit(circuit, data)
+    assert len(rows) == 18
+    assert all(row.ok and not row.note for row in rows)

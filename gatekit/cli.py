@@ -232,11 +232,12 @@ def _gates(args: argparse.Namespace) -> int:
         for gate in registry.values()
     ]
     if args.json:
-        print(json.dumps(entries))
+        print(json.dumps(entries, default=repr))
         return 0
     rows = [("name", "arity", "attrs", "plugin", "distribution", "doc")]
     for gate in registry.values():
-        attrs = ", ".join(f"{k}={v.default}" for k, v in gate.spec.attrs.items()) or "-"
+        defaults = gate.spec.attrs.items()
+        attrs = ", ".join(f"{k}={json.dumps(v.default, default=repr)}" for k, v in defaults) or "-"
         rows.append((gate.name, gate.spec.arity_text, attrs, gate.plugin, gate.distribution, gate.spec.doc))
     print("\n".join(line[2:] for line in _table(rows)))
     return 0

@@ -22,7 +22,10 @@ __all__ = ["shape_of", "sum_to_shape"]
 
 def shape_of(value: Any) -> tuple[int, ...]:
     """A value's shape: ``()`` for a float, quickly."""
-    return value.shape if type(value) is np.ndarray else np.shape(value)
+    kind = type(value)
+    if kind is np.ndarray:
+        return value.shape
+    return () if kind is float else np.shape(value)
 
 
 def sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
@@ -32,7 +35,7 @@ def sum_to_shape(grad: Any, shape: tuple[int, ...]) -> Any:
     at every element. For ``shape == ()`` the result is a Python float.
     """
     if type(grad) is not np.ndarray:
-        if np.ndim(grad) == 0:
+        if type(grad) is float or np.ndim(grad) == 0:
             return grad
         grad = np.asarray(grad)
     if grad.shape == shape:

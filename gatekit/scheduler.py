@@ -99,7 +99,7 @@ def backward_arrays(plan: Plan, values: list[Any]) -> list[Any]:
                 contributions = fn(inputs, values[out], upstream)
             else:
                 contributions = [
-                    None if slot == SINK else _times(local, upstream, shape)
+                    None if slot == SINK else _times(local, upstream, shape, shape_of(values[slot]))
                     for slot, local in zip(slots, fn(inputs, values[out]), strict=True)
                 ]
             for slot, contribution in zip(slots, contributions, strict=True):
@@ -112,14 +112,23 @@ def backward_arrays(plan: Plan, values: list[Any]) -> list[Any]:
     return grads
 
 
-def _times(local: Any, upstream: Any, shape: tuple[int, ...]) -> Any:
+def _times(local: Any, upstream: Any, shape: tuple[int, ...], target: tuple[int, ...]) -> Any:
     """``local * upstream`` with the gate output's ``shape``, skipping products by 1.0.
 
     A scalar gradient stands for the same value at every element of its own
     node; a factor smaller than the output (an input that broadcasting
     stretched) is broadcast to it, as a view, so that summing it back to the
-    input's shape counts every element it reached.
+    input's shape counts every element it reached. When the product would be
+    summed to a scalar anyway (a scalar weight against a batch), it is one
+    dot product instead: one pass, no array.
     """
+    if (
+        target == ()
+        and type(local) is np.ndarray
+        and type(upstream) is np.ndarray
+        and local.shape == upstream.shape == shape
+    ):
+        return float(np.vdot(local, upstream))
     if type(local) is float and local == 1.0:
         product = upstream
     elif type(upstream) is float and upstream == 1.0:

@@ -17,6 +17,7 @@ scalar run and a batch run agree element for element.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -114,6 +115,30 @@ def power(a: Value, b: Value) -> Value:
 
 def _odd_integer(b: float) -> bool:
     return math.isfinite(b) and b == math.floor(b) and b % 2 == 1
+
+
+def fold(values: Sequence[Value], combine: Callable[[Value, Value], Value], ufunc: np.ufunc) -> Value:
+    """``values[0] (op) values[1] (op) ...``, left to right, updating its own array in place.
+
+    The first step makes a new value; later steps write into it when it is
+    an array the next operand broadcasts into, so a sum of n batches makes
+    one array, not n - 1.
+    """
+    total = combine(values[0], values[1])
+    for x in values[2:]:
+        if type(total) is np.ndarray and np.broadcast_shapes(total.shape, np.shape(x)) == total.shape:
+            ufunc(total, x, out=total)
+        else:
+            total = combine(total, x)
+    return total
+
+
+def negative_square(x: Value) -> Value:
+    """``-(x * x)``, making one array for an array ``x``."""
+    if type(x) is float:
+        return -(x * x)
+    result = np.multiply(x, x)
+    return np.negative(result, out=result)
 
 
 def sigmoid(x: Value) -> Value:

@@ -6,8 +6,11 @@ output, and the local gradient of that output with respect to each input.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from gatekit.gates import _math
 from gatekit.gates._base import SpecGate
@@ -25,10 +28,7 @@ class Add(SpecGate):
         if len(inputs) == 2:
             a, b = inputs
             return a + b
-        total = inputs[0]
-        for x in inputs[1:]:
-            total = total + x
-        return total
+        return _math.fold(inputs, operator.add, np.add)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -43,10 +43,7 @@ class Mul(SpecGate):
         if len(inputs) == 2:
             a, b = inputs
             return a * b
-        product = inputs[0]
-        for x in inputs[1:]:
-            product = product * x
-        return product
+        return _math.fold(inputs, operator.mul, np.multiply)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -118,7 +115,7 @@ class Reciprocal(SpecGate):
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
-        return (-output * output,)
+        return (_math.negative_square(output),)
 
 
 class Square(SpecGate):

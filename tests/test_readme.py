@@ -64,3 +64,9 @@ def test_every_built_in_gate_is_in_the_gates_tables() -> None:
     first_cells = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
     named = {name for cell in first_cells for name in re.findall(r"`(\w+)`", cell)}
     assert set(gatekit.default_registry(autoload=False)) == named
+
+
+def test_the_python_examples_run(monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    for heading in ("## Python API", "### Arrays and batches"):
+        exec(compile(_block_after(heading, "python"), "README.md", "exec"), {})  # the README's own code

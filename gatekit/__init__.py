@@ -16,6 +16,7 @@ from gatekit.errors import (
     Location,
     PluginError,
     PluginWarning,
+    RenderError,
     RunError,
     UsageError,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "Location",
     "PluginError",
     "PluginWarning",
+    "RenderError",
     "Result",
     "RunError",
     "UsageError",

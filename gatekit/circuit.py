@@ -33,6 +33,7 @@ from gatekit.compiler import Plan, compile_plan
 from gatekit.errors import Location, PluginWarning, UsageError
 from gatekit.graph import build_graph
 from gatekit.loader import CircuitDef, parse
+from gatekit.modules import expand, load_imports
 from gatekit.plugins import GateRegistry, plugin_manager
 from gatekit.validate import validate
 from gatekit.yamlsource import Reader
@@ -101,7 +102,10 @@ def loads(text: str, file: str = "<string>", registry: GateRegistry | None = Non
 
 def _build(root: Any, reader: Reader, registry: GateRegistry | None) -> Circuit:
     definition = parse(root, reader)
-    validate(definition, registry if registry is not None else default_registry())
+    registry = registry if registry is not None else default_registry()
+    load_imports(definition)
+    expand(definition, registry)
+    validate(definition, registry)
     dag = build_graph(definition)
     return Circuit(definition, dag.graph, compile_plan(definition, dag), dag.unused)
 
@@ -166,10 +170,19 @@ class Circuit:
         else:
             scheduler.forward(plan, values)
             grads = scheduler.backward(plan, values)
-        return Result(plan, values, grads)
+        return Result(plan, values, grads, self)
 
     def __repr__(self) -> str:
         return f"<Circuit {self.name or self.file!r}: {len(self.plan.forward)} gates>"
+
+    def _repr_svg_(self) -> str | None:
+        """Jupyter's picture of the circuit: its file's values on the wires (no gradients).
+
+        ``None`` (Jupyter then shows the text) without Graphviz; see :func:`gatekit.draw.svg`.
+        """
+        from gatekit import draw  # noqa: PLC0415 - draw imports this module
+
+        return draw.svg(self, grads=False)
 
 
 def as_value(value: Any, name: str) -> Any:
@@ -208,10 +221,14 @@ def _shaped_like(grad: Any, value: Any, shared: set[int]) -> Any:
 class Result:
     """One run's numbers: ``outputs``, ``grads`` (of ``outputs[0]``) and ``values``."""
 
-    def __init__(self, plan: Plan, values: list[Any], grads: list[Any]) -> None:
+    def __init__(
+        self, plan: Plan, values: list[Any], grads: list[Any], circuit: Circuit | None = None
+    ) -> None:
         self._plan = plan
         self._values = values
         self._grads = grads
+        #: the circuit that made this result (``None`` when made by hand)
+        self.circuit = circuit
 
     @cached_property
     def outputs(self) -> Mapping[str, Any]:
@@ -234,3 +251,16 @@ class Result:
 
     def __repr__(self) -> str:
         return f"<Result outputs={self.outputs!r}>"
+
+    def _repr_svg_(self) -> str | None:
+        """Jupyter's picture of this run: values and gradients on the wires.
+
+        The circuit runs again from this run's leaf values. ``None`` (Jupyter
+        then shows the text) without Graphviz; see :func:`gatekit.draw.svg`.
+        """
+        if self.circuit is None:
+            return None
+        from gatekit import draw  # noqa: PLC0415 - draw imports this module
+
+        leaves = {name: self._values[slot] for name, slot in self._plan.leaves.items()}
+        return draw.svg(self.circuit, leaves)

@@ -1,4 +1,4 @@
-"""The ``gatekit`` command line: run, validate, gates, check.
+"""The ``gatekit`` command line: run, validate, gates, check, explain, draw.
 
 Every error a user can cause prints one line, ``error: FILE:LINE:COL:
 message``, and exits 2 (bad input) or 1 (a gate failed while running); never
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,10 +18,11 @@ from typing import Any
 import numpy as np
 
 import gatekit
-from gatekit import datafiles, testing
+from gatekit import datafiles, draw, explain, testing
 from gatekit.circuit import Circuit, Result, default_registry
 from gatekit.errors import GatekitError, PluginWarning, UsageError
 from gatekit.plugins import GateRegistry
+from gatekit.trace import trace
 from gatekit.yamlsource import Reader
 
 __all__ = ["main"]
@@ -34,6 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.command(args))
+    except BrokenPipeError:  # `gatekit ... | head`: the reader has gone, so be quiet
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except GatekitError as exc:
         # One line, always: a plugin's exception or pluggy's validation
         # message may span several.
@@ -109,6 +114,36 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--points", type=int, default=5, metavar="N", help="random points per shape (--gate)")
     check.add_argument("--seed", type=int, default=0, help="seed of the random points (--gate)")
     check.set_defaults(command=_check)
+
+    explain = commands.add_parser(
+        "explain",
+        parents=[common, circuit_options],
+        help="the forward and backward passes gate by gate, for learning backprop",
+        description="Run the circuit and write out every step: each gate's inputs and output, then, "
+        "in reverse, the gradient arriving at each gate, each local gradient, its product with the "
+        "upstream gradient, and how the products add up into each input's gradient.",
+    )
+    explain.add_argument("--json", action="store_true", help="print one JSON object, at full precision")
+    explain.add_argument(
+        "--digits", type=int, default=4, metavar="N", help="significant digits in the text (default 4)"
+    )
+    explain.set_defaults(command=_explain)
+
+    drawing = commands.add_parser(
+        "draw",
+        parents=[common, circuit_options],
+        help="draw the circuit with values and gradients on its wires (.dot, .svg, .png)",
+        description="Draw the circuit left to right with each wire's forward value (green) and the "
+        "gradient sent back along it (red). FILE's extension picks the format: .dot is Graphviz text; "
+        ".svg and .png run Graphviz's `dot` program (the system package graphviz). Above "
+        f"{draw.LABEL_LIMIT} gates the wires are left unlabelled.",
+    )
+    drawing.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="FILE.dot, FILE.svg or FILE.png"
+    )
+    drawing.add_argument("--no-grads", action="store_true", help="values only, no gradients")
+    drawing.add_argument("--precision", type=int, default=2, metavar="N", help="decimals shown (default 2)")
+    drawing.set_defaults(command=_draw)
     return parser
 
 
@@ -298,6 +333,38 @@ def _print_checks(rows: list[testing.GradientCheck]) -> int:
     for row in failures:
         print(f"error: {row.describe()}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    if args.digits < 1:
+        raise UsageError("explain --digits: give at least 1 significant digit")
+    overrides = _overrides(args.overrides)
+    circuit = _load(args)
+    values = _leaf_values(args, circuit, overrides)
+    try:
+        steps = trace(circuit, **values)
+    except UsageError as exc:
+        raise UsageError(f"--set: {exc.message}") from None
+    if args.json:
+        print(json.dumps(explain.explain_json(steps)))
+    else:
+        print("\n".join(explain.explain_lines(circuit, steps, args.digits)))
+    return 0
+
+
+def _draw(args: argparse.Namespace) -> int:
+    draw.check_path(args.output)  # the file type, its folder, Graphviz: before anything runs
+    if args.precision < 0:
+        raise UsageError("draw --precision: give 0 or more decimals")
+    overrides = _overrides(args.overrides)
+    circuit = _load(args)
+    values = _leaf_values(args, circuit, overrides)
+    try:
+        text = draw.to_dot(circuit, values, grads=not args.no_grads, precision=args.precision)
+    except UsageError as exc:
+        raise UsageError(f"--set: {exc.message}") from None
+    draw.save(args.output, text)
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

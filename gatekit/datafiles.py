@@ -30,7 +30,7 @@ import os
 import secrets
 import zipfile
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
@@ -39,7 +39,14 @@ from gatekit.errors import UsageError
 if TYPE_CHECKING:
     from gatekit.circuit import Circuit, Result
 
-__all__ = ["INPUT_TYPES", "OUTPUT_TYPES", "check_output_path", "read_inputs", "write_outputs"]
+__all__ = [
+    "INPUT_TYPES",
+    "OUTPUT_TYPES",
+    "check_output_path",
+    "read_inputs",
+    "write_atomically",
+    "write_outputs",
+]
 
 #: the file types :func:`read_inputs` reads, by extension
 INPUT_TYPES = (".npz", ".csv", ".json")
@@ -372,17 +379,22 @@ _READERS: dict[str, Callable[[str, _Names], dict[str, Any]]] = {
 # -- writing -------------------------------------------------------------------
 
 
-def check_output_path(path: str | os.PathLike[str]) -> None:
+def check_output_path(
+    path: str | os.PathLike[str], types: tuple[str, ...] = OUTPUT_TYPES, what: str = "results"
+) -> None:
     """Refuse, before anything runs, an output path :func:`write_outputs` cannot write.
 
-    :raises UsageError: the type is not ``.npz``, the path is a folder, or
-        its folder does not exist.
+    ``types`` and ``what`` serve other writers (``gatekit draw``): the
+    extensions they write, and what they write, for the message.
+
+    :raises UsageError: the type is not one of ``types``, the path is a
+        folder, or its folder does not exist.
     """
     file = os.fspath(path)
     suffix = _suffix(file)
-    if suffix not in OUTPUT_TYPES:
-        what = f"unsupported file type {suffix!r}" if suffix else "no file extension"
-        raise UsageError(f"{file}: {what}; results can be written to {', '.join(OUTPUT_TYPES)} only")
+    if suffix not in types:
+        problem = f"unsupported file type {suffix!r}" if suffix else "no file extension"
+        raise UsageError(f"{file}: {problem}; {what} can be written to {', '.join(types)} only")
     if os.path.isdir(file):
         raise UsageError(f"{file}: is a folder, not a file")
     folder = os.path.dirname(file) or "."
@@ -393,9 +405,8 @@ def check_output_path(path: str | os.PathLike[str]) -> None:
 def write_outputs(path: str | os.PathLike[str], result: Result) -> None:
     """Save ``result`` as a ``.npz`` file: ``outputs/NAME``, ``grads/NAME``, ``values/NAME``.
 
-    The arrays go to a temporary file in the same folder, which then replaces
-    ``path`` in one step (:func:`os.replace`): an existing file is either
-    left as it was or fully replaced, never half-written.
+    Written with :func:`write_atomically`: an existing file is either left
+    as it was or fully replaced, never half-written.
 
     :raises UsageError: the path is not a ``.npz`` file in an existing folder,
         or writing failed (the temporary file is removed).
@@ -406,6 +417,19 @@ def write_outputs(path: str | os.PathLike[str], result: Result) -> None:
     for section, numbers in (("outputs", result.outputs), ("grads", result.grads), ("values", result.values)):
         for name, value in numbers.items():
             arrays[f"{section}/{name}"] = np.asarray(value, dtype=np.float64)
+    write_atomically(file, lambda f: np.savez(f, **arrays))
+
+
+def write_atomically(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> None:
+    """Make the file at ``path`` with ``write(f)``, replacing any old one in one step.
+
+    ``write`` fills a temporary file in the same folder, which then replaces
+    ``path`` (:func:`os.replace`): an existing file is either left as it was
+    or fully replaced, never half-written.
+
+    :raises UsageError: writing failed (the temporary file is removed).
+    """
+    file = os.fspath(path)
     folder = os.path.dirname(file) or "."
     temporary = os.path.join(folder, f".{os.path.basename(file)}.{secrets.token_hex(4)}.tmp")
     created = False
@@ -415,7 +439,7 @@ def write_outputs(path: str | os.PathLike[str], result: Result) -> None:
         )
         created = True
         with os.fdopen(descriptor, "wb") as f:
-            np.savez(f, **arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(temporary, file)

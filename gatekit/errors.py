@@ -25,6 +25,7 @@ __all__ = [
     "Location",
     "PluginError",
     "PluginWarning",
+    "RenderError",
     "RunError",
     "UsageError",
 ]
@@ -88,6 +89,17 @@ class UsageError(GatekitError):
 
 class PluginWarning(UserWarning):
     """A plugin was set aside (it failed to load, or claims a taken gate name)."""
+
+
+class RenderError(GatekitError):
+    """Graphviz's ``dot`` failed or took too long while drawing; nothing was written.
+
+    Exit code 1, as for a gate that fails: the circuit and the command line
+    were valid (the file type and ``dot`` itself are checked before anything
+    runs), and what failed is a program while it worked.
+    """
+
+    exit_code = 1
 
 
 class RunError(GatekitError):

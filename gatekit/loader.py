@@ -17,10 +17,14 @@ from gatekit.gatespec import NAME_PATTERN
 from gatekit.plugins import Gate
 from gatekit.yamlsource import Reader
 
-__all__ = ["CircuitDef", "GateUse", "Leaf", "parse"]
+__all__ = ["CircuitDef", "GateUse", "Leaf", "ModuleDef", "parse", "parse_library"]
 
 FORMAT_VERSION = 1
-TOP_LEVEL_KEYS = ("gatekit", "name", "doc", "requires", "inputs", "params", "gates", "outputs")
+TOP_LEVEL_KEYS = (
+    "gatekit", "name", "doc", "requires", "imports", "modules", "inputs", "params", "gates", "outputs"
+)  # fmt: skip
+LIBRARY_KEYS = ("gatekit", "name", "doc", "requires", "imports", "modules")
+MODULE_KEYS = ("doc", "inputs", "gates", "outputs")
 GATE_KEYS = ("gate", "in", "attrs")
 LEAF_KINDS = {"inputs": "input", "params": "param"}
 
@@ -69,6 +73,23 @@ class CircuitDef:
     output_locations: list[Location] = field(default_factory=list)
     #: where each name was defined, for "defined twice" and reference errors
     defined_at: dict[str, Location] = field(default_factory=dict)
+    #: sub-circuits usable as gates: this file's and its imports'
+    modules: dict[str, ModuleDef] = field(default_factory=dict)
+    #: the files named in ``imports:``, with where each is named
+    imports: list[tuple[str, Location]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ModuleDef:
+    """A sub-circuit used as a gate: formal inputs, gates, one output."""
+
+    name: str
+    location: Location  # its name under modules:
+    inputs: list[str]
+    gates: dict[str, GateUse]
+    output: str
+    output_location: Location
+    defined_at: dict[str, Location]  # its inputs' and gates' names (local to it)
 
 
 def parse(root: Node, reader: Reader) -> CircuitDef:
@@ -92,12 +113,14 @@ def parse(root: Node, reader: Reader) -> CircuitDef:
         elif key in LEAF_KINDS:
             _parse_leaves(circuit, reader, value, key)
         elif key == "gates":
-            _parse_gates(circuit, reader, value)
+            _parse_gates(circuit.gates, circuit.defined_at, reader, value)
         elif key == "outputs":
             outputs_node = value
             _parse_outputs(circuit, reader, value)
-        elif key in ("modules", "imports"):
-            raise reader.error(key_node, f"{key!r} (composite gates) is not supported yet")
+        elif key == "modules":
+            _parse_modules(circuit.modules, reader, value)
+        elif key == "imports":
+            circuit.imports = _parse_imports(reader, value)
         else:
             raise reader.error(key_node, _unknown_key(key, "top-level key", TOP_LEVEL_KEYS))
     if outputs_node is None:
@@ -109,7 +132,7 @@ def _unknown_key(key: str, what: str, known: tuple[str, ...], where: str = "") -
     return f"unknown {what} {key!r}{where} (expected one of: {', '.join(known)})"
 
 
-def _define(circuit: CircuitDef, reader: Reader, name: str, key_node: Node, section: str) -> Location:
+def _define(scope: dict[str, Location], reader: Reader, name: str, key_node: Node, section: str) -> Location:
     if not NAME_PATTERN.fullmatch(name):
         raise reader.error(
             key_node,
@@ -117,25 +140,27 @@ def _define(circuit: CircuitDef, reader: Reader, name: str, key_node: Node, sect
             "and holds only letters, digits and _",
         )
     location = reader.location(key_node)
-    first = circuit.defined_at.get(name)
+    first = scope.get(name)
     if first is not None:
         raise reader.error(
             key_node, f"{name!r} is defined twice (first at line {first.line}, column {first.column})"
         )
-    circuit.defined_at[name] = location
+    scope[name] = location
     return location
 
 
 def _parse_leaves(circuit: CircuitDef, reader: Reader, node: Node, section: str) -> None:
     kind = LEAF_KINDS[section]
     for name, key_node, value in reader.mapping(node, f"'{section}:'"):
-        location = _define(circuit, reader, name, key_node, section)
+        location = _define(circuit.defined_at, reader, name, key_node, section)
         circuit.leaves[name] = Leaf(name, kind, reader.value(value, f"{kind} {name!r}"), location)
 
 
-def _parse_gates(circuit: CircuitDef, reader: Reader, node: Node) -> None:
-    for name, key_node, value in reader.mapping(node, "'gates:'"):
-        location = _define(circuit, reader, name, key_node, "gates")
+def _parse_gates(
+    gates: dict[str, GateUse], scope: dict[str, Location], reader: Reader, node: Node, section: str = "gates"
+) -> None:
+    for name, key_node, value in reader.mapping(node, f"'{section}:'"):
+        location = _define(scope, reader, name, key_node, section)
         what = f"gate {name!r}"
         gate_node = in_node = attrs_node = None
         for key, sub_key, sub_value in reader.mapping(value, what):
@@ -165,7 +190,7 @@ def _parse_gates(circuit: CircuitDef, reader: Reader, node: Node) -> None:
                 attrs[key] = _plain(reader, sub_value, f"attribute {key!r} of {what}")
                 attr_locations[key] = reader.location(sub_value)
                 attr_key_locations[key] = reader.location(attr_key)
-        circuit.gates[name] = GateUse(
+        gates[name] = GateUse(
             name=name,
             gate=reader.text(gate_node, f"'gate:' of {what}"),
             inputs=inputs,
@@ -203,3 +228,60 @@ def _parse_outputs(circuit: CircuitDef, reader: Reader, node: Node) -> None:
     for item in items:
         circuit.outputs.append(reader.text(item, "an output"))
         circuit.output_locations.append(reader.location(item))
+
+
+def _parse_modules(modules: dict[str, ModuleDef], reader: Reader, node: Node) -> None:
+    for name, key_node, value in reader.mapping(node, "'modules:'"):
+        location = _define({m: d.location for m, d in modules.items()}, reader, name, key_node, "modules")
+        what = f"module {name!r}"
+        scope: dict[str, Location] = {}
+        inputs: list[str] = []
+        gates: dict[str, GateUse] = {}
+        output = None
+        for key, sub_key, sub_value in reader.mapping(value, what):
+            if key == "inputs":
+                for item in reader.sequence(sub_value, f"'inputs:' of {what}"):
+                    formal = reader.text(item, f"an input of {what}")
+                    _define(scope, reader, formal, item, f"the inputs of {what}")
+                    inputs.append(formal)
+            elif key == "gates":
+                _parse_gates(gates, scope, reader, sub_value, f"gates of {what}")
+            elif key == "outputs":
+                items = reader.sequence(sub_value, f"'outputs:' of {what}")
+                if len(items) != 1:
+                    raise reader.error(sub_value, f"{what} must have exactly one output, got {len(items)}")
+                output = (reader.text(items[0], f"the output of {what}"), reader.location(items[0]))
+            elif key != "doc":
+                raise reader.error(sub_key, _unknown_key(key, "key", MODULE_KEYS, f" in {what}"))
+        if not inputs:
+            raise reader.error(key_node, f"{what} has no 'inputs:' (its formal inputs, in order)")
+        if output is None:
+            raise reader.error(key_node, f"{what} has no 'outputs:' (exactly one node)")
+        modules[name] = ModuleDef(name, location, inputs, gates, output[0], output[1], scope)
+
+
+def _parse_imports(reader: Reader, node: Node) -> list[tuple[str, Location]]:
+    return [
+        (reader.text(item, "an item of 'imports:' (a file path)"), reader.location(item))
+        for item in reader.sequence(node, "'imports:'")
+    ]
+
+
+def parse_library(root: Node, reader: Reader) -> CircuitDef:
+    """Read a module library: a file of ``modules:`` (and ``imports:``), nothing to run."""
+    library = CircuitDef(file=reader.file)
+    for key, key_node, value in reader.mapping(root, "a module library"):
+        if key == "modules":
+            _parse_modules(library.modules, reader, value)
+        elif key == "imports":
+            library.imports = _parse_imports(reader, value)
+        elif key in ("gatekit", "name", "doc", "requires"):
+            continue
+        elif key in TOP_LEVEL_KEYS:
+            raise reader.error(
+                key_node, f"an imported file must be a module library, but it has {key!r}; "
+                "only modules: and imports: are read from an import"
+            )  # fmt: skip
+        else:
+            raise reader.error(key_node, _unknown_key(key, "top-level key", LIBRARY_KEYS))
+    return library

@@ -274,3 +274,19 @@ def test_every_bad_circuit_is_one_located_line_and_exit_2(
     assert message.startswith(f"error: {path}:{line}:{column}: ")
     for word in words:
         assert word in message
+
+
+def test_a_reader_that_stops_early_gets_no_traceback() -> None:
+    import sys
+    from pathlib import Path
+
+    command = f'"{sys.executable}" -m gatekit explain graphs/neuron.yaml | head -1'
+    done = subprocess.run(
+        ["sh", "-c", command],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        check=False,
+    )
+    assert done.stdout.startswith("forward pass")
+    assert done.stderr == ""

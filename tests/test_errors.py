@@ -92,7 +92,7 @@ BAD_CIRCUITS = [
         """,
         "3:1",
         "unknown top-level key 'output'",
-        "expected one of: gatekit, name, doc, requires, inputs, params, gates, outputs",
+        "expected one of: gatekit, name, doc, requires, imports, modules, inputs, params, gates, outputs",
     ),
     bad(
         "format-version-2",

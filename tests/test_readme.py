@@ -70,3 +70,16 @@ def test_the_python_examples_run(monkeypatch) -> None:
     monkeypatch.chdir(ROOT)
     for heading in ("## Python API", "### Arrays and batches"):
         exec(compile(_block_after(heading, "python"), "README.md", "exec"), {})  # the README's own code
+
+
+def test_the_explain_excerpt_is_what_explain_prints() -> None:
+    shown = _block_after("`gatekit explain` writes", "console").splitlines()
+    assert shown[0] == "$ gatekit explain graphs/neuron.yaml"
+    done = _gatekit("explain", "graphs/neuron.yaml")
+    assert done.returncode == 0, done.stderr
+    printed = done.stdout.splitlines()
+    position = 0
+    for line in shown[1:]:  # every line shown, in the order printed; "..." stands for the rest
+        if line.strip() == "...":
+            continue
+        position = printed.index(line, position) + 1

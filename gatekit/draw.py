@@ -1,0 +1,327 @@
+"""The circuit as a picture: Graphviz DOT text, and SVG or PNG drawn by Graphviz's ``dot``.
+
+:func:`to_dot` lays the circuit out left to right, the seed's way: inputs and
+params on the left, the output on the right, every gate a node showing its
+symbol (``*``, ``+``, ``1/x``...) or its name (``exp``), every number
+constant a small plain node. Each wire, the edge from a node to a gate that
+reads it, carries the value that travels forward along it (green) over the
+gradient of ``outputs[0]`` sent back along that same wire (red): where a node
+fans out, each wire shows its own share, and the shares add up to the node's
+gradient. :func:`write` saves the text as ``.dot``, or runs ``dot`` to make
+``.svg`` or ``.png``.
+
+>>> import gatekit
+>>> circuit = gatekit.loads("inputs: {x: 3.0}\\ngates:\\n  y: {gate: mul, in: [x, x]}\\noutputs: [y]")
+>>> for line in to_dot(circuit).splitlines():
+...     if '-> "y"' in line:
+...         print(line.strip())
+"x" -> "y" [label=<<font color="darkgreen">3.00</font><br/><font color="red">3.00</font>>];
+"x" -> "y" [label=<<font color="darkgreen">3.00</font><br/><font color="red">3.00</font>>];
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from gatekit.circuit import Circuit
+from gatekit.datafiles import check_output_path, write_atomically
+from gatekit.errors import GatekitError, RenderError, UsageError
+from gatekit.trace import trace
+
+__all__ = [
+    "FORMATS",
+    "LABEL_LIMIT",
+    "RENDER_TIMEOUT",
+    "RenderError",
+    "render",
+    "save",
+    "svg",
+    "to_dot",
+    "write",
+]
+
+#: the file types :func:`write` makes, by extension
+FORMATS = (".dot", ".svg", ".png")
+#: above this many gates the wires go unlabelled (Graphviz would need minutes, and the reader a magnifier)
+LABEL_LIMIT = 150
+#: seconds ``dot`` may take before it is stopped
+RENDER_TIMEOUT = 60
+#: notebook drawings (``_repr_svg_``) stop here and fall back to text
+NOTEBOOK_LIMIT = 1000
+
+VALUE_COLOR = "darkgreen"
+GRAD_COLOR = "red"
+
+#: arithmetic gates drawn as their symbol; every other gate shows its name
+SYMBOLS = {
+    "mul": "*",
+    "add": "+",
+    "sub": "-",
+    "div": "/",
+    "reciprocal": "1/x",
+    "neg": "-x",
+    "square": "x²",
+    "pow": "^",
+    "abs": "|x|",
+}
+
+_INSTALL_HINT = (
+    "install the system package 'graphviz' (for example `apt-get install graphviz` or "
+    "`brew install graphviz`), or write a .dot file, which needs no Graphviz"
+)
+
+
+# -- DOT text ------------------------------------------------------------------
+
+
+def _quote(text: str) -> str:
+    """A DOT identifier: always quoted, so no name can clash with a keyword (``node``, ``edge``)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def _html(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _number(value: float, precision: int) -> str:
+    if math.isfinite(value) and abs(value) >= 1e6:
+        return f"{value:.{precision}e}"
+    text = f"{value:.{precision}f}"
+    return text.lstrip("-") if float(text) == 0 else text  # no "-0.00"
+
+
+def _show(value: Any, precision: int) -> str:
+    """A number rounded, or an array's shape and mean: ``(200,) mean 0.35``."""
+    if isinstance(value, np.ndarray):
+        return f"{value.shape} mean {_number(float(np.mean(value)), precision)}"
+    return _number(float(value), precision)
+
+
+def _constant(value: float) -> str:
+    """A number constant as written: ``-1``, ``0.5``, ``1e-08``."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
+
+
+def _wire_label(value: Any, grad: Any, precision: int) -> str:
+    label = f'<font color="{VALUE_COLOR}">{_html(_show(value, precision))}</font>'
+    if grad is not None:
+        label += f'<br/><font color="{GRAD_COLOR}">{_html(_show(grad, precision))}</font>'
+    return f"<{label}>"
+
+
+def _gate_label(name: str, gate: str) -> str:
+    symbol = SYMBOLS.get(gate, gate)
+    size = 16 if gate in SYMBOLS else 12
+    return f'<<font point-size="{size}">{_html(symbol)}</font><br/><font point-size="9">{_html(name)}</font>>'
+
+
+def _run_labels(
+    circuit: Circuit, values: Mapping[str, Any], grads: bool, precision: int
+) -> tuple[dict[tuple[str, int], str], dict[str, str]]:
+    """The labels of every wire, by (gate, input position), and of every output's own wire."""
+    run = trace(circuit, **values)
+    shares = {}
+    if grads:
+        for row in run.backward:
+            for position, wire in enumerate(row.wires):
+                shares[row.node, position] = wire.product  # this wire's share of the gradient
+    wires = {}
+    for row in run.forward:
+        for position, (_, value) in enumerate(row.inputs):
+            wires[row.node, position] = _wire_label(value, shares.get((row.node, position)), precision)
+    root = circuit.outputs[0]
+    outputs = {
+        output: _wire_label(
+            run.result.values[output], run.grads[root] if grads and output == root else None, precision
+        )
+        for output in circuit.outputs
+    }
+    return wires, outputs
+
+
+def to_dot(
+    circuit: Circuit, values: Mapping[str, Any] | None = None, *, grads: bool = True, precision: int = 2
+) -> str:
+    """The DOT text of ``circuit`` run with ``values`` (leaf overrides).
+
+    :param grads: also show the gradients (red); ``False``: values only.
+    :param precision: decimals shown.
+    :raises UsageError: ``precision`` is negative, or an override is bad.
+    :raises RunError: a gate failed while the circuit ran.
+
+    Above :data:`LABEL_LIMIT` gates the wires carry no labels (the circuit
+    still runs, once, without the trace); the graph's title says so.
+    """
+    if precision < 0:
+        raise UsageError(f"--precision must be 0 or more, got {precision}")
+    plan = circuit.plan
+    uses = [plan.gates[step[-1]] for step in plan.forward]
+    title = circuit.name or os.path.basename(circuit.file)
+    wire_labels: dict[tuple[str, int], str] = {}
+    output_labels: dict[str, str] = {}
+    if len(uses) <= LABEL_LIMIT:
+        wire_labels, output_labels = _run_labels(circuit, dict(values or {}), grads, precision)
+        label = f'{_html(title)}: <font color="{VALUE_COLOR}">values</font>'
+        if grads:
+            label += f' and <font color="{GRAD_COLOR}">gradients of {_html(circuit.outputs[0])}</font>'
+        label += " on each wire"
+    else:
+        circuit.run(**dict(values or {}))  # no labels, but a bad value or a failing gate still says so
+        label = f"{_html(title)}: {len(uses)} gates; wires are unlabelled above {LABEL_LIMIT} gates"
+
+    lines = [
+        f"digraph {_quote(title)} {{",
+        f'  graph [rankdir=LR, ordering=in, labelloc=t, fontname="Helvetica", label=<{label}>];',
+        '  node [fontname="Helvetica"];',
+        '  edge [fontname="Helvetica", fontsize=10];',
+    ]
+    kinds = dict.fromkeys(circuit.inputs, "input") | dict.fromkeys(circuit.params, "param")
+    for name, kind in kinds.items():
+        fill = ', style="rounded,filled", fillcolor="#eeeeee"' if kind == "param" else ', style="rounded"'
+        lines.append(f"  {_quote(name)} [shape=box{fill}, label=<{_html(name)}>, tooltip={_quote(kind)}];")
+    lines.append(f"  {{rank=min; {' '.join(_quote(name) for name in kinds)}}}")
+    for use in uses:
+        shape = "circle" if use.gate in SYMBOLS else "ellipse"
+        lines.append(f"  {_quote(use.name)} [shape={shape}, label={_gate_label(use.name, use.gate)}];")
+    for use in uses:
+        for position, source in enumerate(use.inputs):
+            if isinstance(source, str):
+                tail = _quote(source)
+            else:  # a number constant: a small node of its own, next to its gate
+                tail = _quote(f"{use.name}#{position}")
+                lines.append(f"  {tail} [shape=plaintext, fontsize=10, label=<{_html(_constant(source))}>];")
+            wire = wire_labels.get((use.name, position))
+            attrs = f" [label={wire}]" if wire else ""
+            lines.append(f"  {tail} -> {_quote(use.name)}{attrs};")
+    ends = []
+    for output in circuit.outputs:
+        end = _quote(f"{output}#output")
+        ends.append(end)
+        lines.append(f"  {end} [shape=plaintext, fontsize=10, label=<output>];")
+        wire = output_labels.get(output)
+        attrs = f" [label={wire}]" if wire else ""
+        lines.append(f"  {_quote(output)} -> {end}{attrs};")
+    lines.append(f"  {{rank=max; {' '.join(ends)}}}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# -- rendering -----------------------------------------------------------------
+
+# Graphviz is a system program, run here in a subprocess. The `graphviz`
+# package on PyPI would only wrap this same call (and still need the
+# program), so gatekit does not depend on it.
+
+
+def _dot_program() -> str:
+    program = shutil.which("dot")
+    if program is None:
+        raise UsageError(f"Graphviz's `dot` program was not found on PATH; {_INSTALL_HINT}")
+    return program
+
+
+def render(text: str, fmt: str) -> bytes:
+    """DOT ``text`` drawn by Graphviz as ``fmt`` (``svg`` or ``png``).
+
+    :raises UsageError: ``dot`` is not installed.
+    :raises RenderError: ``dot`` failed (its message, on one line) or ran
+        longer than :data:`RENDER_TIMEOUT` seconds.
+    """
+    program = _dot_program()
+    try:
+        done = subprocess.run(
+            [program, f"-T{fmt}"],
+            input=text.encode("utf-8"),
+            capture_output=True,
+            timeout=RENDER_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise RenderError(
+            f"Graphviz's dot took more than {RENDER_TIMEOUT} s to draw the circuit; "
+            "write a .dot file instead and render it yourself"
+        ) from None
+    except OSError as exc:
+        raise RenderError(f"cannot run Graphviz's dot ({program}): {exc.strerror or exc}") from None
+    if done.returncode != 0:
+        message = " ".join(done.stderr.decode("utf-8", "replace").split()) or "no message"
+        raise RenderError(f"Graphviz's dot failed (exit {done.returncode}): {message}")
+    return done.stdout
+
+
+def check_path(path: str | os.PathLike[str]) -> str:
+    """Refuse, before anything runs, a path :func:`write` cannot make; return its format.
+
+    :raises UsageError: the extension is not one of :data:`FORMATS`, the
+        folder does not exist, or an ``.svg`` or ``.png`` needs ``dot`` and
+        it is not installed.
+    """
+    file = os.fspath(path)
+    check_output_path(file, FORMATS, "a drawing")
+    fmt = os.path.splitext(file)[1].lower()[1:]
+    if fmt != "dot":
+        try:
+            _dot_program()
+        except UsageError as exc:
+            raise UsageError(f"{file}: {exc.message}") from None
+    return fmt
+
+
+def write(
+    path: str | os.PathLike[str],
+    circuit: Circuit,
+    values: Mapping[str, Any] | None = None,
+    *,
+    grads: bool = True,
+    precision: int = 2,
+) -> None:
+    """Draw ``circuit`` into ``path`` (``.dot``, ``.svg`` or ``.png``, by extension).
+
+    :raises UsageError: see :func:`check_path` and :func:`to_dot`.
+    :raises RenderError: see :func:`render`.
+    """
+    check_path(path)
+    save(path, to_dot(circuit, values, grads=grads, precision=precision))
+
+
+def save(path: str | os.PathLike[str], text: str) -> None:
+    """Save DOT ``text`` at ``path``: as it is for ``.dot``, drawn by ``dot`` otherwise.
+
+    The file is written beside ``path`` and renamed over it, so an existing
+    file is replaced whole or not at all; when ``dot`` fails nothing is
+    written.
+
+    :raises UsageError: see :func:`check_path`.
+    :raises RenderError: see :func:`render`.
+    """
+    file = os.fspath(path)
+    fmt = check_path(file)
+    try:
+        data = text.encode("utf-8") if fmt == "dot" else render(text, fmt)
+    except GatekitError as exc:
+        raise type(exc)(f"{file}: {exc.message}") from None
+    write_atomically(file, lambda f: f.write(data))
+
+
+def svg(circuit: Circuit, values: Mapping[str, Any] | None = None, *, grads: bool = True) -> str | None:
+    """The drawing as SVG text for a notebook, or ``None`` when it cannot be made.
+
+    ``None`` (so Jupyter shows the plain text instead) when ``dot`` is not
+    installed, the circuit has more than :data:`NOTEBOOK_LIMIT` gates, or
+    running or drawing it fails.
+    """
+    if shutil.which("dot") is None or len(circuit.plan.forward) > NOTEBOOK_LIMIT:
+        return None
+    try:
+        return render(to_dot(circuit, values, grads=grads), "svg").decode("utf-8")
+    except GatekitError:
+        return None

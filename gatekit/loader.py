@@ -54,6 +54,10 @@ class GateUse:
     in_location: Location  # the in: list
     #: the registered gate, set by :func:`gatekit.validate.validate`
     resolved: Gate | None = None
+    #: for a gate that came from expanding modules: the module uses around it,
+    #: outermost first, as ``(path, module name)`` (``("f", "neuron2")``,
+    #: ``("f/out", "logistic")``); empty for a gate written in the circuit
+    within: tuple[tuple[str, str], ...] = ()
     #: where each attribute's name is written (``attr_locations``: its value)
     attr_key_locations: dict[str, Location] = field(default_factory=dict)
 

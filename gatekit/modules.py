@@ -177,9 +177,16 @@ def _instantiate(module: ModuleDef, use: GateUse, path: str) -> list[tuple[GateU
             return local
         return actual[local] if local in actual else renamed(local)
 
+    within = (*use.within, (path, module.name))
     return [
         (
-            replace(inner, name=renamed(inner.name), inputs=[source(s) for s in inner.inputs], resolved=None),
+            replace(
+                inner,
+                name=renamed(inner.name),
+                inputs=[source(s) for s in inner.inputs],
+                resolved=None,
+                within=within,
+            ),
             f"{path}{SEPARATOR}{inner.name}",
         )
         for inner in module.gates.values()

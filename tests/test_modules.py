@@ -372,3 +372,12 @@ def test_the_library_loss_module_over_a_batch(tmp_path: Path) -> None:
     result = gatekit.load(path).run()
     assert result.outputs["loss"] == pytest.approx(1.0 / 3.0)  # residuals 0, 0, -1
     assert result.grads["w"] == pytest.approx(2.0 * (-1.0) * 3.0 / 3.0)
+
+
+def test_expanded_gates_know_the_module_uses_around_them() -> None:
+    circuit = gatekit.load(GRAPHS / "neuron_modules.yaml")
+    within = {name: use.within for name, use in circuit.definition.gates.items()}
+    assert within["f/wx0"] == (("f", "neuron2"),)
+    assert within["f/out/n"] == (("f", "neuron2"), ("f/out", "logistic"))
+    assert within["f"] == (("f", "neuron2"), ("f/out", "logistic"))
+    assert gatekit.load(GRAPHS / "neuron.yaml").definition.gates["dot"].within == ()

@@ -68,3 +68,15 @@ def test_neuron_batch_benchmark_runs_and_its_gradients_agree(monkeypatch: pytest
     rows = module.main(["--sizes", "50,2000", "--repeat", "1"])  # agree() raises on any mismatch
     assert [row["B"] for row in rows] == [50, 2000]
     assert all(row["gatekit"] > 0 and row["numpy"] > 0 for row in rows)
+
+
+def test_modules_benchmark_runs_and_its_gradients_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    path = SCRIPT.parent / "modules.py"
+    spec = importlib.util.spec_from_file_location("modules_bench", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, module)
+    spec.loader.exec_module(module)
+    figures = module.main(["--width", "3", "--layers", "2", "--repeat", "1"])  # raises on a mismatch
+    assert figures["gates"] == 2 * 3 * 5  # per neuron: 3 products, a sum, a tanh

@@ -16,15 +16,20 @@ import pytest
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "scalar_circuit.py"
 
 
-@pytest.fixture
-def bench(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("scalar_circuit_bench", SCRIPT)
+def load_script(path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """Import a benchmark script as a module (its folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"{path.stem}_bench", path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, spec.name, module)  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture
+def bench(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    return load_script(SCRIPT, monkeypatch)
 
 
 def test_scalar_circuit_benchmark_runs_and_checks_pass(
@@ -58,25 +63,13 @@ def test_a_wrong_gradient_aborts(bench: ModuleType) -> None:
 
 
 def test_neuron_batch_benchmark_runs_and_its_gradients_agree(monkeypatch: pytest.MonkeyPatch) -> None:
-    path = SCRIPT.parent / "neuron_batch.py"
-    spec = importlib.util.spec_from_file_location("neuron_batch_bench", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, module)
-    spec.loader.exec_module(module)
+    module = load_script(SCRIPT.parent / "neuron_batch.py", monkeypatch)
     rows = module.main(["--sizes", "50,2000", "--repeat", "1"])  # agree() raises on any mismatch
     assert [row["B"] for row in rows] == [50, 2000]
     assert all(row["gatekit"] > 0 and row["numpy"] > 0 for row in rows)
 
 
 def test_modules_benchmark_runs_and_its_gradients_agree(monkeypatch: pytest.MonkeyPatch) -> None:
-    path = SCRIPT.parent / "modules.py"
-    spec = importlib.util.spec_from_file_location("modules_bench", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, module)
-    spec.loader.exec_module(module)
+    module = load_script(SCRIPT.parent / "modules.py", monkeypatch)
     figures = module.main(["--width", "3", "--layers", "2", "--repeat", "1"])  # raises on a mismatch
     assert figures["gates"] == 2 * 3 * 5  # per neuron: 3 products, a sum, a tanh

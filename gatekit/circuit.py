@@ -32,6 +32,7 @@ from gatekit.broadcast import sum_to_shape
 from gatekit.compiler import Plan, compile_plan
 from gatekit.errors import Location, PluginWarning, UsageError
 from gatekit.graph import build_graph
+from gatekit.guards import guarded
 from gatekit.loader import CircuitDef, parse
 from gatekit.modules import expand, load_imports
 from gatekit.plugins import GateRegistry, plugin_manager
@@ -117,6 +118,8 @@ class Circuit:
         self.definition = definition
         self.graph = graph
         self.plan = plan
+        # the kinds of run (scalars: False, arrays: True) whose plugin results were checked
+        self._checked: set[bool] = set()
         # whether the file's own leaf values hold an array (overrides may add one)
         self._array_leaves = any(type(plan.initial[slot]) is np.ndarray for slot in plan.leaves.values())
         #: ``(location, message)`` pairs worth telling the author (unused gates)
@@ -144,33 +147,48 @@ class Circuit:
     def outputs(self) -> list[str]:
         return list(self.definition.outputs)
 
-    def run(self, **overrides: Any) -> Result:
-        """Run forward and backward; ``overrides`` replace leaves' values.
+    def run(
+        self, values: Mapping[str, Any] | None = None, /, *, check_finite: bool = False, **overrides: Any
+    ) -> Result:
+        """Run forward and backward; ``values`` and ``overrides`` replace leaves' values.
 
-        :param overrides: ``name=value`` for inputs and params; a value is a
-            number or anything ``numpy.asarray`` takes.
+        :param values: ``{name: value}`` for inputs and params (any name,
+            ``check_finite`` included); ``overrides`` (``name=value``) are
+            applied after it. A value is a number or anything
+            ``numpy.asarray`` takes.
+        :param check_finite: stop at the first gate that produces NaN or
+            infinity, forward or backward, naming it and its inputs.
         :raises UsageError: an override names no input or param, or its value
             is not numeric.
-        :raises RunError: a gate raised; the message names it and its location.
+        :raises RunError: a gate raised, returned something that is not a
+            number or an array or the wrong number or shape of gradients
+            (checked on the first run, and the first run with arrays), or,
+            with ``check_finite``, produced NaN or infinity; the message names
+            the gate, its plugin and its location.
         """
         plan = self.plan
-        values = plan.initial.copy()
+        slots = plan.initial.copy()
         arrays = self._array_leaves
-        for name, value in overrides.items():
+        for name, value in {**(values or {}), **overrides}.items():
             slot = plan.leaves.get(name)
             if slot is None:
                 known = ", ".join(plan.leaves) or "none"
                 raise UsageError(f"{self.file}: no input or param named {name!r} (known: {known})")
-            values[slot] = as_value(value, name)
-            arrays = arrays or type(values[slot]) is np.ndarray
+            slots[slot] = as_value(value, name)
+            arrays = arrays or type(slots[slot]) is np.ndarray
+        if check_finite:
+            plan = guarded(plan, finite=True)
+        elif arrays not in self._checked:  # the first run of each kind checks what plugins return
+            plan = guarded(plan, finite=False)
         if arrays:
             with np.errstate(all="ignore"):  # inf and nan are results, not warnings
-                scheduler.forward(plan, values)
-                grads = scheduler.backward_arrays(plan, values)
+                scheduler.forward(plan, slots)
+                grads = scheduler.backward_arrays(plan, slots)
         else:
-            scheduler.forward(plan, values)
-            grads = scheduler.backward(plan, values)
-        return Result(plan, values, grads, self)
+            scheduler.forward(plan, slots)
+            grads = scheduler.backward(plan, slots)
+        self._checked.add(arrays)
+        return Result(self.plan, slots, grads, self)
 
     def __repr__(self) -> str:
         return f"<Circuit {self.name or self.file!r}: {len(self.plan.forward)} gates>"

@@ -141,6 +141,8 @@ def _times(local: Any, upstream: Any, shape: tuple[int, ...], target: tuple[int,
 
 
 def _failure(plan: Plan, out: int, phase: str, exc: Exception) -> RunError:
+    if isinstance(exc, RunError):  # a guard's finding, already worded
+        return exc
     use = plan.gates.get(out)
     if use is None or use.resolved is None:  # pragma: no cover - a bug in gatekit itself
         return RunError(f"{phase} pass failed: {type(exc).__name__}: {exc}")

@@ -1,0 +1,130 @@
+"""What plugins return is checked on a circuit's first run; check_finite finds the first NaN or inf."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import gatekit
+from gatekit import GateSpec, RunError, hookimpl
+from gatekit.plugins import GateRegistry, plugin_manager
+
+
+class Faulty:
+    """A gate whose hooks misbehave in a way chosen by ``fault``."""
+
+    def __init__(self, name: str, fault: str) -> None:
+        self.name, self.fault = name, fault
+
+    @hookimpl
+    def gate_spec(self) -> GateSpec:
+        return GateSpec(self.name, 2, "misbehaves")
+
+    @hookimpl
+    def gate_forward(self, inputs):
+        if self.fault == "forward-none":
+            return None
+        a, b = inputs
+        return a * b
+
+    @hookimpl
+    def gate_local_grad(self, inputs, output):
+        a, b = inputs
+        if self.fault == "one-gradient":
+            return (b,)
+        if self.fault == "not-a-sequence":
+            return b
+        if self.fault == "too-big":
+            return (np.ones((4, 3)), a)
+        if self.fault == "text":
+            return ("b", a)
+        return (b, a)
+
+
+class Plugin:
+    @hookimpl
+    def gatekit_register_gates(self):
+        faults = ("forward-none", "one-gradient", "not-a-sequence", "too-big", "text", "fine")
+        return [Faulty(fault.replace("-", "_"), fault) for fault in faults]
+
+
+@pytest.fixture(scope="module")
+def registry() -> GateRegistry:
+    pm = plugin_manager(autoload=False)
+    pm.register(Plugin(), name="faulty")
+    return GateRegistry.from_manager(pm)
+
+
+def circuit(registry: GateRegistry, gate: str, x: object = 2.0) -> gatekit.Circuit:
+    text = f"inputs: {{x: {x}, y: 3.0}}\ngates:\n  p: {{gate: {gate}, in: [x, y]}}\noutputs: [p]"
+    return gatekit.loads(text, file="g.yaml", registry=registry)
+
+
+@pytest.mark.parametrize(
+    ("gate", "message"),
+    [
+        ("forward_none", "returned NoneType from gate_forward, not a number or an array"),
+        ("one_gradient", "returned 1 gradient(s) from gate_local_grad for 2 input(s)"),
+        ("not_a_sequence", "returned float from gate_local_grad, not one gradient per input"),
+        ("text", "returned str from gate_local_grad, not a number or an array"),
+    ],
+)
+def test_a_plugin_that_returns_the_wrong_thing_is_named(
+    registry: GateRegistry, gate: str, message: str
+) -> None:
+    with pytest.raises(RunError) as info:
+        circuit(registry, gate).run()
+    assert str(info.value) == f"g.yaml:3:3: gate 'p' ({gate}, plugin 'faulty:{gate}') {message}"
+    assert info.value.exit_code == 1
+
+
+def test_a_gradient_of_the_wrong_shape_is_named(registry: GateRegistry) -> None:
+    with pytest.raises(RunError) as info:
+        circuit(registry, "too_big", x="[1.0, 2.0, 3.0]").run()
+    assert "returned a gradient of shape (4, 3) for input 0 from gate_local_grad" in str(info.value)
+    assert "expected a shape that broadcasts to the output's (3,)" in str(info.value)
+
+
+def test_only_the_first_run_of_each_kind_is_checked(registry: GateRegistry) -> None:
+    fine = circuit(registry, "fine")
+    first = fine.run()
+    assert first.grads == {"x": 3.0, "y": 2.0}
+    assert fine._checked == {False}
+    fine.run(x=np.array([1.0, 2.0]))
+    assert fine._checked == {False, True}
+
+
+def test_check_finite_names_the_first_gate_that_makes_a_nan_or_inf_forward() -> None:
+    text = """
+    inputs: {x: 0.0}
+    gates:
+      a: {gate: add, in: [x, 1]}
+      l: {gate: log, in: [x]}
+      y: {gate: mul, in: [l, a]}
+    outputs: [y]
+    """
+    plain = gatekit.loads(text, file="f.yaml").run()
+    assert plain.outputs["y"] == -math.inf  # without the check, inf is a result
+    with pytest.raises(RunError) as info:
+        gatekit.loads(text, file="f.yaml").run(check_finite=True)
+    assert str(info.value) == (
+        "f.yaml:5:7: gate 'l' (log, plugin 'gatekit.gates.elementary:log') produced inf in the forward "
+        "pass, from inputs (0.0)"
+    )
+
+
+def test_check_finite_names_a_gate_whose_gradient_is_not_finite() -> None:
+    # sqrt(0) is 0, but its gradient 1 / (2 sqrt(0)) is inf
+    circuit = gatekit.loads("inputs: {x: [4.0, 0.0]}\ngates:\n  s: {gate: sqrt, in: [x]}\noutputs: [s]")
+    with pytest.raises(RunError, match=r"produced inf in the backward pass, in the gradient for input 0"):
+        circuit.run(check_finite=True)
+    assert circuit.run().grads["x"][1] == math.inf
+
+
+def test_a_leaf_named_like_the_option_is_still_settable() -> None:
+    circuit = gatekit.loads(
+        "inputs: {check_finite: 1.0}\ngates:\n  y: {gate: neg, in: [check_finite]}\noutputs: [y]"
+    )
+    assert circuit.run({"check_finite": 5.0}).outputs["y"] == -5.0

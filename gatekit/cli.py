@@ -85,6 +85,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--json", action="store_true", help="print one JSON object")
     run.add_argument(
+        "--check-finite",
+        action="store_true",
+        help="stop at the first gate that produces NaN or infinity (forward or backward); exit 1",
+    )
+    run.add_argument(
         "--output",
         metavar="FILE.npz",
         help="also save outputs, gradients and every value to FILE.npz (keys outputs/NAME, grads/NAME, "
@@ -121,9 +126,14 @@ def _parser() -> argparse.ArgumentParser:
         help="the forward and backward passes gate by gate, for learning backprop",
         description="Run the circuit and write out every step: each gate's inputs and output, then, "
         "in reverse, the gradient arriving at each gate, each local gradient, its product with the "
-        "upstream gradient, and how the products add up into each input's gradient.",
+        "upstream gradient, and how the products add up into each input's gradient. A module use "
+        "is one gate, whose wires carry what comes back through the whole module; --expand shows "
+        "the gates inside instead.",
     )
     explain.add_argument("--json", action="store_true", help="print one JSON object, at full precision")
+    explain.add_argument(
+        "--expand", action="store_true", help="a row for every gate inside module uses (default: one per use)"
+    )
     explain.add_argument(
         "--digits", type=int, default=4, metavar="N", help="significant digits in the text (default 4)"
     )
@@ -136,12 +146,18 @@ def _parser() -> argparse.ArgumentParser:
         description="Draw the circuit left to right with each wire's forward value (green) and the "
         "gradient sent back along it (red). FILE's extension picks the format: .dot is Graphviz text; "
         ".svg and .png run Graphviz's `dot` program (the system package graphviz). Above "
-        f"{draw.LABEL_LIMIT} gates the wires are left unlabelled.",
+        f"{draw.LABEL_LIMIT} gates the wires are left unlabelled. A module use is one node; --expand "
+        "draws the gates inside, boxed per module use.",
     )
     drawing.add_argument(
         "-o", "--output", required=True, metavar="FILE", help="FILE.dot, FILE.svg or FILE.png"
     )
     drawing.add_argument("--no-grads", action="store_true", help="values only, no gradients")
+    drawing.add_argument(
+        "--expand",
+        action="store_true",
+        help="draw every gate inside module uses, boxed per use (default: one node per use)",
+    )
     drawing.add_argument("--precision", type=int, default=2, metavar="N", help="decimals shown (default 2)")
     drawing.set_defaults(command=_draw)
     return parser
@@ -193,7 +209,7 @@ def _run(args: argparse.Namespace) -> int:
     circuit = _load(args)
     values = _leaf_values(args, circuit, overrides)
     try:
-        result = circuit.run(**values)
+        result = circuit.run(values, check_finite=args.check_finite)
     except UsageError as exc:
         raise UsageError(f"--set: {exc.message}") from None
     if args.output:
@@ -346,9 +362,9 @@ def _explain(args: argparse.Namespace) -> int:
     except UsageError as exc:
         raise UsageError(f"--set: {exc.message}") from None
     if args.json:
-        print(json.dumps(explain.explain_json(steps)))
+        print(json.dumps(explain.explain_json(steps, expand=args.expand)))
     else:
-        print("\n".join(explain.explain_lines(circuit, steps, args.digits)))
+        print("\n".join(explain.explain_lines(circuit, steps, args.digits, expand=args.expand)))
     return 0
 
 
@@ -360,7 +376,9 @@ def _draw(args: argparse.Namespace) -> int:
     circuit = _load(args)
     values = _leaf_values(args, circuit, overrides)
     try:
-        text = draw.to_dot(circuit, values, grads=not args.no_grads, precision=args.precision)
+        text = draw.to_dot(
+            circuit, values, grads=not args.no_grads, precision=args.precision, expand=args.expand
+        )
     except UsageError as exc:
         raise UsageError(f"--set: {exc.message}") from None
     draw.save(args.output, text)

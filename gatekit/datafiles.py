@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 
 from gatekit.errors import UsageError
+from gatekit.yamlsource import MAX_DIMENSIONS
 
 if TYPE_CHECKING:
     from gatekit.circuit import Circuit, Result
@@ -306,6 +307,8 @@ def _read_json(file: str, names: _Names) -> dict[str, Any]:
         raise UsageError(f"{file}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     except _DuplicateKey as exc:
         raise UsageError(f"{file}: key {exc.args[0]!r} appears twice") from None
+    except RecursionError:  # Python's json parser recurses into each nested list
+        raise UsageError(f"{file}: invalid JSON: the lists are nested too deeply") from None
     if not isinstance(document, dict):
         raise UsageError(
             f"{file}: expected a JSON object mapping input and param names to values, "
@@ -357,6 +360,8 @@ def _json_value(value: Any, where: str) -> Any:
                 raise UsageError(
                     f"{where}: ragged list: {_at(path)} is {got}, expected a list of {_items(size)}"
                 )
+        if len(shape) == MAX_DIMENSIONS:
+            raise UsageError(f"{where}: nested too deeply: an array has at most {MAX_DIMENSIONS} dimensions")
         shape.append(size)
         level = [((*path, i), sub) for path, item in level for i, sub in enumerate(item)]
     numbers = []

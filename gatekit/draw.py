@@ -10,6 +10,13 @@ fans out, each wire shows its own share, and the shares add up to the node's
 gradient. :func:`write` saves the text as ``.dot``, or runs ``dot`` to make
 ``.svg`` or ``.png``.
 
+Module uses are drawn collapsed by default, as the circuit is written: each
+outermost use one node (a 3-D box showing the module's name over the use's),
+its wires from the nodes its gates read, each carrying the gradient that
+comes back through the whole module. ``expand=True`` draws every gate
+inside, each module use boxed as a Graphviz cluster labelled ``f: neuron2``
+(nested uses nested).
+
 >>> import gatekit
 >>> circuit = gatekit.loads("inputs: {x: 3.0}\\ngates:\\n  y: {gate: mul, in: [x, x]}\\noutputs: [y]")
 >>> for line in to_dot(circuit).splitlines():
@@ -26,7 +33,8 @@ import math
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -34,7 +42,8 @@ import numpy as np
 from gatekit.circuit import Circuit
 from gatekit.datafiles import check_output_path, write_atomically
 from gatekit.errors import GatekitError, RenderError, UsageError
-from gatekit.trace import trace
+from gatekit.loader import GateUse
+from gatekit.trace import Within, collapse, module_uses, trace
 
 __all__ = [
     "FORMATS",
@@ -59,6 +68,8 @@ NOTEBOOK_LIMIT = 1000
 
 VALUE_COLOR = "darkgreen"
 GRAD_COLOR = "red"
+#: the box around an expanded module use's gates
+CLUSTER_STYLE = 'labeljust=l, fontsize=10, style="rounded,dashed", color="gray50"'
 
 #: arithmetic gates drawn as their symbol; every other gate shows its name
 SYMBOLS = {
@@ -124,11 +135,71 @@ def _gate_label(name: str, gate: str) -> str:
     return f'<<font point-size="{size}">{_html(symbol)}</font><br/><font point-size="9">{_html(name)}</font>>'
 
 
+def _module_label(name: str, module: str) -> str:
+    return f'<<font point-size="12">{_html(module)}</font><br/><font point-size="9">{_html(name)}</font>>'
+
+
+@dataclass(frozen=True, slots=True)
+class _Node:
+    """A gate as drawn: a gate of the circuit, or a whole module use (collapsed)."""
+
+    name: str
+    gate: str  # the gate, or the module
+    inputs: Sequence[str | float]
+    module: bool = False
+    within: Within = ()
+    arguments: Sequence[int | None] = ()  # as GateUse.arguments
+
+
+@dataclass(slots=True)
+class _Cluster:
+    """A module use drawn expanded: the box around its gates and nested uses."""
+
+    path: str
+    module: str
+    items: list[str | _Cluster] = field(default_factory=list)
+
+
+def _nodes(uses: Sequence[GateUse], expand: bool) -> list[_Node]:
+    """The gates to draw, in run order: every gate, or each outermost module use as one."""
+    if expand:
+        return [
+            _Node(use.name, use.gate, use.inputs, within=use.within, arguments=use.arguments) for use in uses
+        ]
+    modules = module_uses(uses)
+    nodes = []
+    for use in uses:
+        if not use.within:
+            nodes.append(_Node(use.name, use.gate, use.inputs))
+        elif use.name in modules:  # the use's output: the module, seen whole
+            module = modules[use.name]
+            nodes.append(_Node(module.name, module.module, module.inputs, module=True))
+    return nodes
+
+
+def _emit(items: Sequence[str | _Cluster], indent: str, lines: list[str]) -> None:
+    for item in items:
+        if isinstance(item, str):
+            lines.append(indent + item)
+            continue
+        label = f"{_html(item.path)}: {_html(item.module)}"
+        lines.append(f"{indent}subgraph {_quote('cluster_' + item.path)} {{")
+        lines.append(f"{indent}  graph [label=<{label}>, {CLUSTER_STYLE}];")
+        _emit(item.items, indent + "  ", lines)
+        lines.append(f"{indent}}}")
+
+
+def _constant_node(tail: str, value: float) -> str:
+    return f"{tail} [shape=plaintext, fontsize=10, label=<{_html(_constant(value))}>];"
+
+
 def _run_labels(
-    circuit: Circuit, values: Mapping[str, Any], grads: bool, precision: int
+    circuit: Circuit, values: Mapping[str, Any], grads: bool, precision: int, expand: bool
 ) -> tuple[dict[tuple[str, int], str], dict[str, str]]:
     """The labels of every wire, by (gate, input position), and of every output's own wire."""
     run = trace(circuit, **values)
+    if not expand:
+        run = collapse(run)
     shares = {}
     if grads:
         for row in run.backward:
@@ -149,27 +220,34 @@ def _run_labels(
 
 
 def to_dot(
-    circuit: Circuit, values: Mapping[str, Any] | None = None, *, grads: bool = True, precision: int = 2
+    circuit: Circuit,
+    values: Mapping[str, Any] | None = None,
+    *,
+    grads: bool = True,
+    precision: int = 2,
+    expand: bool = False,
 ) -> str:
     """The DOT text of ``circuit`` run with ``values`` (leaf overrides).
 
     :param grads: also show the gradients (red); ``False``: values only.
     :param precision: decimals shown.
+    :param expand: draw every gate inside module uses, each use boxed (a
+        cluster); ``False``: each outermost module use is one node.
     :raises UsageError: ``precision`` is negative, or an override is bad.
     :raises RunError: a gate failed while the circuit ran.
 
-    Above :data:`LABEL_LIMIT` gates the wires carry no labels (the circuit
-    still runs, once, without the trace); the graph's title says so.
+    Above :data:`LABEL_LIMIT` gates drawn the wires carry no labels (the
+    circuit still runs, once, without the trace); the graph's title says so.
     """
     if precision < 0:
         raise UsageError(f"--precision must be 0 or more, got {precision}")
     plan = circuit.plan
-    uses = [plan.gates[step[-1]] for step in plan.forward]
+    uses = _nodes([plan.gates[step[-1]] for step in plan.forward], expand)
     title = circuit.name or os.path.basename(circuit.file)
     wire_labels: dict[tuple[str, int], str] = {}
     output_labels: dict[str, str] = {}
     if len(uses) <= LABEL_LIMIT:
-        wire_labels, output_labels = _run_labels(circuit, dict(values or {}), grads, precision)
+        wire_labels, output_labels = _run_labels(circuit, dict(values or {}), grads, precision, expand)
         label = f'{_html(title)}: <font color="{VALUE_COLOR}">values</font>'
         if grads:
             label += f' and <font color="{GRAD_COLOR}">gradients of {_html(circuit.outputs[0])}</font>'
@@ -189,16 +267,38 @@ def to_dot(
         fill = ', style="rounded,filled", fillcolor="#eeeeee"' if kind == "param" else ', style="rounded"'
         lines.append(f"  {_quote(name)} [shape=box{fill}, label=<{_html(name)}>, tooltip={_quote(kind)}];")
     lines.append(f"  {{rank=min; {' '.join(_quote(name) for name in kinds)}}}")
+    top: list[str | _Cluster] = []  # node lines, and the boxes of expanded module uses
+    clusters: dict[str, _Cluster] = {}
     for use in uses:
-        shape = "circle" if use.gate in SYMBOLS else "ellipse"
-        lines.append(f"  {_quote(use.name)} [shape={shape}, label={_gate_label(use.name, use.gate)}];")
+        items = top
+        for path, module in use.within:  # into the box of each use around it, outermost first
+            if path not in clusters:
+                clusters[path] = _Cluster(path, module)
+                items.append(clusters[path])
+            items = clusters[path].items
+        if use.module:
+            label = _module_label(use.name, use.gate)
+            items.append(
+                f"{_quote(use.name)} [shape=box3d, label={label}, tooltip={_quote('module ' + use.gate)}];"
+            )
+        else:
+            shape = "circle" if use.gate in SYMBOLS else "ellipse"
+            items.append(f"{_quote(use.name)} [shape={shape}, label={_gate_label(use.name, use.gate)}];")
+        if use.within:  # the module's own constants in its box too
+            items += [
+                _constant_node(_quote(f"{use.name}#{position}"), source)
+                for position, source in enumerate(use.inputs)
+                if not isinstance(source, str) and use.arguments[position] is None
+            ]
+    _emit(top, "  ", lines)
     for use in uses:
         for position, source in enumerate(use.inputs):
             if isinstance(source, str):
                 tail = _quote(source)
             else:  # a number constant: a small node of its own, next to its gate
                 tail = _quote(f"{use.name}#{position}")
-                lines.append(f"  {tail} [shape=plaintext, fontsize=10, label=<{_html(_constant(source))}>];")
+                if not use.within or use.arguments[position] is not None:  # not declared in a box
+                    lines.append(f"  {_constant_node(tail, source)}")
             wire = wire_labels.get((use.name, position))
             attrs = f" [label={wire}]" if wire else ""
             lines.append(f"  {tail} -> {_quote(use.name)}{attrs};")
@@ -283,14 +383,17 @@ def write(
     *,
     grads: bool = True,
     precision: int = 2,
+    expand: bool = False,
 ) -> None:
     """Draw ``circuit`` into ``path`` (``.dot``, ``.svg`` or ``.png``, by extension).
+
+    ``grads``, ``precision`` and ``expand`` are :func:`to_dot`'s.
 
     :raises UsageError: see :func:`check_path` and :func:`to_dot`.
     :raises RenderError: see :func:`render`.
     """
     check_path(path)
-    save(path, to_dot(circuit, values, grads=grads, precision=precision))
+    save(path, to_dot(circuit, values, grads=grads, precision=precision, expand=expand))
 
 
 def save(path: str | os.PathLike[str], text: str) -> None:
@@ -312,8 +415,12 @@ def save(path: str | os.PathLike[str], text: str) -> None:
     write_atomically(file, lambda f: f.write(data))
 
 
-def svg(circuit: Circuit, values: Mapping[str, Any] | None = None, *, grads: bool = True) -> str | None:
+def svg(
+    circuit: Circuit, values: Mapping[str, Any] | None = None, *, grads: bool = True, expand: bool = False
+) -> str | None:
     """The drawing as SVG text for a notebook, or ``None`` when it cannot be made.
+
+    Module uses are collapsed unless ``expand`` (see :func:`to_dot`).
 
     ``None`` (so Jupyter shows the plain text instead) when ``dot`` is not
     installed, the circuit has more than :data:`NOTEBOOK_LIMIT` gates, or
@@ -322,6 +429,6 @@ def svg(circuit: Circuit, values: Mapping[str, Any] | None = None, *, grads: boo
     if shutil.which("dot") is None or len(circuit.plan.forward) > NOTEBOOK_LIMIT:
         return None
     try:
-        return render(to_dot(circuit, values, grads=grads), "svg").decode("utf-8")
+        return render(to_dot(circuit, values, grads=grads, expand=expand), "svg").decode("utf-8")
     except GatekitError:
         return None

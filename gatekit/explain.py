@@ -8,6 +8,11 @@ final gradients. Numbers are rounded to ``precision`` significant digits;
 arrays are summarized. :func:`explain_json` gives the same rows at full
 precision, as plain JSON values. ``gatekit explain`` prints one or the other.
 
+Module uses are collapsed by default, as the circuit is written: one row
+per use, its wires carrying what comes back through the whole module (see
+:func:`gatekit.trace.collapse`). With ``expand=True`` every gate inside has
+its row, marked with the module uses around it (``[f: neuron2]``).
+
 >>> import gatekit
 >>> from gatekit.trace import trace
 >>> circuit = gatekit.loads("inputs: {x: 3.0}\\ngates:\\n  y: {gate: mul, in: [x, x]}\\noutputs: [y]")
@@ -28,7 +33,7 @@ import numpy as np
 
 from gatekit.broadcast import shape_of
 from gatekit.circuit import Circuit
-from gatekit.trace import BackwardRow, Trace, Wire
+from gatekit.trace import BackwardRow, ForwardRow, Trace, Wire, Within, collapse
 
 __all__ = ["SUMMARY_LIMIT", "explain_json", "explain_lines", "number"]
 
@@ -108,14 +113,25 @@ def _align(rows: Sequence[Sequence[str]], indent: str, right: int = 0, gap: int 
     return lines
 
 
-def _forward_expression(gate: str, inputs: Sequence[str], attrs: Mapping[str, Any]) -> str:
-    """``w0=2 * x0=-1``, ``exp(neg=-1)``, ``1/(den=1.368)``, ``sum(X=[1, 2], axis=0)``."""
-    if gate in OPERATORS and not attrs:
+def _within(within: Within) -> str:
+    """The module uses around a gate, outermost first: ``[f: neuron2 > f/out: logistic]``."""
+    return "[" + " > ".join(f"{path}: {module}" for path, module in within) + "]" if within else ""
+
+
+def _forward_expression(
+    gate: str, inputs: Sequence[str], attrs: Mapping[str, Any], module: bool = False
+) -> str:
+    """``w0=2 * x0=-1``, ``exp(neg=-1)``, ``1/(den=1.368)``, ``sum(X=[1, 2], axis=0)``; ``neuron2(...)``."""
+    if gate in OPERATORS and not attrs and not module:
         return f" {OPERATORS[gate]} ".join(inputs)
-    if gate in PREFIXES and len(inputs) == 1 and not attrs:
+    if gate in PREFIXES and len(inputs) == 1 and not attrs and not module:
         return f"{PREFIXES[gate]}({inputs[0]})"
     settings = [f"{key}={json.dumps(value, default=repr)}" for key, value in attrs.items()]  # as in YAML
     return f"{gate}({', '.join([*inputs, *settings])})"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, float | int) and math.isfinite(value)
 
 
 def _wire_cells(row: BackwardRow, wire: Wire, output_shape: tuple[int, ...], p: int) -> tuple[str, ...]:
@@ -123,11 +139,17 @@ def _wire_cells(row: BackwardRow, wire: Wire, output_shape: tuple[int, ...], p: 
     source = _source(wire.source, p)
     upstream = _value(row.upstream, p)
     product = _value(wire.product, p)
-    if wire.local is None:  # a VJP gate: it maps the upstream gradient itself
+    local_value = wire.local
+    if row.module and _is_number(row.upstream) and row.upstream != 0 and _is_number(wire.product):
+        local_value = wire.product / row.upstream  # the module's own derivative, as one gate's
+    if row.module and local_value is None:  # no one number: what came back through its gates
+        local_cell = f"d {_d(row.node)}/d {source}: through {row.gate}"
+        product_cell = f"through {row.gate} = {product}"
+    elif local_value is None:  # a VJP gate: it maps the upstream gradient itself
         local_cell = f"d {_d(row.node)}/d {source}: vjp"
         product_cell = f"vjp({upstream}) = {product}"
     else:
-        local = _value(wire.local, p)
+        local = _value(local_value, p)
         local_cell = f"d {_d(row.node)}/d {source} = {local}"
         summed = shape_of(wire.product) != output_shape  # broadcast: summed back to the input's shape
         times = f"{local} * {upstream}"
@@ -141,8 +163,14 @@ def _wire_cells(row: BackwardRow, wire: Wire, output_shape: tuple[int, ...], p: 
     return local_cell, product_cell, added
 
 
-def explain_lines(circuit: Circuit, trace: Trace, precision: int = 4) -> list[str]:
-    """The forward pass, the backward pass and the final gradients, as lines of text."""
+def explain_lines(circuit: Circuit, trace: Trace, precision: int = 4, *, expand: bool = False) -> list[str]:
+    """The forward pass, the backward pass and the final gradients, as lines of text.
+
+    :param expand: a row for every gate inside the module uses, marked with
+        the uses around it; ``False``: one row per outermost module use.
+    """
+    if not expand:
+        trace = collapse(trace)
     steps = {row.node: i for i, row in enumerate(trace.forward, start=1)}  # numbered in run order
     return [
         *_forward_lines(circuit, trace, steps, precision),
@@ -157,15 +185,24 @@ def _forward_lines(circuit: Circuit, trace: Trace, steps: dict[str, int], p: int
     attrs = {
         use.name: {key: use.attrs[key] for key in use.attr_locations} for use in circuit.plan.gates.values()
     }
+    nested = any(row.within for row in trace.forward)  # expanded module uses: say where each gate is
     rows = []
     for row in trace.forward:
         inputs = [
             f"{source}={_value(value, p)}" if isinstance(source, str) else _source(source, p)
             for source, value in row.inputs
         ]
-        expression = _forward_expression(row.gate, inputs, attrs.get(row.node, {}))
-        rows.append((str(steps[row.node]), row.node, row.gate, expression, f"= {_value(row.output, p)}"))
+        written = {} if row.module else attrs.get(row.node, {})
+        expression = _forward_expression(row.gate, inputs, written, row.module)
+        cells = (str(steps[row.node]), row.node, row.gate, expression, f"= {_value(row.output, p)}")
+        rows.append((*cells, _within(row.within)) if nested else cells)
     lines = ["forward pass: each gate in run order, its inputs (name=value) and its output"]
+    if any(row.module for row in trace.forward):
+        lines.append(
+            "  (a module use is one gate, reading what its gates read from outside; --expand shows them)"
+        )
+    if nested:
+        lines.append("  (a gate from a module use says which: [use: module], outermost first)")
     return lines + (_align(rows, "  ", right=1) if rows else ["  (no gates)"])
 
 
@@ -176,22 +213,24 @@ def _backward_lines(trace: Trace, steps: dict[str, int], p: int) -> list[str]:
         f"  the local gradient d gate/d input, times the upstream gradient d {_d(root)}/d gate, gives the",
         "  product, which is added into grad[input] (an input on several wires adds up their products)",
     ]
-    if any(wire.local is None for row in trace.backward for wire in row.wires):
+    if any(wire.local is None and not row.module for row in trace.backward for wire in row.wires):
         lines.append(
             "  (vjp: a gate that is not elementwise maps the upstream gradient to each input itself)"
         )
+    if any(row.module for row in trace.backward):
+        lines += [
+            "  (a module use: the product for an input is what the module's gates send back to it, summed;",
+            "  product / upstream is the module's local gradient, where both are numbers)",
+        ]
     if not trace.backward:
         return [*lines, f"  (no gate between {root} and an input or param)"]
     outputs = {row.node: shape_of(row.output) for row in trace.forward}
-    heads = [
-        (
-            str(steps[row.node]),
-            row.node,
-            row.gate,
-            f"upstream d {_d(root)}/d {_d(row.node)} = {_value(row.upstream, p)}",
-        )
-        for row in trace.backward
-    ]
+    nested = any(row.within for row in trace.backward)
+    heads = []
+    for row in trace.backward:
+        upstream = f"upstream d {_d(root)}/d {_d(row.node)} = {_value(row.upstream, p)}"
+        cells = (str(steps[row.node]), row.node, row.gate, upstream)
+        heads.append((*cells, _within(row.within)) if nested else cells)
     wires = [[_wire_cells(row, wire, outputs[row.node], p) for wire in row.wires] for row in trace.backward]
     wire_lines = _align([cells for group in wires for cells in group], WIRE_INDENT, gap=3)
     stacked = max(map(len, wire_lines), default=0) > WIDTH  # long values: a line per cell
@@ -231,12 +270,29 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def explain_json(trace: Trace) -> dict[str, Any]:
-    """The trace as one JSON-ready object: ``root``, ``forward``, ``backward``, ``grads``."""
+def _where(row: ForwardRow | BackwardRow) -> dict[str, Any]:
+    """A row's module keys: ``module`` for a collapsed use, ``within`` for a gate inside one."""
+    if row.module:
+        return {"module": row.gate}
+    if row.within:
+        return {"within": [[path, module] for path, module in row.within]}
+    return {}
+
+
+def explain_json(trace: Trace, *, expand: bool = False) -> dict[str, Any]:
+    """The trace as one JSON-ready object: ``root``, ``forward``, ``backward``, ``grads``.
+
+    Collapsed (the default), a module use's rows say ``"module": NAME`` and
+    its wires have ``"local": null``; with ``expand=True`` the rows of the
+    gates inside module uses say ``"within": [[path, module], ...]``.
+    """
+    if not expand:
+        trace = collapse(trace)
     forward = [
         {
             "node": row.node,
             "gate": row.gate,
+            **_where(row),
             "inputs": [{"source": source, "value": _plain(value)} for source, value in row.inputs],
             "output": _plain(row.output),
         }
@@ -246,6 +302,7 @@ def explain_json(trace: Trace) -> dict[str, Any]:
         {
             "node": row.node,
             "gate": row.gate,
+            **_where(row),
             "upstream": _plain(row.upstream),
             "wires": [
                 {

@@ -58,6 +58,12 @@ class GateUse:
     #: outermost first, as ``(path, module name)`` (``("f", "neuron2")``,
     #: ``("f/out", "logistic")``); empty for a gate written in the circuit
     within: tuple[tuple[str, str], ...] = ()
+    #: for an expanded gate, one item per input: the position, among the
+    #: inputs of the outermost module use (``within[0]``), of the input it
+    #: reads, or ``None`` where it reads the module's own gate or constant
+    #: (``f: {gate: neuron2, in: [x0, x1, w0, w1, w2]}`` gives ``f/wx0``,
+    #: reading ``[w0, x0]``, ``(2, 0)``); empty for a gate written in the circuit
+    arguments: tuple[int | None, ...] = ()
     #: where each attribute's name is written (``attr_locations``: its value)
     attr_key_locations: dict[str, Location] = field(default_factory=dict)
 

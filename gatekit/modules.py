@@ -52,6 +52,9 @@ def load_imports(circuit: CircuitDef) -> None:
         if path in done:
             continue
         done.add(path)
+        if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
+            # a device or a pipe (/dev/zero, /dev/stdin) would be read forever or wait forever
+            raise GraphError(f"cannot import {text!r}: not a regular file", location)
         reader = Reader(os.path.relpath(path))
         try:
             root = reader.read_file(path)
@@ -177,6 +180,13 @@ def _instantiate(module: ModuleDef, use: GateUse, path: str) -> list[tuple[GateU
             return local
         return actual[local] if local in actual else renamed(local)
 
+    # where each formal input comes from among the outermost use's inputs
+    outer = use.arguments if use.within else tuple(range(len(use.inputs)))
+    formal = dict(zip(module.inputs, outer, strict=True))
+
+    def argument(local: str | float) -> int | None:
+        return formal[local] if isinstance(local, str) and local in formal else None
+
     within = (*use.within, (path, module.name))
     return [
         (
@@ -186,6 +196,7 @@ def _instantiate(module: ModuleDef, use: GateUse, path: str) -> list[tuple[GateU
                 inputs=[source(s) for s in inner.inputs],
                 resolved=None,
                 within=within,
+                arguments=tuple(argument(s) for s in inner.inputs),
             ),
             f"{path}{SEPARATOR}{inner.name}",
         )

@@ -7,6 +7,12 @@ and the input's gradient before and after the product is added (where a wire
 fans out, the additions show how its gradient accumulates). ``explain`` and
 ``draw`` read it; it is not the hot loop, and it takes its time.
 
+A circuit's module uses are expanded before it runs, so the trace shows
+every gate inside them (each row says which module uses it sits in,
+``within``). :func:`collapse` turns it into the trace of the circuit as
+written: each outermost module use one gate, whose wires carry what comes
+back through the whole module.
+
 >>> import gatekit
 >>> circuit = gatekit.loads("inputs: {x: 3.0}\\ngates:\\n  y: {gate: mul, in: [x, x]}\\noutputs: [y]")
 >>> [(w.source, w.local, w.product, w.after) for w in trace(circuit).backward[0].wires]
@@ -15,7 +21,8 @@ fans out, the additions show how its gradient accumulates). ``explain`` and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -23,8 +30,12 @@ import numpy as np
 from gatekit.broadcast import shape_of, sum_to_shape
 from gatekit.circuit import Circuit, Result
 from gatekit.compiler import BINARY, SINK, UNARY, VJP
+from gatekit.loader import GateUse
 
-__all__ = ["BackwardRow", "ForwardRow", "Trace", "Wire", "trace"]
+__all__ = ["BackwardRow", "ForwardRow", "ModuleUse", "Trace", "Wire", "collapse", "module_uses", "trace"]
+
+Within = tuple[tuple[str, str], ...]
+_Key = str | int  # an input of a module use: a node by name, a constant by its position in the use
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +46,10 @@ class ForwardRow:
     gate: str
     inputs: tuple[tuple[str | float, Any], ...]  # (node name or constant, value)
     output: Any
+    #: the module uses around the gate, outermost first, as ``(path, module)``
+    within: Within = ()
+    #: the row stands for a whole module use (collapsed): ``gate`` is the module
+    module: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +57,12 @@ class Wire:
     """What one gate sends back down one input wire.
 
     ``local`` is the local gradient (``None`` for a gate that computes the
-    product itself, a VJP gate); ``product`` is ``local * upstream`` summed to
-    the input's shape. ``before`` and ``after`` are the input's gradient
-    around the addition; both are ``None`` for a constant or an input no leaf
-    reaches, whose gradient is not kept.
+    product itself, a VJP gate, and for a collapsed module); ``product`` is
+    ``local * upstream`` summed to the input's shape (for a module, the sum
+    of the products on its gates' wires from that input). ``before`` and
+    ``after`` are the input's gradient around the addition; both are
+    ``None`` for a constant or an input no leaf reaches, whose gradient is
+    not kept.
     """
 
     source: str | float
@@ -67,6 +84,8 @@ class BackwardRow:
     gate: str
     upstream: Any
     wires: tuple[Wire, ...]
+    within: Within = ()  # as in :class:`ForwardRow`
+    module: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +111,10 @@ def trace(circuit: Circuit, **overrides: Any) -> Trace:
     for step in plan.forward:
         use = plan.gates[step[-1]]
         inputs = tuple((source, value_of(source)) for source in use.inputs)
-        forward.append(ForwardRow(use.name, use.gate, inputs, values[use.name]))
+        forward.append(ForwardRow(use.name, use.gate, inputs, values[use.name], use.within))
 
     root = circuit.outputs[0]
-    root_shape = shape_of(values[root])
-    grads: dict[str, Any] = {root: 1.0 if root_shape == () else np.ones(root_shape)}
+    grads: dict[str, Any] = {root: _seed(values[root])}
     backward = []
     with np.errstate(all="ignore"):
         for kind, fn, _, _, _, out, to_a, to_b, targets in plan.backward:
@@ -131,5 +149,147 @@ def trace(circuit: Circuit, **overrides: Any) -> Trace:
                 before = grads.get(source, 0.0)
                 grads[source] = before + product
                 wires.append(Wire(source, local, product, before, grads[source]))
-            backward.append(BackwardRow(use.name, use.gate, upstream, tuple(wires)))
+            backward.append(BackwardRow(use.name, use.gate, upstream, tuple(wires), use.within))
     return Trace(result, root, forward, backward, grads)
+
+
+def _seed(value: Any) -> Any:
+    """The gradient backprop starts from at the root: 1, or ones of the root's shape."""
+    shape = shape_of(value)
+    return 1.0 if shape == () else np.ones(shape)
+
+
+# -- modules, collapsed ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleUse:
+    """One outermost module use of a circuit, seen from outside as one gate.
+
+    ``name`` is the use's name, which is also its path and the name of the
+    module's output node. ``inputs`` are the distinct sources its gates read
+    from outside the module (nodes, or number constants given at the use), in
+    the use's order, a node given twice once; ``positions`` maps each wire
+    from outside, ``(inner gate, input position)``, to its position in
+    ``inputs``.
+    """
+
+    name: str
+    module: str
+    gates: tuple[str, ...]  # the expanded gates inside, in run order
+    inputs: tuple[str | float, ...]
+    positions: Mapping[tuple[str, int], int]
+
+
+def module_uses(uses: Iterable[GateUse]) -> dict[str, ModuleUse]:
+    """The outermost module uses among the expanded gates ``uses`` (in run order), by name."""
+    # path -> (module, its gates, key -> (first position in the use, source), wire -> key)
+    found: dict[str, tuple[str, list[str], dict[_Key, tuple[int, str | float]], dict[tuple[str, int], _Key]]]
+    found = {}
+    for use in uses:
+        if not use.within:
+            continue
+        path, module = use.within[0]
+        _, gates, sources, keys = found.setdefault(path, (module, [], {}, {}))
+        gates.append(use.name)
+        for position, (source, argument) in enumerate(zip(use.inputs, use.arguments, strict=True)):
+            if argument is None:  # the module's own gate or constant
+                continue
+            key = source if isinstance(source, str) else argument  # a node once; each constant given
+            if key not in sources or argument < sources[key][0]:
+                sources[key] = (argument, source)
+            keys[use.name, position] = key
+    modules = {}
+    for path, (module, gates, sources, keys) in found.items():
+        order = sorted(sources, key=lambda key: sources[key][0])
+        index = {key: i for i, key in enumerate(order)}
+        modules[path] = ModuleUse(
+            path,
+            module,
+            tuple(gates),
+            tuple(sources[key][1] for key in order),
+            {wire: index[key] for wire, key in keys.items()},
+        )
+    return modules
+
+
+def collapse(trace: Trace) -> Trace:
+    """``trace`` with each outermost module use as one gate, as the circuit is written.
+
+    A module use's forward row reads its :attr:`ModuleUse.inputs` and
+    outputs its output node's value; its backward row comes where its output
+    gate's does, with the same upstream gradient, and one wire per input
+    that a gradient came back along: the sum of the products of the wires
+    from that input inside the module (added in the order the trace has
+    them), with no local gradient (``None``). The accumulations are replayed
+    over the collapsed rows, so each wire's ``before`` is the input's
+    gradient so far in this view and ``after`` is ``before + product``. A
+    trace without module uses is returned as it is.
+
+    >>> import gatekit
+    >>> circuit = gatekit.loads(
+    ...     "inputs: {x: 3.0}\\nmodules:\\n"
+    ...     "  sq: {inputs: [a], gates: {out: {gate: mul, in: [a, a]}}, outputs: [out]}\\n"
+    ...     "gates:\\n  y: {gate: sq, in: [x]}\\noutputs: [y]"
+    ... )
+    >>> (row,) = collapse(trace(circuit)).backward
+    >>> row.node, row.gate, row.module
+    ('y', 'sq', True)
+    >>> [(w.source, w.local, w.product) for w in row.wires]  # x's two wires inside, summed
+    [('x', None, 6.0)]
+    """
+    circuit = trace.result.circuit
+    if circuit is None:  # pragma: no cover - trace() always runs a circuit
+        raise ValueError("collapse needs the trace of a circuit's run")
+    gates = circuit.definition.gates
+    modules = module_uses(gates[row.node] for row in trace.forward)
+    if not modules:
+        return trace
+    values = trace.result.values
+
+    forward = []
+    for row in trace.forward:
+        if not row.within:
+            forward.append(row)
+        elif row.node in modules:  # the output of an outermost use: the module, seen whole
+            use = modules[row.node]
+            inputs = tuple((s, values[s] if isinstance(s, str) else s) for s in use.inputs)
+            forward.append(ForwardRow(use.name, use.module, inputs, row.output, module=True))
+
+    sums: dict[str, dict[int, Any]] = {}  # module use -> input position -> its wires' products, summed
+    kept: set[tuple[str, int]] = set()
+    for row in trace.backward:
+        if not row.within:
+            continue
+        use = modules[row.within[0][0]]
+        sent = sums.setdefault(use.name, {})
+        for position, wire in enumerate(row.wires):
+            at = use.positions.get((row.node, position))
+            if at is None:
+                continue
+            sent[at] = wire.product if at not in sent else sent[at] + wire.product
+            if wire.kept:
+                kept.add((use.name, at))
+
+    grads: dict[str, Any] = {trace.root: _seed(values[trace.root])}
+
+    def added(source: str | float, local: Any, product: Any, keep: bool) -> Wire:
+        if not keep or not isinstance(source, str):
+            return Wire(source, local, product, None, None)
+        before = grads.get(source, 0.0)
+        grads[source] = before + product
+        return Wire(source, local, product, before, grads[source])
+
+    backward = []
+    for row in trace.backward:
+        if not row.within:
+            wires = tuple(added(w.source, w.local, w.product, w.kept) for w in row.wires)
+            backward.append(replace(row, wires=wires))
+        elif row.node in modules:
+            use = modules[row.node]
+            sent = sums.get(use.name, {})
+            wires = tuple(
+                added(use.inputs[at], None, sent[at], (use.name, at) in kept) for at in sorted(sent)
+            )
+            backward.append(BackwardRow(use.name, use.module, row.upstream, wires, module=True))
+    return Trace(trace.result, trace.root, forward, backward, grads)

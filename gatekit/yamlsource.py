@@ -41,6 +41,8 @@ _SAFE_INT = re.compile(r"[-+]?(?:0|[1-9]\d*)")
 # Infinity written as such (.inf, or !!float inf), unlike 1e400 that overflows.
 _INFINITY = re.compile(r"[-+]?\.?inf(?:inity)?", re.IGNORECASE)
 _constructor = yaml.SafeLoader("")  # only for YAML 1.1's rarer number forms
+#: The most dimensions a value may have (NumPy 1 allows 32, NumPy 2 allows 64).
+MAX_DIMENSIONS = 32
 
 
 def _shorten(text: str, limit: int = 40) -> str:
@@ -90,6 +92,8 @@ class Reader:
                 data = f.read()
         except OSError as exc:
             raise LoadError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
+        except ValueError as exc:  # a path holding a NUL character
+            raise LoadError(f"{path!r}: cannot read the file: {exc}") from None
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -239,8 +243,9 @@ class Reader:
                     value = float(_constructor.construct_yaml_float(node))
         except OverflowError:
             raise self._too_large(node) from None
-        except ValueError:
+        except (ValueError, IndexError):
             # int() refuses more than 4300 digits; else an explicit tag on a non-number
+            # (PyYAML's constructors raise IndexError for an empty one: !!int '')
             if tag == _INT and text.lstrip("+-").replace("_", "").isdigit():
                 raise self._too_large(node) from None
             kind = "integer" if tag == _INT else "float"
@@ -278,6 +283,10 @@ class Reader:
                     raise self.error(
                         sub, f"{what} is a ragged list: expected a list of {_items(size)}, got {got}"
                     )
+            if len(shape) == MAX_DIMENSIONS:
+                raise self.error(
+                    first, f"{what} is nested too deeply: an array has at most {MAX_DIMENSIONS} dimensions"
+                )
             shape.append(size)
             level = [item for sub in level for item in self.sequence(sub, what)]
         numbers = []

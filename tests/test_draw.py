@@ -467,3 +467,144 @@ def test_the_committed_picture_is_up_to_date(tmp_path):
     assert _svg_texts(fresh.read_text()) == _svg_texts(committed), (
         "regenerate it: gatekit draw graphs/neuron.yaml -o docs/neuron.svg"
     )
+
+
+# -- modules: collapsed by default, expanded on request --------------------------------
+
+NEURON_MODULES = str(GRAPHS / "neuron_modules.yaml")
+
+# scaled_square(a, k) = a * a * k, used twice (see tests/test_explain.py): df/dx = 4, df/dy = -1
+TWICE = """\
+inputs: {x: 0.5, y: -1.0}
+modules:
+  scaled_square:
+    inputs: [a, k]
+    gates:
+      sq: {gate: mul, in: [a, a]}
+      out: {gate: mul, in: [sq, k]}
+    outputs: [out]
+gates:
+  p: {gate: scaled_square, in: [x, 3]}
+  q: {gate: scaled_square, in: [y, x]}
+  f: {gate: add, in: [p, q]}
+outputs: [f]
+"""
+
+
+def node_lines(text: str) -> dict[str, str]:
+    """Node name -> its statement, for the nodes declared with attributes."""
+    found = {}
+    for line in text.splitlines():
+        match = re.match(r'^\s*"((?:[^"\\]|\\.)*)" \[(.*)\];$', line)
+        if match:
+            found[match.group(1)] = match.group(2)
+    return found
+
+
+def test_collapsed_modules_are_one_node(tmp_path, capsys):
+    text = draw_cli(tmp_path, capsys, NEURON_MODULES)
+    nodes = node_lines(text)
+    assert nodes["f"].startswith('shape=box3d, label=<<font point-size="12">neuron2</font><br/>')
+    assert '<font point-size="9">f</font>>' in nodes["f"]
+    assert not any("/" in name for name in nodes)
+    assert "cluster" not in text
+    found = wires(text)
+    # the seed's figure, with the whole neuron as one gate: each leaf's wire, its gradient
+    assert found["w0", "f"] == [("2.00", "-0.20")]
+    assert found["x0", "f"] == [("-1.00", "0.39")]
+    assert found["w1", "f"] == [("-3.00", "-0.39")]
+    assert found["x1", "f"] == [("-2.00", "-0.59")]
+    assert found["w2", "f"] == [("-3.00", "0.20")]
+    assert found["f", "f#output"] == [("0.73", "1.00")]
+    assert sum(map(len, found.values())) == 6
+
+
+def test_expanded_modules_are_boxed(tmp_path, capsys):
+    text = draw_cli(tmp_path, capsys, NEURON_MODULES, "--expand")
+    lines = text.splitlines()
+    outer = lines.index('  subgraph "cluster_f" {')
+    inner = lines.index('    subgraph "cluster_f/out" {')  # nested in f's box
+    assert outer < inner
+    assert lines[outer + 1].startswith("    graph [label=<f: neuron2>")
+    assert lines[inner + 1].startswith("      graph [label=<f/out: logistic>")
+    for name in ("f/wx0", "f/wx1", "f/dot"):
+        assert any(line.startswith(f'    "{name}" [shape=circle') for line in lines[outer + 2 : inner])
+    closing = lines.index("    }", inner)
+    box = "\n".join(lines[inner:closing])
+    for name in ("f/out/n", "f/out/e", "f/out/d", "f"):
+        assert f'      "{name}" [' in box
+    assert '"f/out/n#1" [shape=plaintext, fontsize=10, label=<-1>];' in box  # the module's constant
+    found = wires(text)
+    assert found["w0", "f/wx0"] == [("2.00", "-0.20")]
+    assert found["x1", "f/wx1"] == [("-2.00", "-0.59")]
+    assert found["f/out/d", "f"] == [("1.37", "-0.53")]
+    assert found["f", "f#output"] == [("0.73", "1.00")]
+    # the same numbers as the neuron written out
+    plain = wires(draw_cli(tmp_path, capsys, NEURON))
+    assert sorted(v for values in found.values() for v in values) == sorted(
+        v for values in plain.values() for v in values
+    )
+
+
+def test_a_module_used_twice_reading_an_input_twice(write_yaml):
+    circuit = gatekit.load(write_yaml(TWICE))
+    text = draw.to_dot(circuit)
+    nodes = node_lines(text)
+    assert nodes["p"].startswith("shape=box3d") and nodes["q"].startswith("shape=box3d")
+    assert 'scaled_square</font><br/><font point-size="9">p</font>' in nodes["p"]
+    found = wires(text)
+    assert found["x", "p"] == [("0.50", "3.00")]  # one wire: the sum of p/sq's two (1.50 each)
+    assert found["p#1", "p"] == [("3.00", "0.25")]  # the constant given to p
+    assert nodes["p#1"] == "shape=plaintext, fontsize=10, label=<3>"
+    assert found["y", "q"] == [("-1.00", "-1.00")]
+    assert found["x", "q"] == [("0.50", "1.00")]
+    expanded = wires(draw.to_dot(circuit, expand=True))
+    assert expanded["x", "p/sq"] == [("0.50", "1.50"), ("0.50", "1.50")]
+    assert expanded["p#1", "p"] == [("3.00", "0.25")]
+    # a constant given at the use is drawn outside the module's box
+    lines = draw.to_dot(circuit, expand=True).splitlines()
+    assert '  "p#1" [shape=plaintext, fontsize=10, label=<3>];' in lines
+
+
+@pytest.mark.parametrize("expand", [False, True], ids=["collapsed", "expanded"])
+@pytest.mark.parametrize("graph", ["neuron_modules.yaml", "twice"])
+def test_module_shares_add_up_to_the_runs_gradients(write_yaml, graph, expand):
+    circuit = gatekit.load(write_yaml(TWICE) if graph == "twice" else GRAPHS / graph)
+    result = circuit.run()
+    shares: dict[str, float] = defaultdict(float)
+    for tail, _, _, grad in edges(draw.to_dot(circuit, precision=15, expand=expand)):
+        if tail in result.grads:
+            shares[tail] += float(grad)
+    assert set(shares) == set(result.grads)
+    for name, grad in result.grads.items():
+        assert shares[name] == pytest.approx(grad, abs=1e-12), name
+
+
+def test_circuits_without_modules_draw_the_same_expanded():
+    for graph in ("neuron", "fanout", "routing", "neuron_batch"):
+        circuit = gatekit.load(GRAPHS / f"{graph}.yaml")
+        assert draw.to_dot(circuit, expand=True) == draw.to_dot(circuit)
+
+
+def test_the_label_limit_counts_the_nodes_drawn(write_yaml):
+    last = draw.LABEL_LIMIT + 1  # a module of LABEL_LIMIT + 1 gates, g1 ... g151
+    gates = "\n".join(f"      g{i}: {{gate: sin, in: [g{i - 1}]}}" for i in range(1, last + 1))
+    graph = write_yaml(
+        f"inputs: {{x: 0.5}}\nmodules:\n  chain:\n    inputs: [g0]\n    gates:\n{gates}\n"
+        f"    outputs: [g{last}]\ngates:\n  c: {{gate: chain, in: [x]}}\noutputs: [c]\n"
+    )
+    circuit = gatekit.load(graph)
+    collapsed = draw.to_dot(circuit)  # one node: labelled
+    assert wires(collapsed)["x", "c"][0][0] == "0.50"
+    assert all(value is not None for _, _, value, _ in edges(collapsed))
+    expanded = draw.to_dot(circuit, expand=True)
+    assert all(value is None for _, _, value, _ in edges(expanded))
+    assert f"{last} gates; wires are unlabelled above {draw.LABEL_LIMIT} gates" in expanded
+
+
+def test_notebook_pictures_collapse_modules(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", fake_dot(tmp_path / "bin", "cat"))  # "SVG" = the DOT text
+    circuit = gatekit.load(NEURON_MODULES)
+    assert '"f" [shape=box3d' in circuit._repr_svg_()
+    assert '"f" [shape=box3d' in circuit.run()._repr_svg_()
+    assert "cluster_f" in draw.svg(circuit, expand=True)

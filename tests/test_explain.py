@@ -384,10 +384,168 @@ outputs: [f]
 
 def test_names_from_modules_are_bracketed_in_derivatives(capsys, write_yaml):
     path = str(write_yaml(MODULE_CIRCUIT))
-    data = explain_json(capsys, path)
+    data = explain_json(capsys, path, "--expand")
     assert_rows_add_up(data, run_json(capsys, path))
-    text = explain(capsys, path)
+    text = explain(capsys, path, "--expand")
     inner = [row["node"] for row in data["backward"] if "/" in row["node"]]
     assert inner  # the module's inner gate, named after the gate that uses it
     for node in inner:  # d f/d y/out would read as a fraction of fractions
         assert f"upstream d f/d ({node}) = " in text
+
+
+# -- modules: collapsed by default, expanded on request --------------------------------
+
+NEURON_MODULES = str(ROOT / "graphs" / "neuron_modules.yaml")
+NEURON_MODULE_GATES = ["f/wx0", "f/wx1", "f/dot", "f/out/n", "f/out/e", "f/out/d", "f"]
+
+# scaled_square(a, k) = a * a * k, used twice: p reads x twice through its square and
+# gets the constant 3; q gets x as k. f = 3x^2 + x*y^2: df/dx = 6x + y^2 = 4, df/dy = 2xy = -1.
+TWICE_CIRCUIT = """\
+inputs: {x: 0.5, y: -1.0}
+modules:
+  scaled_square:
+    inputs: [a, k]
+    gates:
+      sq: {gate: mul, in: [a, a]}
+      out: {gate: mul, in: [sq, k]}
+    outputs: [out]
+gates:
+  p: {gate: scaled_square, in: [x, 3]}
+  q: {gate: scaled_square, in: [y, x]}
+  f: {gate: add, in: [p, q]}
+outputs: [f]
+"""
+
+
+def test_collapsed_neuron_is_one_gate_both_ways(capsys):
+    text = explain(capsys, NEURON_MODULES)
+    forward = section(text, "forward pass")
+    rows = [line for line in forward if not line.startswith("  (")]
+    assert [line.split()[:3] for line in rows] == [["1", "f", "neuron2"]]
+    assert re.search(r"neuron2\(x0=-1, x1=-2, w0=2, w1=-3, w2=-3\)\s+= 0\.7311$", rows[0])
+    assert "--expand shows them" in "\n".join(forward)
+    backward = section(text, "backward pass (gradient of f)")
+    heads = [line.split()[:3] for line in backward if "upstream d f/d" in line]
+    assert heads == [["1", "f", "neuron2"]]
+    assert not re.search(r"f/(wx|dot|out)", text)  # no gate from inside the module
+    # each input's product is what comes back through the module; / upstream 1: its local gradient
+    for leaf, grad in [("x0", "0.3932"), ("x1", "-0.5898"), ("w0", "-0.1966"), ("w1", "-0.3932")]:
+        pattern = rf"d f/d {leaf} = {grad}\s+{grad} \* 1 = {grad}\s+grad\[{leaf}\]: 0 \+ {grad} = {grad}$"
+        assert re.search(pattern, text, re.M), leaf
+    assert [line.split() for line in section(text, "gradients of f")] == [
+        ["x0", "input", "0.3932"],
+        ["x1", "input", "-0.5898"],
+        ["w0", "param", "-0.1966"],
+        ["w1", "param", "-0.3932"],
+        ["w2", "param", "0.1966"],
+    ]
+    seed = explain(capsys, NEURON_MODULES, "--digits", "2")
+    assert re.search(r"neuron2\(x0=-1, x1=-2, w0=2, w1=-3, w2=-3\)\s+= 0\.73$", seed, re.M)
+    final = [line.split()[-1] for line in section(seed, "gradients of f")]
+    assert final == ["0.39", "-0.59", "-0.20", "-0.39", "0.20"]
+
+
+def test_collapsed_json_carries_runs_gradients(capsys):
+    data = explain_json(capsys, NEURON_MODULES)
+    run = run_json(capsys, NEURON_MODULES)
+    assert [(row["node"], row["gate"], row["module"]) for row in data["forward"]] == [
+        ("f", "neuron2", "neuron2")
+    ]
+    assert [source["source"] for source in data["forward"][0]["inputs"]] == ["x0", "x1", "w0", "w1", "w2"]
+    (row,) = data["backward"]
+    assert (row["node"], row["module"], row["upstream"]) == ("f", "neuron2", 1.0)
+    assert [wire["source"] for wire in row["wires"]] == ["x0", "x1", "w0", "w1", "w2"]
+    for wire in row["wires"]:
+        assert wire["local"] is None  # no one local gradient: what came back through the module
+        assert wire["product"] == pytest.approx(run["grads"][wire["source"]], abs=1e-12)
+        assert (wire["before"], wire["after"]) == (0.0, wire["product"])
+    assert_rows_add_up(data, run)
+
+
+def test_expanded_neuron_shows_every_gate_and_its_module(capsys):
+    text = explain(capsys, NEURON_MODULES, "--expand")
+    forward = [line for line in section(text, "forward pass") if not line.startswith("  (")]
+    assert [line.split()[1] for line in forward] == NEURON_MODULE_GATES
+    assert forward[0].endswith("= -2      [f: neuron2]")
+    assert forward[3].endswith("[f: neuron2 > f/out: logistic]")  # f/out/n, in logistic in neuron2
+    assert forward[6].endswith("[f: neuron2 > f/out: logistic]")  # f: the output of both
+    backward = section(text, "backward pass")
+    heads = [line for line in backward if "upstream d f/d" in line]
+    assert [line.split()[1] for line in heads] == NEURON_MODULE_GATES[::-1]
+    assert heads[-1].endswith("[f: neuron2]")
+    assert "grad[f/dot]: 0 + 0.1966 = 0.1966" in text  # the sigmoid's local gradient, as in neuron.yaml
+    data = explain_json(capsys, NEURON_MODULES, "--expand")
+    assert [row["within"] for row in data["forward"]][:4] == [
+        [["f", "neuron2"]],
+        [["f", "neuron2"]],
+        [["f", "neuron2"]],
+        [["f", "neuron2"], ["f/out", "logistic"]],
+    ]
+    assert all("module" not in row for row in data["forward"] + data["backward"])
+    assert_rows_add_up(data, run_json(capsys, NEURON_MODULES))
+
+
+def test_a_module_used_twice_and_an_input_read_twice(capsys, write_yaml):
+    path = str(write_yaml(TWICE_CIRCUIT))
+    text = explain(capsys, path)
+    assert re.search(r"1  p  scaled_square  scaled_square\(x=0\.5, 3\)\s+= 0\.75$", text, re.M)
+    assert re.search(r"2  q  scaled_square  scaled_square\(y=-1, x=0\.5\)\s+= 0\.5$", text, re.M)
+    data = explain_json(capsys, path)
+    rows = {row["node"]: row for row in data["backward"]}
+    assert [row["node"] for row in data["backward"]] == ["f", "q", "p"]
+    # p squares x: two wires inside (1.5 each), one wire outside carrying their sum; 3 is a constant
+    assert [(w["source"], w["product"]) for w in rows["p"]["wires"]] == [("x", 3.0), (3.0, 0.25)]
+    assert rows["p"]["wires"][1]["after"] is None
+    assert [(w["source"], w["product"]) for w in rows["q"]["wires"]] == [("y", -1.0), ("x", 1.0)]
+    chain = [
+        (w["before"], w["after"]) for row in data["backward"] for w in row["wires"] if w["source"] == "x"
+    ]
+    assert chain == [(0.0, 1.0), (1.0, 4.0)]  # q's share, then p's: df/dx = 4
+    assert_rows_add_up(data, run_json(capsys, path))
+    assert "grad[x]: 1 + 3 = 4" in text
+    assert "d p/d 3 = 0.25" in text
+    expanded = explain_json(capsys, path, "--expand")
+    inner = [
+        (w["source"], w["product"])
+        for row in expanded["backward"]
+        if row["node"] == "p/sq"
+        for w in row["wires"]
+    ]
+    assert inner == [("x", 1.5), ("x", 1.5)]
+    assert_rows_add_up(expanded, run_json(capsys, path))
+
+
+MODULE_GRAPHS = [
+    pytest.param([NEURON_MODULES], id="neuron_modules"),
+    pytest.param(
+        [NEURON_MODULES, "--set", "x0=[-1, 0.5, 2]", "--set", "x1=[-2, 1, -0.5]"], id="neuron_modules-arrays"
+    ),
+]
+
+
+@pytest.mark.parametrize("expand", [[], ["--expand"]], ids=["collapsed", "expanded"])
+@pytest.mark.parametrize("args", MODULE_GRAPHS)
+def test_module_json_rows_add_up_to_runs_gradients(capsys, args, expand):
+    assert_rows_add_up(explain_json(capsys, *args, *expand), run_json(capsys, *args))
+
+
+def test_arrays_through_a_module_have_no_one_local_gradient(capsys):
+    text = explain(capsys, NEURON_MODULES, "--set", "x0=[-1, 0.5, 2]")
+    assert "d f/d x0: through neuron2" in text
+    assert "through neuron2 = [0.3932, 0.03533, 0.001820]" in text
+    assert "grad[x0]: 0 + [0.3932, 0.03533, 0.001820] = [0.3932, 0.03533, 0.001820]" in text
+    assert "d f/d w1: through neuron2" in text  # a number, but the upstream gradient is an array
+    assert "through neuron2 = -0.4304" in text
+
+
+def test_no_gradient_through_a_module(capsys, write_yaml):
+    path = str(write_yaml(MODULE_CIRCUIT.replace("in: [y, y]", "in: [y, 0]")))
+    text = explain(capsys, path)
+    assert "upstream d f/d y = 0" in text
+    assert "d y/d z: through exp_double   through exp_double = 0" in text  # 0 / 0 is no derivative
+
+
+def test_circuits_without_modules_read_the_same_expanded(capsys):
+    for graph in (NEURON, FANOUT, BATCH):
+        assert explain(capsys, graph, "--expand") == explain(capsys, graph)
+        assert explain_json(capsys, graph, "--expand") == explain_json(capsys, graph)

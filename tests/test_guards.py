@@ -128,3 +128,19 @@ def test_a_leaf_named_like_the_option_is_still_settable() -> None:
         "inputs: {check_finite: 1.0}\ngates:\n  y: {gate: neg, in: [check_finite]}\noutputs: [y]"
     )
     assert circuit.run({"check_finite": 5.0}).outputs["y"] == -5.0
+
+
+def test_the_cli_option_reports_the_gate_and_exits_1(tmp_path, capsys) -> None:
+    from gatekit.cli import main
+
+    path = tmp_path / "f.yaml"
+    path.write_text("inputs: {x: 1000.0}\ngates:\n  e: {gate: exp, in: [x]}\noutputs: [e]\n")
+    assert main(["run", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["run", str(path), "--check-finite"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"error: {path}:3:3: gate 'e' (exp, plugin 'gatekit.gates.elementary:exp') produced inf in the "
+        "forward pass, from inputs (1000.0)\n"
+    )

@@ -381,3 +381,35 @@ def test_expanded_gates_know_the_module_uses_around_them() -> None:
     assert within["f/out/n"] == (("f", "neuron2"), ("f/out", "logistic"))
     assert within["f"] == (("f", "neuron2"), ("f/out", "logistic"))
     assert gatekit.load(GRAPHS / "neuron.yaml").definition.gates["dot"].within == ()
+
+
+def test_expanded_gates_know_which_inputs_come_from_outside(write_yaml) -> None:
+    circuit = gatekit.load(GRAPHS / "neuron_modules.yaml")  # f: neuron2(x0, x1, w0, w1, w2)
+    arguments = {name: use.arguments for name, use in circuit.definition.gates.items()}
+    assert arguments["f/wx0"] == (2, 0)  # w0 * x0
+    assert arguments["f/dot"] == (None, None, 4)  # wx0 + wx1 (the module's) + w2
+    assert arguments["f/out/n"] == (None, None)  # logistic's z is neuron2's dot; -1 is its own
+    path = write_yaml(
+        """\
+        inputs: {x: 1.0}
+        modules:
+          twice:
+            inputs: [a]
+            gates: {out: {gate: add, in: [a, a]}}
+            outputs: [out]
+          outer:
+            inputs: [u, v]
+            gates:
+              t: {gate: twice, in: [v]}
+              out: {gate: mul, in: [t, u, 2]}
+            outputs: [out]
+        gates:
+          y: {gate: outer, in: [x, 3]}
+        outputs: [y]
+        """
+    )
+    gates = gatekit.load(path).definition.gates
+    assert gates["y/t"].arguments == (1, 1)  # v, twice, through the nested use: the constant 3
+    assert gates["y/t"].inputs == [3.0, 3.0]
+    assert gates["y"].arguments == (None, 0, None)  # t, u (x), the module's own 2
+    assert gatekit.load(GRAPHS / "neuron.yaml").definition.gates["dot"].arguments == ()

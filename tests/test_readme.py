@@ -83,3 +83,11 @@ def test_the_explain_excerpt_is_what_explain_prints() -> None:
         if line.strip() == "...":
             continue
         position = printed.index(line, position) + 1
+
+
+def test_the_collapsed_module_explain_is_what_explain_prints() -> None:
+    shown = _block_after("### Modules: sub-circuits used as gates", "console").splitlines()
+    assert shown[0] == "$ gatekit explain graphs/neuron_modules.yaml"
+    done = _gatekit("explain", "graphs/neuron_modules.yaml")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == shown[1:]

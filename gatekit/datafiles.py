@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import numpy as np
 
 from gatekit.errors import UsageError
+from gatekit.limits import exceeded, limit
 from gatekit.yamlsource import MAX_DIMENSIONS
 
 if TYPE_CHECKING:
@@ -100,6 +101,8 @@ def read_inputs(path: str | os.PathLike[str], circuit: Circuit) -> dict[str, Any
         what = f"unsupported file type {suffix!r}" if suffix else "no file extension"
         raise UsageError(f"{file}: {what}; inputs can be read from {', '.join(INPUT_TYPES)}")
     try:
+        if os.path.getsize(file) > limit("GATEKIT_MAX_FILE_BYTES"):
+            raise UsageError(f"{file}: the file's size {exceeded('GATEKIT_MAX_FILE_BYTES', 'in bytes')}")
         return reader(file, _Names(file, circuit))
     except OSError as exc:
         raise UsageError(f"{file}: cannot read the file: {exc.strerror or exc}") from None
@@ -169,6 +172,7 @@ def _read_npz(file: str, names: _Names) -> dict[str, Any]:
             raise UsageError(f"{file}: the file holds no arrays")
         names.check(archive.files, "array")
         for name in archive.files:
+            _check_npz_size(file, archive, name)
             try:
                 array = archive[name]
             except ValueError as exc:
@@ -180,6 +184,24 @@ def _read_npz(file: str, names: _Names) -> dict[str, Any]:
                 raise UsageError(f"{file}: array {name!r} cannot be read ({exc})") from None
             values[name] = _numeric_array(array, f"{file}: array {name!r}")
     return values
+
+
+def _check_npz_size(file: str, archive: Any, name: str) -> None:
+    """Refuse an array too large to read, from its header, before decompressing it."""
+    try:
+        with archive.zip.open(f"{name}.npy") as member:
+            version = np.lib.format.read_magic(member)
+            if version == (1, 0):
+                shape = np.lib.format.read_array_header_1_0(member)[0]
+            elif version == (2, 0):
+                shape = np.lib.format.read_array_header_2_0(member)[0]
+            else:
+                return  # a newer header: reading the array checks it
+    except (ValueError, KeyError, OSError, zipfile.BadZipFile):
+        return  # not a plain .npy member: reading it reports the problem
+    if math.prod(shape) > limit("GATEKIT_MAX_ARRAY_ELEMENTS"):
+        what = f"element count ({math.prod(shape):,}, shape {tuple(shape)})"
+        raise UsageError(f"{file}: array {name!r}: its {exceeded('GATEKIT_MAX_ARRAY_ELEMENTS', what)}")
 
 
 def _numeric_array(array: np.ndarray, where: str) -> Any:

@@ -14,6 +14,7 @@ from yaml.nodes import Node
 
 from gatekit.errors import Location
 from gatekit.gatespec import NAME_PATTERN
+from gatekit.limits import exceeded, limit
 from gatekit.plugins import Gate
 from gatekit.yamlsource import Reader
 
@@ -135,6 +136,8 @@ def parse(root: Node, reader: Reader) -> CircuitDef:
             raise reader.error(key_node, _unknown_key(key, "top-level key", TOP_LEVEL_KEYS))
     if outputs_node is None:
         raise reader.error(root, "the circuit has no 'outputs:' list; name the node(s) to compute")
+    if len(circuit.leaves) + len(circuit.gates) > limit("GATEKIT_MAX_NODES"):
+        raise reader.error(root, f"the circuit's {exceeded('GATEKIT_MAX_NODES', 'node count')}")
     return circuit
 
 

@@ -20,6 +20,7 @@ from dataclasses import replace
 import networkx as nx
 
 from gatekit.errors import GraphError, LoadError, Location
+from gatekit.limits import exceeded, limit
 from gatekit.loader import CircuitDef, GateUse, ModuleDef, parse_library
 from gatekit.plugins import GateRegistry
 from gatekit.yamlsource import Reader
@@ -100,6 +101,7 @@ def expand(circuit: CircuitDef, registry: GateRegistry) -> None:
             )
         _check_body(module)
     _check_recursion(modules)
+    most = limit("GATEKIT_MAX_NODES")  # modules inside modules multiply: 10 uses of 10 uses of ...
     expanded: dict[str, GateUse] = {}
     # (gate use, its path: where it sits in the tree of module uses)
     stack = [(use, use.name) for use in reversed(circuit.gates.values())]
@@ -109,6 +111,12 @@ def expand(circuit: CircuitDef, registry: GateRegistry) -> None:
         if module is None:
             expanded[use.name] = use
             continue
+        if len(expanded) + len(stack) + len(circuit.leaves) + len(module.gates) > most:
+            raise GraphError(
+                f"expanding the modules of gate {path!r}: the circuit's "
+                f"{exceeded('GATEKIT_MAX_NODES', 'node count')}",
+                use.gate_location,
+            )
         instance = _instantiate(module, use, path)
         for inner, _ in instance:
             circuit.defined_at.setdefault(inner.name, inner.location)

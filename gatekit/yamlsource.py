@@ -25,6 +25,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gatekit.errors import GraphError, LoadError, Location
+from gatekit.limits import exceeded, limit
 
 __all__ = ["Reader", "YamlLoader"]
 
@@ -87,13 +88,16 @@ class Reader:
 
     def read_file(self, path: str) -> Node:
         """Read and compose the file at ``path``; see :meth:`compose`."""
+        most = limit("GATEKIT_MAX_FILE_BYTES")
         try:
             with open(path, "rb") as f:
-                data = f.read()
+                data = f.read(most + 1)  # bounded: /dev/zero must not fill the memory
         except OSError as exc:
             raise LoadError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
         except ValueError as exc:  # a path holding a NUL character
             raise LoadError(f"{path!r}: cannot read the file: {exc}") from None
+        if len(data) > most:
+            raise LoadError(f"{path}: the file's size {exceeded('GATEKIT_MAX_FILE_BYTES', 'in bytes')}")
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -289,6 +293,8 @@ class Reader:
                 )
             shape.append(size)
             level = [item for sub in level for item in self.sequence(sub, what)]
+        if len(level) > limit("GATEKIT_MAX_ARRAY_ELEMENTS"):
+            raise self.error(node, f"{what}: its {exceeded('GATEKIT_MAX_ARRAY_ELEMENTS', 'element count')}")
         numbers = []
         for item in level:
             if isinstance(item, SequenceNode):

@@ -1,0 +1,113 @@
+"""Bounds: small files that would make huge work are refused, with a located error and a way out."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gatekit
+from gatekit.datafiles import read_inputs
+from gatekit.limits import limit
+
+NEURON = Path(__file__).resolve().parent.parent / "graphs" / "neuron.yaml"
+
+
+def test_a_file_larger_than_the_limit_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text("inputs: {x: 1.0}\noutputs: [x]\n" + "# padding\n" * 100)
+    monkeypatch.setenv("GATEKIT_MAX_FILE_BYTES", "100")
+    with pytest.raises(gatekit.LoadError) as info:
+        gatekit.load(path)
+    assert str(info.value) == (
+        f"{path}: the file's size in bytes exceeds the limit of 100 (set GATEKIT_MAX_FILE_BYTES to raise it)"
+    )
+    monkeypatch.setenv("GATEKIT_MAX_FILE_BYTES", "100000")
+    assert gatekit.load(path).run().outputs["x"] == 1.0
+
+
+def test_a_device_is_read_only_up_to_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEKIT_MAX_FILE_BYTES", "1000")
+    with pytest.raises(gatekit.LoadError, match="the file's size in bytes exceeds the limit of 1,000"):
+        gatekit.load("/dev/zero")
+
+
+def test_too_many_nodes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEKIT_MAX_NODES", "10")
+    with pytest.raises(gatekit.GraphError) as info:
+        gatekit.load(NEURON)
+    assert info.value.location is not None
+    assert (info.value.location.line, info.value.location.column) == (3, 1)
+    assert "the circuit's node count exceeds the limit of 10 (set GATEKIT_MAX_NODES to raise it)" in str(
+        info.value
+    )
+
+
+def test_modules_that_multiply_are_stopped_while_expanding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # m0 is one gate; each m(k+1) uses m(k) ten times: m7 would be 10**7 gates from 40 lines
+    lines = [
+        "modules:",
+        "  m0:",
+        "    inputs: [x]",
+        "    gates:",
+        "      out: {gate: neg, in: [x]}",
+        "    outputs: [out]",
+    ]
+    for k in range(1, 8):
+        lines += [f"  m{k}:", "    inputs: [x]", "    gates:"]
+        lines += [f"      g{i}: {{gate: m{k - 1}, in: [x]}}" for i in range(9)]
+        lines += [
+            f"      out: {{gate: add, in: [{', '.join(f'g{i}' for i in range(9))}]}}",
+            "    outputs: [out]",
+        ]
+    lines += ["inputs: {x: 1.0}", "gates:", "  y: {gate: m7, in: [x]}", "outputs: [y]"]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    monkeypatch.setenv("GATEKIT_MAX_NODES", "100000")  # the default, 5e6, takes a minute to reach
+    start = time.perf_counter()
+    with pytest.raises(gatekit.GraphError) as info:
+        gatekit.load(path)
+    assert time.perf_counter() - start < 30  # the limit, not the machine, ends it
+    assert info.value.message.startswith("expanding the modules of gate 'y/")
+    assert info.value.message.endswith(
+        "node count exceeds the limit of 100,000 (set GATEKIT_MAX_NODES to raise it)"
+    )
+    assert info.value.location is not None
+
+
+def test_an_array_value_with_too_many_elements(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEKIT_MAX_ARRAY_ELEMENTS", "5")
+    with pytest.raises(gatekit.GraphError) as info:
+        gatekit.loads("inputs: {x: [[1, 2, 3], [4, 5, 6]]}\noutputs: [x]", file="a.yaml")
+    assert str(info.value) == (
+        "a.yaml:1:13: input 'x': its element count exceeds the limit of 5 "
+        "(set GATEKIT_MAX_ARRAY_ELEMENTS to raise it)"
+    )
+
+
+def test_a_compressed_npz_is_measured_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "zeros.npz"
+    np.savez_compressed(path, x0=np.zeros(10_000))
+    monkeypatch.setenv("GATEKIT_MAX_ARRAY_ELEMENTS", "1000")
+    with pytest.raises(gatekit.UsageError) as info:
+        read_inputs(path, gatekit.load(NEURON))
+    assert str(info.value) == (
+        f"{path}: array 'x0': its element count (10,000, shape (10000,)) exceeds the limit of 1,000 "
+        "(set GATEKIT_MAX_ARRAY_ELEMENTS to raise it)"
+    )
+
+
+def test_a_bad_limit_in_the_environment_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEKIT_MAX_NODES", "lots")
+    with pytest.raises(
+        gatekit.UsageError, match="GATEKIT_MAX_NODES='lots': expected a positive whole number"
+    ):
+        limit("GATEKIT_MAX_NODES")
+    monkeypatch.setenv("GATEKIT_MAX_NODES", "1_000")
+    assert limit("GATEKIT_MAX_NODES") == 1000

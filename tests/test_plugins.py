@@ -380,3 +380,10 @@ def test_check_circuit_is_exact_enough_for_large_batch_values() -> None:
     rows = check_circuit(circuit, data)
     assert len(rows) == 18
     assert all(row.ok and not row.note for row in rows)
+
+
+def test_check_gate_allows_for_the_rounding_of_a_large_output() -> None:
+    # moving -0.6 by 1e-6 changes 345652.86 - x in its 11th digit: the
+    # numeric gradient is -0.99997..., and the hook's -1 is right
+    rows = compare_gate("sub", [345652.85513977794, -0.6159400439105862])
+    assert all(row.ok for row in rows)

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from gatekit.broadcast import sum_to_shape
 from gatekit.circuit import Circuit, default_registry
 from gatekit.errors import GatekitError
 from gatekit.plugins import Gate, GateRegistry, gate_from_object
@@ -168,17 +169,11 @@ def random_points(
 
 
 def _sum_to_shape(grad: Any, like: Any) -> np.ndarray:
-    grad = np.asarray(grad, dtype=np.float64)
+    """The gradient reaching ``like`` as a full array of its shape (for element-wise checks)."""
     shape = np.shape(like)
-    if grad.shape == shape:
-        return grad
-    grad = np.broadcast_to(grad, np.broadcast_shapes(grad.shape, shape))
-    while grad.ndim > len(shape):
-        grad = grad.sum(axis=0)
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
-    return np.broadcast_to(grad, shape)
+    grad = np.asarray(grad, dtype=np.float64)
+    grad = np.broadcast_to(grad, np.broadcast_shapes(grad.shape, shape))  # a local factor may be smaller
+    return np.broadcast_to(sum_to_shape(grad, shape), shape)
 
 
 def compare_gate(

@@ -3,11 +3,17 @@
 Gates are pluggy plugins that each compute an output and its local gradients;
 circuits are YAML files; the scheduler runs forward in topological order and
 backpropagates in reverse, adding gradients where wires fan out.
+
+The names here are the public API. For gate authors: :class:`GateSpec`,
+:class:`Attr`, :data:`hookimpl`, :class:`SpecGate`, :func:`collect_gates`,
+the float-or-array functions of :mod:`gatekit.math`, and the gradient checks
+of :mod:`gatekit.testing`.
 """
 
 from __future__ import annotations
 
-from gatekit.circuit import Circuit, Result, default_registry, load, loads
+from gatekit import math
+from gatekit.api import Circuit, Result, load, loads
 from gatekit.errors import (
     CycleError,
     GatekitError,
@@ -20,8 +26,10 @@ from gatekit.errors import (
     RunError,
     UsageError,
 )
-from gatekit.gatespec import POSITIVE, REAL, Attr, GateSpec
-from gatekit.hookspecs import hookimpl
+from gatekit.plugin.base import SpecGate, collect_gates
+from gatekit.plugin.gatespec import POSITIVE, REAL, Attr, GateSpec
+from gatekit.plugin.hookspecs import hookimpl
+from gatekit.plugin.registry import default_registry
 
 __version__ = "0.1.0"
 
@@ -41,10 +49,13 @@ __all__ = [
     "RenderError",
     "Result",
     "RunError",
+    "SpecGate",
     "UsageError",
     "__version__",
+    "collect_gates",
     "default_registry",
     "hookimpl",
     "load",
     "loads",
+    "math",
 ]

@@ -18,16 +18,18 @@ from typing import Any
 import numpy as np
 
 import gatekit
-from gatekit import datafiles, draw, explain, testing
-from gatekit.circuit import Circuit, Result, default_registry
-from gatekit.errors import GatekitError, PluginWarning, UsageError
-from gatekit.plugins import GateRegistry
-from gatekit.trace import trace
-from gatekit.yamlsource import Reader
+from gatekit import testing
+from gatekit.api import Circuit, load
+from gatekit.engine.circuit import Result
+from gatekit.errors import GatekitError, Location, PluginWarning, UsageError
+from gatekit.format.yamlsource import Reader
+from gatekit.io.inputs import check_leaf_names, read_inputs
+from gatekit.io.outputs import check_results_path, write_outputs
+from gatekit.plugin.registry import GateRegistry, default_registry
+from gatekit.views import draw, explain, report
+from gatekit.views.trace import trace
 
 __all__ = ["main"]
-
-SUMMARY_LIMIT = 6  # arrays with more elements are summarized in tables
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -177,47 +179,49 @@ def _registry(args: argparse.Namespace) -> GateRegistry:
     return registry
 
 
-def _overrides(items: Iterable[str]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
+def _overrides(items: Iterable[str]) -> dict[str, tuple[Any, Location]]:
+    """Each ``--set NAME=VALUE``: its value, read as a circuit file's value is, and its place."""
+    found: dict[str, tuple[Any, Location]] = {}
     for item in items:
+        place = Location(f"--set {item}")
         name, sep, text = item.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise UsageError(f"--set {item}: expected NAME=VALUE, for example --set x0=1.5")
-        reader = Reader(f"--set {name}")
+            raise UsageError("expected NAME=VALUE, for example --set x0=1.5", place)
+        reader = Reader(place.file)
         try:
-            found[name] = reader.value(reader.compose(text), f"the value of {name!r}")
-        except GatekitError as exc:
-            raise UsageError(f"--set {item}: {exc.message}") from None
+            value = reader.value(reader.compose(text), f"the value of {name!r}")
+        except GatekitError as exc:  # the value's problem, placed at the option rather than in it
+            raise UsageError(exc.message, place) from None
+        found[name] = (value, place)
     return found
 
 
-def _leaf_values(args: argparse.Namespace, circuit: Circuit, overrides: dict[str, Any]) -> dict[str, Any]:
-    """The values of ``--inputs FILE``, then the ``--set`` ones on top."""
-    values = datafiles.read_inputs(args.inputs, circuit) if args.inputs else {}
-    return values | overrides
+def _leaf_values(args: argparse.Namespace, circuit: Circuit) -> dict[str, Any]:
+    """The values of ``--inputs FILE``, then the ``--set`` ones on top, every name checked."""
+    overrides = _overrides(args.overrides)
+    for name, (_, place) in overrides.items():
+        check_leaf_names(circuit, [name], "name", place)
+    values = read_inputs(args.inputs, circuit) if args.inputs else {}
+    return values | {name: value for name, (value, _) in overrides.items()}
 
 
 def _load(args: argparse.Namespace) -> Circuit:
-    return gatekit.load(args.graph, registry=_registry(args))
+    return load(args.graph, registry=_registry(args))
 
 
 def _run(args: argparse.Namespace) -> int:
     if args.output:
-        datafiles.check_output_path(args.output)
-    overrides = _overrides(args.overrides)
+        check_results_path(args.output)
+    _overrides(args.overrides)  # a malformed --set fails before the circuit is read
     circuit = _load(args)
-    values = _leaf_values(args, circuit, overrides)
-    try:
-        result = circuit.run(values, check_finite=args.check_finite)
-    except UsageError as exc:
-        raise UsageError(f"--set: {exc.message}") from None
+    result = circuit.run(_leaf_values(args, circuit), check_finite=args.check_finite)
     if args.output:
-        datafiles.write_outputs(args.output, result)
+        write_outputs(args.output, result)
     if args.json:
         print(json.dumps(_as_json(result)))
     else:
-        _print_result(circuit, result)
+        print("\n".join(report.run_lines(circuit, result)))
     return 0
 
 
@@ -226,34 +230,6 @@ def _as_json(result: Result) -> dict[str, Any]:
         return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in section.items()}
 
     return {"outputs": plain(result.outputs), "grads": plain(result.grads), "values": plain(result.values)}
-
-
-def _show(value: Any) -> str:
-    if not isinstance(value, np.ndarray):
-        text = repr(value)
-        return text if text.startswith("-") else " " + text  # align the digits
-    if value.size <= SUMMARY_LIMIT:
-        return repr(value.tolist())
-    return f"array{value.shape}  min {value.min():.6g}  mean {value.mean():.6g}  max {value.max():.6g}"
-
-
-def _table(rows: list[tuple[str, ...]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    lines = []
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        lines.append("  " + "  ".join([*cells, row[-1]]))
-    return lines
-
-
-def _print_result(circuit: Circuit, result: Result) -> None:
-    kinds = dict.fromkeys(circuit.inputs, "input") | dict.fromkeys(circuit.params, "param")
-    lines = ["outputs"]
-    lines += _table([(name, _show(value)) for name, value in result.outputs.items()])
-    if result.grads:
-        lines.append(f"gradients of {circuit.outputs[0]}")
-        lines += _table([(name, kinds[name], _show(grad)) for name, grad in result.grads.items()])
-    print("\n".join(lines))
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -270,27 +246,10 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _gates(args: argparse.Namespace) -> int:
     registry = _registry(args)
-    entries = [
-        {
-            "name": gate.name,
-            "arity": gate.spec.arity,
-            "variadic": gate.spec.variadic,
-            "attrs": {key: attr.default for key, attr in gate.spec.attrs.items()},
-            "doc": gate.spec.doc,
-            "plugin": gate.plugin,
-            "distribution": gate.distribution,
-        }
-        for gate in registry.values()
-    ]
     if args.json:
-        print(json.dumps(entries, default=repr))
-        return 0
-    rows = [("name", "arity", "attrs", "plugin", "distribution", "doc")]
-    for gate in registry.values():
-        defaults = gate.spec.attrs.items()
-        attrs = ", ".join(f"{k}={json.dumps(v.default, default=repr)}" for k, v in defaults) or "-"
-        rows.append((gate.name, gate.spec.arity_text, attrs, gate.plugin, gate.distribution, gate.spec.doc))
-    print("\n".join(line[2:] for line in _table(rows)))
+        print(json.dumps(report.gate_entries(registry), default=repr))
+    else:
+        print("\n".join(report.gate_lines(registry)))
     return 0
 
 
@@ -316,51 +275,22 @@ def _check(args: argparse.Namespace) -> int:
                 gate, arity=arity, count=args.points, seed=args.seed, raise_on_failure=False
             )
     else:
-        overrides = _overrides(args.overrides)
-        circuit = gatekit.load(args.graph, registry=registry)
-        values = _leaf_values(args, circuit, overrides)
-        try:
-            rows = testing.check_circuit(circuit, values, raise_on_failure=False)
-        except UsageError as exc:
-            raise UsageError(f"--set: {exc.message}") from None
-    return _print_checks(rows)
-
-
-def _print_checks(rows: list[testing.GradientCheck]) -> int:
-    table = [("gate", "where", "input", "analytic", "numeric", "status")]
+        _overrides(args.overrides)
+        circuit = load(args.graph, registry=registry)
+        rows = testing.check_circuit(circuit, _leaf_values(args, circuit), raise_on_failure=False)
+    print("\n".join(report.check_lines(rows)))
     for row in rows:
-        element = f"[{','.join(map(str, row.element))}]" if row.element else ""
-        status = "FAILED" if not row.ok else row.note or "ok"
-        table.append(
-            (
-                row.gate,
-                row.where,
-                f"{row.position}{element}",
-                f"{row.analytic:.10g}",
-                f"{row.numeric:.10g}",
-                status,
-            )
-        )
-    print("\n".join(line[2:] for line in _table(table)))
-    failures = [row for row in rows if not row.ok]
-    skipped = sum(row.skipped for row in rows)
-    passed = len(rows) - len(failures) - skipped
-    print(f"{len(rows)} checks: {passed} ok, {skipped} skipped, {len(failures)} failed")
-    for row in failures:
-        print(f"error: {row.describe()}", file=sys.stderr)
-    return 1 if failures else 0
+        if not row.ok:
+            print(f"error: {row.describe()}", file=sys.stderr)
+    return 0 if all(row.ok for row in rows) else 1
 
 
 def _explain(args: argparse.Namespace) -> int:
     if args.digits < 1:
         raise UsageError("explain --digits: give at least 1 significant digit")
-    overrides = _overrides(args.overrides)
+    _overrides(args.overrides)
     circuit = _load(args)
-    values = _leaf_values(args, circuit, overrides)
-    try:
-        steps = trace(circuit, **values)
-    except UsageError as exc:
-        raise UsageError(f"--set: {exc.message}") from None
+    steps = trace(circuit, _leaf_values(args, circuit))
     if args.json:
         print(json.dumps(explain.explain_json(steps, expand=args.expand)))
     else:
@@ -372,15 +302,10 @@ def _draw(args: argparse.Namespace) -> int:
     draw.check_path(args.output)  # the file type, its folder, Graphviz: before anything runs
     if args.precision < 0:
         raise UsageError("draw --precision: give 0 or more decimals")
-    overrides = _overrides(args.overrides)
+    _overrides(args.overrides)
     circuit = _load(args)
-    values = _leaf_values(args, circuit, overrides)
-    try:
-        text = draw.to_dot(
-            circuit, values, grads=not args.no_grads, precision=args.precision, expand=args.expand
-        )
-    except UsageError as exc:
-        raise UsageError(f"--set: {exc.message}") from None
+    values = _leaf_values(args, circuit)
+    text = draw.to_dot(circuit, values, grads=not args.no_grads, precision=args.precision, expand=args.expand)
     draw.save(args.output, text)
     return 0
 

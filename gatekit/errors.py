@@ -33,13 +33,26 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class Location:
-    """A place in a source file; ``line`` and ``column`` count from 1."""
+    """A place in a source file; ``line`` and ``column`` count from 1.
+
+    An error about a whole file has no line; one about a line of a data file
+    (a csv row) has no column. The place reads ``FILE``, ``FILE:LINE`` or
+    ``FILE:LINE:COL``; ``FILE`` may also name a command-line option
+    (``--set x0``) where that is where the bad value came from.
+
+    >>> str(Location("g.yaml", 3, 9)), str(Location("data.csv", 4)), str(Location("g.yaml"))
+    ('g.yaml:3:9', 'data.csv:4', 'g.yaml')
+    """
 
     file: str
-    line: int
-    column: int
+    line: int | None = None
+    column: int | None = None
 
     def __str__(self) -> str:
+        if self.line is None:
+            return self.file
+        if self.column is None:
+            return f"{self.file}:{self.line}"
         return f"{self.file}:{self.line}:{self.column}"
 
 
@@ -64,7 +77,12 @@ class GatekitError(Exception):
 
 
 class LoadError(GatekitError):
-    """The file cannot be read, or is not well-formed YAML."""
+    """The file cannot be read, is not well-formed YAML, or uses YAML that circuits refuse.
+
+    Tags that are not plain data (``!!python/object``) and aliases (``*name``)
+    are load errors: the YAML itself is refused, before any of it is read as
+    a circuit.
+    """
 
 
 class GraphError(GatekitError):

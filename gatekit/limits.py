@@ -17,8 +17,8 @@ environment variable            what                          default
                                 from a file
 ==============================  ============================  ===========
 
-YAML aliases are refused outright (see :mod:`gatekit.yamlsource`), and
-arrays have at most 32 dimensions.
+YAML aliases are refused outright (see :mod:`gatekit.format.yamlsource`),
+and arrays have at most :data:`MAX_DIMENSIONS` dimensions.
 
 >>> limit("GATEKIT_MAX_NODES")
 5000000
@@ -30,7 +30,10 @@ import os
 
 from gatekit.errors import UsageError
 
-__all__ = ["DEFAULTS", "limit"]
+__all__ = ["DEFAULTS", "MAX_DIMENSIONS", "exceeded", "limit"]
+
+#: The most dimensions a value may have (NumPy 1 allows 32, NumPy 2 allows 64).
+MAX_DIMENSIONS = 32
 
 DEFAULTS = {
     "GATEKIT_MAX_FILE_BYTES": 256 * 1024 * 1024,

@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.broadcast import sum_to_shape
-from gatekit.circuit import Circuit, default_registry
-from gatekit.errors import GatekitError
-from gatekit.plugins import Gate, GateRegistry, gate_from_object
+from gatekit.engine.broadcast import sum_to_shape
+from gatekit.engine.circuit import Circuit
+from gatekit.errors import UsageError
+from gatekit.plugin.registry import Gate, GateRegistry, default_registry, gate_from_object
 
 __all__ = ["GradientCheck", "GradientError", "check_circuit", "check_gate", "compare_gate", "random_points"]
 
@@ -104,7 +104,9 @@ def _resolve(gate: str | Gate | object, registry: GateRegistry | None) -> Gate:
         registry = registry if registry is not None else default_registry()
         found = registry.get(gate)
         if found is None:
-            raise GatekitError(f"no installed gate is named {gate!r}")
+            raise UsageError(
+                f"no installed gate is named {gate!r} (installed: {', '.join(sorted(registry))})"
+            )
         return found
     return gate_from_object(gate)
 
@@ -114,7 +116,7 @@ def _attrs(gate: Gate, attrs: Mapping[str, Any] | None) -> dict[str, Any]:
     given = dict(attrs or {})
     unknown = set(given) - set(gate.spec.attrs)
     if unknown:
-        raise GatekitError(f"gate {gate.name!r} has no attribute(s) {', '.join(sorted(unknown))}")
+        raise UsageError(f"gate {gate.name!r} has no attribute(s) {', '.join(sorted(unknown))}")
     values = {}
     for key, attr in gate.spec.attrs.items():
         if key not in given:
@@ -123,7 +125,7 @@ def _attrs(gate: Gate, attrs: Mapping[str, Any] | None) -> dict[str, Any]:
         try:
             values[key] = attr.convert(given[key])
         except ValueError as exc:
-            raise GatekitError(f"attribute {key!r} of gate {gate.name!r}: {exc}") from None
+            raise UsageError(f"attribute {key!r} of gate {gate.name!r}: {exc}") from None
     return values
 
 
@@ -142,7 +144,7 @@ def random_points(
     ``SHAPES``) for every input. Shape ``()`` gives Python floats; any other
     shape float64 arrays.
 
-    >>> from gatekit.circuit import default_registry
+    >>> from gatekit.plugin.registry import default_registry
     >>> matmul = default_registry(autoload=False)["matmul"]
     >>> [tuple(np.shape(x) for x in point) for point in random_points(matmul, 1)]
     [((2, 3), (3, 4)), ((2, 3), (3,)), ((3,), (3, 2)), ((3,), (3,))]
@@ -329,8 +331,8 @@ def check_gate(
         :class:`~gatekit.Attr` checks as in a circuit; defaults fill the rest.
     :raises GradientError: a gradient disagrees (unless ``raise_on_failure``
         is false); the message shows the gate, the input, and both gradients.
-    :raises GatekitError: an attribute the gate does not have, or a value
-        its check refuses.
+    :raises UsageError: no installed gate has that name, an attribute the
+        gate does not have, or a value its check refuses.
     :return: one row per point and input.
     """
     resolved = _resolve(gate, registry)
@@ -364,19 +366,18 @@ def check_circuit(
     against backprop (the first ``max_elements`` elements of an array leaf).
     """
     overrides = dict(overrides or {})
-    result = circuit.run(**overrides)
+    result = circuit.run(overrides)
     plan, values = circuit.plan, result.values
     rows: list[GradientCheck] = []
-    for _, _, _, _, _, out in plan.forward:
-        use = plan.gates[out]
-        inputs = [values[s] if isinstance(s, str) else s for s in use.inputs]
-        if use.resolved is not None:  # its attrs are converted already
-            rows += _compare(use.resolved, inputs, use.attrs, use.name, (step, rtol, atol))
+    for forward_step in plan.forward:
+        bound = plan.gates[forward_step.out]
+        inputs = [values[s] if isinstance(s, str) else s for s in bound.inputs]
+        rows += _compare(bound.gate, inputs, bound.attrs, bound.name, (step, rtol, atol))
     root = circuit.outputs[0]
     for position, (name, grad) in enumerate(result.grads.items()):
 
         def objective(moved: Any, name: str = name) -> Any:
-            return circuit.run(**{**overrides, name: moved}).outputs[root]
+            return circuit.run({**overrides, name: moved}).outputs[root]
 
         rows.append(
             _check_input(

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import gatekit
-from gatekit.gatespec import GateSpec
-from gatekit.hookspecs import hookimpl
-from gatekit.plugins import GateRegistry, plugin_manager
+from gatekit.plugin.gatespec import GateSpec
+from gatekit.plugin.hookspecs import hookimpl
+from gatekit.plugin.registry import GateRegistry, plugin_manager
 
 NEURON = Path(__file__).resolve().parent.parent / "graphs" / "neuron.yaml"
 

@@ -97,7 +97,11 @@ def test_missing_file(cli, tmp_path):
     ("item", "expected"),
     [
         ("x0", "error: --set x0: expected NAME=VALUE, for example --set x0=1.5"),
-        ("nope=1", f"error: --set: {NEURON}: no input or param named 'nope' (known: x0, x1, w0, w1, w2)"),
+        (
+            "nope=1",
+            f"error: --set nope=1: name 'nope' names no input or param of {NEURON} "
+            "(inputs: x0, x1; params: w0, w1, w2)",
+        ),
         ("x0=abc", "error: --set x0=abc: the value of 'x0' must be a number, got the text 'abc'"),
         ("x0=1e400", "error: --set x0=1e400: the number 1e400 is too large for a float"),
     ],

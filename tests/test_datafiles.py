@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 import gatekit
-from gatekit import datafiles
 from gatekit.cli import main
-from gatekit.datafiles import read_inputs, write_outputs
+from gatekit.io.inputs import read_inputs
+from gatekit.io.outputs import OUTPUT_TYPES, write_outputs
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAPHS = ROOT / "graphs"
@@ -554,7 +554,7 @@ def test_write_outputs_replaces_an_existing_file(tmp_path, neuron):
 def test_write_outputs_refuses_other_types(tmp_path, neuron):
     with pytest.raises(gatekit.UsageError, match=r"results can be written to \.npz only"):
         write_outputs(tmp_path / "r.json", neuron.run())
-    assert datafiles.OUTPUT_TYPES == (".npz",)
+    assert OUTPUT_TYPES == (".npz",)
 
 
 # -- the example graphs with their data ---------------------------------------------

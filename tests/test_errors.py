@@ -15,7 +15,7 @@ import pytest
 
 import gatekit
 from gatekit import CycleError, GatekitError, GraphError, LoadError, PluginError, RunError, UsageError
-from gatekit.plugins import GateRegistry, plugin_manager
+from gatekit.plugin.registry import GateRegistry, plugin_manager
 
 FILE = "g.yaml"
 NEURON = Path(__file__).resolve().parent.parent / "graphs" / "neuron.yaml"
@@ -565,12 +565,29 @@ BAD_CIRCUITS = [
         "inputs:\n  x: !!python/object:os.system ['echo']\noutputs: [x]\n",
         "2:6",
         "YAML tag 'tag:yaml.org,2002:python/object:os.system' is not allowed",
+        error=LoadError,
     ),
-    bad("custom-tag", "inputs:\n  x: !foo 1\noutputs: [x]\n", "2:6", "YAML tag '!foo' is not allowed"),
     bad(
-        "custom-tag-on-root", "!foo {inputs: {x: 1}, outputs: [x]}\n", "1:1", "YAML tag '!foo' is not allowed"
+        "custom-tag",
+        "inputs:\n  x: !foo 1\noutputs: [x]\n",
+        "2:6",
+        "YAML tag '!foo' is not allowed",
+        error=LoadError,
     ),
-    bad("custom-tag-on-key", "inputs:\n  !foo x: 1\noutputs: [x]\n", "2:3", "YAML tag '!foo' is not allowed"),
+    bad(
+        "custom-tag-on-root",
+        "!foo {inputs: {x: 1}, outputs: [x]}\n",
+        "1:1",
+        "YAML tag '!foo' is not allowed",
+        error=LoadError,
+    ),
+    bad(
+        "custom-tag-on-key",
+        "inputs:\n  !foo x: 1\noutputs: [x]\n",
+        "2:3",
+        "YAML tag '!foo' is not allowed",
+        error=LoadError,
+    ),
     bad(
         "alias-as-value",  # points at the key whose value is the alias
         """\
@@ -581,6 +598,7 @@ BAD_CIRCUITS = [
         """,
         "3:3",
         "YAML aliases (*name) are not allowed",
+        error=LoadError,
     ),
     bad(
         "alias-in-list",  # points at the list holding the alias
@@ -593,6 +611,7 @@ BAD_CIRCUITS = [
         """,
         "4:22",
         "YAML aliases (*name) are not allowed",
+        error=LoadError,
     ),
 ]
 
@@ -628,7 +647,7 @@ def test_unknown_gate_far_from_any_lists_the_installed_gates():
 def test_python_tag_is_never_constructed(tmp_path):
     marker = tmp_path / "constructed"
     text = f"inputs:\n  x: !!python/object/apply:os.system ['touch {marker}']\noutputs: [x]\n"
-    err = refusal(text, GraphError)
+    err = refusal(text, LoadError)
     assert err.location == gatekit.Location(FILE, 2, 6)
     assert "is not allowed in a circuit file" in err.message
     assert not marker.exists()
@@ -701,7 +720,7 @@ def test_cycle_is_named_and_located(text, cycle, line, column):
 
 
 def test_billion_laughs_is_refused_at_the_first_alias(billion_laughs):
-    err = refusal(billion_laughs, GraphError)
+    err = refusal(billion_laughs, LoadError)
     assert err.location == gatekit.Location(FILE, 3, 9)
     assert "YAML aliases (*name) are not allowed" in err.message
 
@@ -718,7 +737,7 @@ def test_billion_laughs_is_refused_at_the_first_alias(billion_laughs):
 def test_billion_laughs_does_not_hang(write_yaml, billion_laughs, use):
     # No timing: were the aliases expanded, this would not finish.
     text = billion_laughs.split("gates:")[0] + use
-    with pytest.raises(GraphError):
+    with pytest.raises(LoadError):
         gatekit.load(write_yaml(text))
 
 
@@ -739,7 +758,8 @@ def test_unreadable_file(tmp_path, name):
     path = tmp_path / name
     with pytest.raises(LoadError) as info:
         gatekit.load(path)
-    assert info.value.location is None
+    assert info.value.location == gatekit.Location(str(path))  # the whole file: no line
+    assert info.value.message.startswith("cannot read the file: ")
     assert str(info.value).startswith(f"{path}: cannot read the file: ")
     assert info.value.exit_code == 2
 

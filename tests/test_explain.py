@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from gatekit.cli import main
-from gatekit.explain import number
+from gatekit.views.text import significant as number
 
 ROOT = Path(__file__).resolve().parent.parent
 NEURON = str(ROOT / "graphs" / "neuron.yaml")
@@ -334,8 +334,8 @@ def test_set_of_an_unknown_leaf_is_a_usage_error(capsys):
     assert main(["explain", NEURON, "--set", "q=1"]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    known = "(known: x0, x1, w0, w1, w2)"
-    assert captured.err == f"error: --set: {NEURON}: no input or param named 'q' {known}\n"
+    known = "(inputs: x0, x1; params: w0, w1, w2)"
+    assert captured.err == f"error: --set q=1: name 'q' names no input or param of {NEURON} {known}\n"
 
 
 def test_precision_must_be_positive(capsys):

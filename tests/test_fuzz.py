@@ -46,8 +46,8 @@ from hypothesis import strategies as st
 import gatekit
 from gatekit import GatekitError, GraphError, UsageError
 from gatekit.cli import main
-from gatekit.datafiles import read_inputs
-from gatekit.plugins import Gate
+from gatekit.io.inputs import read_inputs
+from gatekit.plugin.registry import Gate
 from gatekit.testing import check_circuit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,9 +138,9 @@ def _admissible(gate: Gate, inputs: list[float], output: float) -> bool:
 
 def _admissible_run(circuit: gatekit.Circuit, values: Any) -> bool:
     """:func:`_admissible` for every gate of a run."""
-    for use in circuit.definition.gates.values():
-        inputs = [values[s] if isinstance(s, str) else s for s in use.inputs]
-        if use.resolved is None or not _admissible(use.resolved, inputs, values[use.name]):
+    for bound in circuit.valid.gates.values():
+        inputs = [values[s] if isinstance(s, str) else s for s in bound.inputs]
+        if not _admissible(bound.gate, inputs, values[bound.name]):
             return False
     return True
 

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 import gatekit
 from gatekit import GateSpec, RunError, hookimpl
-from gatekit.plugins import Gate, gate_from_object
+from gatekit.plugin.registry import Gate, gate_from_object
 from gatekit.testing import GradientError, check_circuit, check_gate, random_points
 
 REGISTRY = gatekit.default_registry(autoload=False)

@@ -9,7 +9,7 @@ import pytest
 
 import gatekit
 from gatekit import GateSpec, RunError, hookimpl
-from gatekit.plugins import GateRegistry, plugin_manager
+from gatekit.plugin.registry import GateRegistry, plugin_manager
 
 
 class Faulty:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import gatekit
-from gatekit.datafiles import read_inputs
+from gatekit.io.inputs import read_inputs
 from gatekit.limits import limit
 
 NEURON = Path(__file__).resolve().parent.parent / "graphs" / "neuron.yaml"

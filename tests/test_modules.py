@@ -410,6 +410,6 @@ def test_expanded_gates_know_which_inputs_come_from_outside(write_yaml) -> None:
     )
     gates = gatekit.load(path).definition.gates
     assert gates["y/t"].arguments == (1, 1)  # v, twice, through the nested use: the constant 3
-    assert gates["y/t"].inputs == [3.0, 3.0]
+    assert gates["y/t"].inputs == (3.0, 3.0)
     assert gates["y"].arguments == (None, 0, None)  # t, u (x), the module's own 2
     assert gatekit.load(GRAPHS / "neuron.yaml").definition.gates["dot"].arguments == ()

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import gatekit
-from gatekit.plugins import GateRegistry, gate_from_object, plugin_manager
+from gatekit.plugin.registry import GateRegistry, gate_from_object, plugin_manager
 from gatekit.testing import GradientError, check_circuit, check_gate, compare_gate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,7 +165,7 @@ def test_a_broken_plugin_is_set_aside_with_one_message(site: Path, source: str, 
     assert gatekit.load(ROOT / "graphs" / "neuron.yaml", registry=gates).run().outputs["f"] > 0.7
     with pytest.raises(gatekit.GraphError, match="a plugin was not loaded: plugin 'broken"):
         gatekit.loads("inputs: {x: 1.0}\ngates:\n  y: {gate: cube, in: [x]}\noutputs: [y]", registry=gates)
-    gatekit.circuit._registry.cache_clear()
+    gatekit.plugin.registry._cached_registry.cache_clear()
 
 
 def test_a_taken_gate_name_keeps_the_first_and_warns(site: Path) -> None:
@@ -352,7 +352,10 @@ def test_check_cli_on_a_circuit_and_its_usage_errors() -> None:
         (["check"], "error: check: give either GRAPH or --gate NAME"),
         (["check", "--gate", "nope"], "error: check --gate: no installed gate is named 'nope'"),
         (["check", "--gate", "mul", "--points", "0"], "error: check --points: give at least 1"),
-        (["check", "graphs/neuron.yaml", "--set", "zz=1"], "error: --set: graphs/neuron.yaml: no input"),
+        (
+            ["check", "graphs/neuron.yaml", "--set", "zz=1"],
+            "error: --set zz=1: name 'zz' names no input or param of graphs/neuron.yaml",
+        ),
     ]:
         done = gatekit_cli(*args)
         assert done.returncode == 2
@@ -373,7 +376,7 @@ def test_a_plugin_given_with_p_wins_over_the_installed_one(site: Path, tmp_path:
 def test_check_circuit_is_exact_enough_for_large_batch_values() -> None:
     # exp reaches ~1e7 in this data: summing the whole batch before taking the
     # difference would drown the moved element's change in rounding
-    from gatekit.datafiles import read_inputs
+    from gatekit.io.inputs import read_inputs
 
     circuit = gatekit.load(ROOT / "graphs" / "neuron_batch.yaml")
     data = read_inputs(ROOT / "graphs" / "data" / "neuron_batch.csv", circuit)

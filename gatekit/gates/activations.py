@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from gatekit.gates import _math
-from gatekit.gates._base import SpecGate
-from gatekit.gatespec import Attr, GateSpec
-from gatekit.hookspecs import hookimpl
+from gatekit import math as gm
+from gatekit.plugin.base import SpecGate, collect_gates
+from gatekit.plugin.gatespec import Attr, GateSpec
+from gatekit.plugin.hookspecs import hookimpl
 
 Values = Sequence[Any]
 
@@ -19,7 +19,7 @@ class Sigmoid(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         (a,) = inputs
-        return _math.sigmoid(a)
+        return gm.sigmoid(a)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -32,12 +32,12 @@ class Relu(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         (a,) = inputs
-        return _math.relu(a)
+        return gm.relu(a)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         (a,) = inputs
-        return (_math.positive(a),)
+        return (gm.positive(a),)
 
 
 class LeakyRelu(SpecGate):
@@ -51,12 +51,12 @@ class LeakyRelu(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values, attrs: Mapping[str, Any]) -> Any:
         (a,) = inputs
-        return _math.select(_math.positive(a), a, attrs["slope"] * a)
+        return gm.select(gm.positive(a), a, attrs["slope"] * a)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any, attrs: Mapping[str, Any]) -> Values:
         (a,) = inputs
-        return (_math.select(_math.positive(a), 1.0, attrs["slope"]),)
+        return (gm.select(gm.positive(a), 1.0, attrs["slope"]),)
 
 
 class Softplus(SpecGate):
@@ -65,14 +65,12 @@ class Softplus(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         (a,) = inputs
-        return _math.softplus(a)
+        return gm.softplus(a)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         (a,) = inputs
-        return (_math.sigmoid(a),)
+        return (gm.sigmoid(a),)
 
 
-@hookimpl
-def gatekit_register_gates() -> list[SpecGate]:
-    return [Sigmoid(), Relu(), LeakyRelu(), Softplus()]
+gatekit_register_gates = collect_gates(__name__)

@@ -12,23 +12,23 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.gates import _math
-from gatekit.gates._base import SpecGate
-from gatekit.gatespec import POSITIVE, REAL, GateSpec
-from gatekit.hookspecs import hookimpl
+from gatekit import math as gm
+from gatekit.plugin.base import SpecGate, collect_gates
+from gatekit.plugin.gatespec import POSITIVE, REAL, GateSpec
+from gatekit.plugin.hookspecs import hookimpl
 
 Values = Sequence[Any]
 
 
 class Add(SpecGate):
-    spec = GateSpec("add", 2, "Sum of the inputs: a + b + ...", variadic=True)
+    spec = GateSpec("add", 2, "Sum of the inputs: a + b + ...", variadic=True, symbol="+", infix=True)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         if len(inputs) == 2:
             a, b = inputs
             return a + b
-        return _math.fold(inputs, operator.add, np.add)
+        return gm.fold(inputs, operator.add, np.add)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -36,14 +36,14 @@ class Add(SpecGate):
 
 
 class Mul(SpecGate):
-    spec = GateSpec("mul", 2, "Product of the inputs: a * b * ...", variadic=True)
+    spec = GateSpec("mul", 2, "Product of the inputs: a * b * ...", variadic=True, symbol="*", infix=True)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         if len(inputs) == 2:
             a, b = inputs
             return a * b
-        return _math.fold(inputs, operator.mul, np.multiply)
+        return gm.fold(inputs, operator.mul, np.multiply)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -65,7 +65,7 @@ class Mul(SpecGate):
 
 
 class Sub(SpecGate):
-    spec = GateSpec("sub", 2, "Difference: a - b.")
+    spec = GateSpec("sub", 2, "Difference: a - b.", symbol="-", infix=True)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -78,22 +78,29 @@ class Sub(SpecGate):
 
 
 class Div(SpecGate):
-    spec = GateSpec("div", 2, "Quotient: a / b (a zero divisor gives inf or nan).", domain=(REAL, POSITIVE))
+    spec = GateSpec(
+        "div",
+        2,
+        "Quotient: a / b (a zero divisor gives inf or nan).",
+        domain=(REAL, POSITIVE),
+        symbol="/",
+        infix=True,
+    )
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         a, b = inputs
-        return _math.divide(a, b)
+        return gm.divide(a, b)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         _, b = inputs
-        inverse = _math.divide(1.0, b)
+        inverse = gm.divide(1.0, b)
         return (inverse, -output * inverse)
 
 
 class Neg(SpecGate):
-    spec = GateSpec("neg", 1, "Negation: -a.")
+    spec = GateSpec("neg", 1, "Negation: -a.", symbol="-x", prefix="-")
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -106,20 +113,20 @@ class Neg(SpecGate):
 
 
 class Reciprocal(SpecGate):
-    spec = GateSpec("reciprocal", 1, "Reciprocal: 1 / a.", domain=POSITIVE)
+    spec = GateSpec("reciprocal", 1, "Reciprocal: 1 / a.", domain=POSITIVE, symbol="1/x", prefix="1/")
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         (a,) = inputs
-        return _math.divide(1.0, a)
+        return gm.divide(1.0, a)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
-        return (_math.negative_square(output),)
+        return (gm.negative_square(output),)
 
 
 class Square(SpecGate):
-    spec = GateSpec("square", 1, "Square: a * a.")
+    spec = GateSpec("square", 1, "Square: a * a.", symbol="x²")
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -133,25 +140,27 @@ class Square(SpecGate):
 
 
 class Pow(SpecGate):
-    spec = GateSpec("pow", 2, "Power: a ** b (gradient for both a and b).", domain=(POSITIVE, REAL))
+    spec = GateSpec(
+        "pow", 2, "Power: a ** b (gradient for both a and b).", domain=(POSITIVE, REAL), symbol="^"
+    )
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         a, b = inputs
-        return _math.power(a, b)
+        return gm.power(a, b)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         a, b = inputs
-        d_a = b * _math.power(a, b - 1.0)
+        d_a = b * gm.power(a, b - 1.0)
         # d/db a**b = a**b * log(a): its limit is 0 at a = 0, and it is
         # undefined (nan) for a negative base.
-        d_b = _math.select(_math.is_zero(a), 0.0, output * _math.log(a))
+        d_b = gm.select(gm.is_zero(a), 0.0, output * gm.log(a))
         return (d_a, d_b)
 
 
 class Abs(SpecGate):
-    spec = GateSpec("abs", 1, "Absolute value: |a| (gradient 0 at 0).")
+    spec = GateSpec("abs", 1, "Absolute value: |a| (gradient 0 at 0).", symbol="|x|")
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -161,7 +170,7 @@ class Abs(SpecGate):
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         (a,) = inputs
-        return (_math.sign(a),)
+        return (gm.sign(a),)
 
 
 class Max(SpecGate):
@@ -170,12 +179,12 @@ class Max(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         a, b = inputs
-        return _math.select(_math.at_least(a, b), a, b)
+        return gm.select(gm.at_least(a, b), a, b)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         a, b = inputs
-        chosen = _math.at_least(a, b)
+        chosen = gm.at_least(a, b)
         return (chosen, 1.0 - chosen)
 
 
@@ -185,15 +194,13 @@ class Min(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         a, b = inputs
-        return _math.select(_math.at_least(b, a), a, b)
+        return gm.select(gm.at_least(b, a), a, b)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         a, b = inputs
-        chosen = _math.at_least(b, a)
+        chosen = gm.at_least(b, a)
         return (chosen, 1.0 - chosen)
 
 
-@hookimpl
-def gatekit_register_gates() -> list[SpecGate]:
-    return [Add(), Mul(), Sub(), Div(), Neg(), Reciprocal(), Square(), Pow(), Abs(), Max(), Min()]
+gatekit_register_gates = collect_gates(__name__)

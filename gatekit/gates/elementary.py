@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gatekit.gates import _math
-from gatekit.gates._base import SpecGate
-from gatekit.gatespec import POSITIVE, GateSpec
-from gatekit.hookspecs import hookimpl
+from gatekit import math as gm
+from gatekit.plugin.base import SpecGate, collect_gates
+from gatekit.plugin.gatespec import POSITIVE, GateSpec
+from gatekit.plugin.hookspecs import hookimpl
 
 Values = Sequence[Any]
 
@@ -19,7 +19,7 @@ class Exp(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         (a,) = inputs
-        return _math.exp(a)
+        return gm.exp(a)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -32,12 +32,12 @@ class Log(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         (a,) = inputs
-        return _math.log(a)
+        return gm.log(a)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         (a,) = inputs
-        return (_math.divide(1.0, a),)
+        return (gm.divide(1.0, a),)
 
 
 class Sqrt(SpecGate):
@@ -46,11 +46,11 @@ class Sqrt(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         (a,) = inputs
-        return _math.sqrt(a)
+        return gm.sqrt(a)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
-        return (_math.divide(0.5, output),)
+        return (gm.divide(0.5, output),)
 
 
 class Sin(SpecGate):
@@ -59,12 +59,12 @@ class Sin(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         (a,) = inputs
-        return _math.sin(a)
+        return gm.sin(a)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         (a,) = inputs
-        return (_math.cos(a),)
+        return (gm.cos(a),)
 
 
 class Cos(SpecGate):
@@ -73,12 +73,12 @@ class Cos(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         (a,) = inputs
-        return _math.cos(a)
+        return gm.cos(a)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         (a,) = inputs
-        return (-_math.sin(a),)
+        return (-gm.sin(a),)
 
 
 class Tanh(SpecGate):
@@ -87,13 +87,11 @@ class Tanh(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         (a,) = inputs
-        return _math.tanh(a)
+        return gm.tanh(a)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         return (1.0 - output * output,)
 
 
-@hookimpl
-def gatekit_register_gates() -> list[SpecGate]:
-    return [Exp(), Log(), Sqrt(), Sin(), Cos(), Tanh()]
+gatekit_register_gates = collect_gates(__name__)

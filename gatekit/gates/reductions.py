@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.gates._base import SpecGate
-from gatekit.gatespec import Attr, GateSpec, describe
-from gatekit.hookspecs import hookimpl
+from gatekit.plugin.base import SpecGate, collect_gates
+from gatekit.plugin.gatespec import Attr, GateSpec, describe
+from gatekit.plugin.hookspecs import hookimpl
 
 Values = Sequence[Any]
 Axes = tuple[int, ...] | None
@@ -257,6 +257,4 @@ class Transpose(SpecGate):
         return (_scalar(np.transpose(upstream, inverse)),)
 
 
-@hookimpl
-def gatekit_register_gates() -> list[SpecGate]:
-    return [Sum(), Mean(), Dot(), Matmul(), Transpose()]
+gatekit_register_gates = collect_gates(__name__)

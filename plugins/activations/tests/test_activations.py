@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import gatekit
-from gatekit.plugins import GateRegistry, gate_from_object
+from gatekit.plugin.registry import GateRegistry, gate_from_object
 from gatekit.testing import check_circuit, check_gate
 from gatekit_activations import (
     SELU_ALPHA,

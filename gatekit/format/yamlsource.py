@@ -25,7 +25,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gatekit.errors import GraphError, LoadError, Location
-from gatekit.limits import exceeded, limit
+from gatekit.limits import MAX_DIMENSIONS, exceeded, limit
 
 __all__ = ["Reader", "YamlLoader"]
 
@@ -42,8 +42,6 @@ _SAFE_INT = re.compile(r"[-+]?(?:0|[1-9]\d*)")
 # Infinity written as such (.inf, or !!float inf), unlike 1e400 that overflows.
 _INFINITY = re.compile(r"[-+]?\.?inf(?:inity)?", re.IGNORECASE)
 _constructor = yaml.SafeLoader("")  # only for YAML 1.1's rarer number forms
-#: The most dimensions a value may have (NumPy 1 allows 32, NumPy 2 allows 64).
-MAX_DIMENSIONS = 32
 
 
 def _shorten(text: str, limit: int = 40) -> str:
@@ -93,11 +91,13 @@ class Reader:
             with open(path, "rb") as f:
                 data = f.read(most + 1)  # bounded: /dev/zero must not fill the memory
         except OSError as exc:
-            raise LoadError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
+            raise LoadError(f"cannot read the file: {exc.strerror or exc}", Location(path)) from None
         except ValueError as exc:  # a path holding a NUL character
-            raise LoadError(f"{path!r}: cannot read the file: {exc}") from None
+            raise LoadError(f"cannot read the file: {exc}", Location(repr(path))) from None
         if len(data) > most:
-            raise LoadError(f"{path}: the file's size {exceeded('GATEKIT_MAX_FILE_BYTES', 'in bytes')}")
+            raise LoadError(
+                f"the file's size {exceeded('GATEKIT_MAX_FILE_BYTES', 'in bytes')}", Location(path)
+            )
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -154,15 +154,15 @@ class Reader:
         return GraphError(message, self.location(node))
 
     def _visit(self, node: Node, used_at: Node) -> None:
-        """Refuse a node reached twice (an alias) and tags that are not plain data."""
+        """Refuse a node reached twice (an alias) and tags that are not plain data (:class:`LoadError`)."""
         if not self._check_nodes:
             return
         key = id(node)
         if key in self._seen:
-            raise self.error(used_at, "YAML aliases (*name) are not allowed in a circuit file")
+            raise LoadError("YAML aliases (*name) are not allowed in a circuit file", self.location(used_at))
         self._seen.add(key)
         if node.tag not in _PLAIN_TAGS:
-            raise self.error(node, f"YAML tag {node.tag!r} is not allowed in a circuit file")
+            raise LoadError(f"YAML tag {node.tag!r} is not allowed in a circuit file", self.location(node))
 
     def mapping(self, node: Node, what: str) -> list[tuple[str, Node, Node]]:
         """The ``(key, key_node, value_node)`` pairs of a mapping, in file order.

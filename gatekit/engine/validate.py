@@ -2,20 +2,70 @@
 
 Every gate name must be installed, every gate must get an input count its
 spec accepts and only the attributes it declares, every reference must name a
-node of the circuit. After :func:`validate`, the run loop needs no checks.
+node of the circuit, and no module may have a gate's name. :func:`validate`
+returns a :class:`ValidCircuit`, in which every gate is resolved: after it,
+the run loop needs no checks.
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib.metadata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
 
-from gatekit.errors import GraphError
-from gatekit.loader import CircuitDef, GateUse
-from gatekit.plugins import AUTOLOAD_ENV, GateRegistry
+from gatekit.errors import GraphError, Location
+from gatekit.format.parse import CircuitDef, GateUse, Leaf
+from gatekit.plugin.registry import AUTOLOAD_ENV, Gate, GateRegistry
 
-__all__ = ["validate"]
+__all__ = ["BoundGate", "ValidCircuit", "check_module_names", "validate"]
+
+
+@dataclass(frozen=True, slots=True)
+class BoundGate:
+    """A gate use bound to its installed gate, with its attributes checked and complete."""
+
+    use: GateUse  # as written (after module expansion)
+    gate: Gate  # the registered gate it applies
+    attrs: Mapping[str, Any]  # converted by the gate's Attr checks, defaults filled in
+
+    @property
+    def name(self) -> str:
+        return self.use.name
+
+    @property
+    def location(self) -> Location:
+        return self.use.location
+
+    @property
+    def inputs(self) -> tuple[str | float, ...]:
+        return self.use.inputs
+
+    def describe(self) -> str:
+        """``gate 'den' (add, plugin 'gatekit.gates.arithmetic:add')``, for messages."""
+        return f"gate {self.name!r} ({self.gate.name}, plugin {self.gate.plugin!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class ValidCircuit:
+    """A circuit whose every gate is installed, used correctly, and reads defined nodes."""
+
+    definition: CircuitDef  # with module uses expanded
+    gates: Mapping[str, BoundGate]  # in file order
+
+    @property
+    def file(self) -> str:
+        return self.definition.file
+
+    @property
+    def leaves(self) -> Mapping[str, Leaf]:
+        return self.definition.leaves
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return self.definition.outputs
 
 
 def _close(name: str, known: Iterable[str]) -> str:
@@ -25,14 +75,30 @@ def _close(name: str, known: Iterable[str]) -> str:
     return " (did you mean " + " or ".join(repr(m) for m in matches) + "?)"
 
 
-def validate(circuit: CircuitDef, registry: GateRegistry) -> None:
-    """Resolve every gate of ``circuit`` and fill in its attributes' defaults.
+def check_module_names(circuit: CircuitDef, registry: GateRegistry) -> None:
+    """Refuse a module that has an installed gate's name, before its uses are expanded.
+
+    :raises GraphError: at the module's name, naming the gate's plugin.
+    """
+    for name, module in circuit.modules.items():
+        shadowed = registry.get(name)
+        if shadowed is not None:
+            raise GraphError(
+                f"module {name!r} has the name of the gate {name!r} from plugin {shadowed.plugin!r} "
+                f"({shadowed.distribution}); a module may not shadow a gate: rename the module",
+                module.location,
+            )
+
+
+def validate(circuit: CircuitDef, registry: GateRegistry) -> ValidCircuit:
+    """Resolve every gate of ``circuit`` (modules expanded) and check its attributes.
 
     :raises GraphError: an unknown gate, a wrong input count, an unknown or
         invalid attribute, a reference to no node, an unknown output.
     """
+    gates = {}
     for use in circuit.gates.values():
-        _resolve(use, registry, circuit.requires)
+        gates[use.name] = _bind(use, registry, circuit.requires)
         for name, location in zip(use.inputs, use.input_locations, strict=True):
             if isinstance(name, str) and name not in circuit.defined_at:
                 raise GraphError(
@@ -46,9 +112,10 @@ def validate(circuit: CircuitDef, registry: GateRegistry) -> None:
                 f"output {name!r} is not a node of this circuit{_close(name, circuit.defined_at)}",
                 location,
             )
+    return ValidCircuit(circuit, MappingProxyType(gates))
 
 
-def _resolve(use: GateUse, registry: GateRegistry, requires: list[str]) -> None:
+def _bind(use: GateUse, registry: GateRegistry, requires: tuple[str, ...]) -> BoundGate:
     gate = registry.get(use.gate)
     if gate is None:
         hint = _close(use.gate, registry)
@@ -83,11 +150,10 @@ def _resolve(use: GateUse, registry: GateRegistry, requires: list[str]) -> None:
                 f"gate {spec.name} has no attribute {key!r} (accepted: {accepted})",
                 use.attr_key_locations.get(key, use.attr_locations[key]),
             )
-    use.attrs = attrs
-    use.resolved = gate
+    return BoundGate(use, gate, attrs)
 
 
-def _missing_plugins(requires: list[str], registry: GateRegistry) -> str:
+def _missing_plugins(requires: tuple[str, ...], registry: GateRegistry) -> str:
     """Why a gate might be missing: a required distribution, autoload off, a broken plugin."""
     notes = []
     for name in requires:

@@ -29,7 +29,6 @@ inside, each module use boxed as a Graphviz cluster labelled ``f: neuron2``
 from __future__ import annotations
 
 import html
-import math
 import os
 import shutil
 import subprocess
@@ -39,11 +38,13 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.circuit import Circuit
-from gatekit.datafiles import check_output_path, write_atomically
-from gatekit.errors import GatekitError, RenderError, UsageError
-from gatekit.loader import GateUse
-from gatekit.trace import Within, collapse, module_uses, trace
+from gatekit.engine.circuit import Circuit
+from gatekit.engine.validate import BoundGate
+from gatekit.errors import GatekitError, Location, RenderError, UsageError
+from gatekit.io.atomic import check_output_path, write_atomically
+from gatekit.plugin.gatespec import GateSpec
+from gatekit.views.text import decimals
+from gatekit.views.trace import Within, collapse, module_uses, trace
 
 __all__ = [
     "FORMATS",
@@ -71,19 +72,6 @@ GRAD_COLOR = "red"
 #: the box around an expanded module use's gates
 CLUSTER_STYLE = 'labeljust=l, fontsize=10, style="rounded,dashed", color="gray50"'
 
-#: arithmetic gates drawn as their symbol; every other gate shows its name
-SYMBOLS = {
-    "mul": "*",
-    "add": "+",
-    "sub": "-",
-    "div": "/",
-    "reciprocal": "1/x",
-    "neg": "-x",
-    "square": "x²",
-    "pow": "^",
-    "abs": "|x|",
-}
-
 _INSTALL_HINT = (
     "install the system package 'graphviz' (for example `apt-get install graphviz` or "
     "`brew install graphviz`), or write a .dot file, which needs no Graphviz"
@@ -102,18 +90,11 @@ def _html(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _number(value: float, precision: int) -> str:
-    if math.isfinite(value) and abs(value) >= 1e6:
-        return f"{value:.{precision}e}"
-    text = f"{value:.{precision}f}"
-    return text.lstrip("-") if float(text) == 0 else text  # no "-0.00"
-
-
 def _show(value: Any, precision: int) -> str:
     """A number rounded, or an array's shape and mean: ``(200,) mean 0.35``."""
     if isinstance(value, np.ndarray):
-        return f"{value.shape} mean {_number(float(np.mean(value)), precision)}"
-    return _number(float(value), precision)
+        return f"{value.shape} mean {decimals(float(np.mean(value)), precision)}"
+    return decimals(float(value), precision)
 
 
 def _constant(value: float) -> str:
@@ -129,10 +110,10 @@ def _wire_label(value: Any, grad: Any, precision: int) -> str:
     return f"<{label}>"
 
 
-def _gate_label(name: str, gate: str) -> str:
-    symbol = SYMBOLS.get(gate, gate)
-    size = 16 if gate in SYMBOLS else 12
-    return f'<<font point-size="{size}">{_html(symbol)}</font><br/><font point-size="9">{_html(name)}</font>>'
+def _gate_label(name: str, spec: GateSpec) -> str:
+    size = 16 if spec.symbol else 12  # a symbol is drawn large, a name smaller
+    drawn = f'<font point-size="{size}">{_html(spec.drawn)}</font>'
+    return f'<{drawn}<br/><font point-size="9">{_html(name)}</font>>'
 
 
 def _module_label(name: str, module: str) -> str:
@@ -146,7 +127,7 @@ class _Node:
     name: str
     gate: str  # the gate, or the module
     inputs: Sequence[str | float]
-    module: bool = False
+    spec: GateSpec | None = None  # None: a module use
     within: Within = ()
     arguments: Sequence[int | None] = ()  # as GateUse.arguments
 
@@ -160,20 +141,20 @@ class _Cluster:
     items: list[str | _Cluster] = field(default_factory=list)
 
 
-def _nodes(uses: Sequence[GateUse], expand: bool) -> list[_Node]:
+def _nodes(gates: Sequence[BoundGate], expand: bool) -> list[_Node]:
     """The gates to draw, in run order: every gate, or each outermost module use as one."""
     if expand:
         return [
-            _Node(use.name, use.gate, use.inputs, within=use.within, arguments=use.arguments) for use in uses
+            _Node(b.name, b.use.gate, b.inputs, b.gate.spec, b.use.within, b.use.arguments) for b in gates
         ]
-    modules = module_uses(uses)
+    modules = module_uses(bound.use for bound in gates)
     nodes = []
-    for use in uses:
-        if not use.within:
-            nodes.append(_Node(use.name, use.gate, use.inputs))
-        elif use.name in modules:  # the use's output: the module, seen whole
-            module = modules[use.name]
-            nodes.append(_Node(module.name, module.module, module.inputs, module=True))
+    for bound in gates:
+        if not bound.use.within:
+            nodes.append(_Node(bound.name, bound.use.gate, bound.inputs, bound.gate.spec))
+        elif bound.name in modules:  # the use's output: the module, seen whole
+            module = modules[bound.name]
+            nodes.append(_Node(module.name, module.module, module.inputs))
     return nodes
 
 
@@ -197,7 +178,7 @@ def _run_labels(
     circuit: Circuit, values: Mapping[str, Any], grads: bool, precision: int, expand: bool
 ) -> tuple[dict[tuple[str, int], str], dict[str, str]]:
     """The labels of every wire, by (gate, input position), and of every output's own wire."""
-    run = trace(circuit, **values)
+    run = trace(circuit, values)
     if not expand:
         run = collapse(run)
     shares = {}
@@ -242,7 +223,7 @@ def to_dot(
     if precision < 0:
         raise UsageError(f"--precision must be 0 or more, got {precision}")
     plan = circuit.plan
-    uses = _nodes([plan.gates[step[-1]] for step in plan.forward], expand)
+    uses = _nodes([plan.gates[step.out] for step in plan.forward], expand)
     title = circuit.name or os.path.basename(circuit.file)
     wire_labels: dict[tuple[str, int], str] = {}
     output_labels: dict[str, str] = {}
@@ -253,7 +234,7 @@ def to_dot(
             label += f' and <font color="{GRAD_COLOR}">gradients of {_html(circuit.outputs[0])}</font>'
         label += " on each wire"
     else:
-        circuit.run(**dict(values or {}))  # no labels, but a bad value or a failing gate still says so
+        circuit.run(values or {})  # no labels, but a bad value or a failing gate still says so
         label = f"{_html(title)}: {len(uses)} gates; wires are unlabelled above {LABEL_LIMIT} gates"
 
     lines = [
@@ -276,14 +257,14 @@ def to_dot(
                 clusters[path] = _Cluster(path, module)
                 items.append(clusters[path])
             items = clusters[path].items
-        if use.module:
+        if use.spec is None:
             label = _module_label(use.name, use.gate)
             items.append(
                 f"{_quote(use.name)} [shape=box3d, label={label}, tooltip={_quote('module ' + use.gate)}];"
             )
         else:
-            shape = "circle" if use.gate in SYMBOLS else "ellipse"
-            items.append(f"{_quote(use.name)} [shape={shape}, label={_gate_label(use.name, use.gate)}];")
+            shape = "circle" if use.spec.symbol else "ellipse"
+            items.append(f"{_quote(use.name)} [shape={shape}, label={_gate_label(use.name, use.spec)}];")
         if use.within:  # the module's own constants in its box too
             items += [
                 _constant_node(_quote(f"{use.name}#{position}"), source)
@@ -322,21 +303,23 @@ def to_dot(
 # program), so gatekit does not depend on it.
 
 
-def _dot_program() -> str:
+def _dot_program(place: Location | None = None) -> str:
     program = shutil.which("dot")
     if program is None:
-        raise UsageError(f"Graphviz's `dot` program was not found on PATH; {_INSTALL_HINT}")
+        raise UsageError(f"Graphviz's `dot` program was not found on PATH; {_INSTALL_HINT}", place)
     return program
 
 
-def render(text: str, fmt: str) -> bytes:
+def render(text: str, fmt: str, place: Location | None = None) -> bytes:
     """DOT ``text`` drawn by Graphviz as ``fmt`` (``svg`` or ``png``).
+
+    ``place`` (the file being drawn) goes into the messages.
 
     :raises UsageError: ``dot`` is not installed.
     :raises RenderError: ``dot`` failed (its message, on one line) or ran
         longer than :data:`RENDER_TIMEOUT` seconds.
     """
-    program = _dot_program()
+    program = _dot_program(place)
     try:
         done = subprocess.run(
             [program, f"-T{fmt}"],
@@ -348,13 +331,14 @@ def render(text: str, fmt: str) -> bytes:
     except subprocess.TimeoutExpired:
         raise RenderError(
             f"Graphviz's dot took more than {RENDER_TIMEOUT} s to draw the circuit; "
-            "write a .dot file instead and render it yourself"
+            "write a .dot file instead and render it yourself",
+            place,
         ) from None
     except OSError as exc:
-        raise RenderError(f"cannot run Graphviz's dot ({program}): {exc.strerror or exc}") from None
+        raise RenderError(f"cannot run Graphviz's dot ({program}): {exc.strerror or exc}", place) from None
     if done.returncode != 0:
         message = " ".join(done.stderr.decode("utf-8", "replace").split()) or "no message"
-        raise RenderError(f"Graphviz's dot failed (exit {done.returncode}): {message}")
+        raise RenderError(f"Graphviz's dot failed (exit {done.returncode}): {message}", place)
     return done.stdout
 
 
@@ -366,13 +350,9 @@ def check_path(path: str | os.PathLike[str]) -> str:
         it is not installed.
     """
     file = os.fspath(path)
-    check_output_path(file, FORMATS, "a drawing")
-    fmt = os.path.splitext(file)[1].lower()[1:]
+    fmt = check_output_path(file, FORMATS, "a drawing")[1:]
     if fmt != "dot":
-        try:
-            _dot_program()
-        except UsageError as exc:
-            raise UsageError(f"{file}: {exc.message}") from None
+        _dot_program(Location(file))
     return fmt
 
 
@@ -408,10 +388,7 @@ def save(path: str | os.PathLike[str], text: str) -> None:
     """
     file = os.fspath(path)
     fmt = check_path(file)
-    try:
-        data = text.encode("utf-8") if fmt == "dot" else render(text, fmt)
-    except GatekitError as exc:
-        raise type(exc)(f"{file}: {exc.message}") from None
+    data = text.encode("utf-8") if fmt == "dot" else render(text, fmt, Location(file))
     write_atomically(file, lambda f: f.write(data))
 
 
@@ -431,4 +408,4 @@ def svg(
     try:
         return render(to_dot(circuit, values, grads=grads, expand=expand), "svg").decode("utf-8")
     except GatekitError:
-        return None
+        return None  # a notebook shows the text instead

@@ -1,13 +1,27 @@
-"""Elementary functions that take a Python float or a NumPy array alike.
+"""Math for gate authors: functions that take a Python float or a NumPy array alike.
 
-Gates are written once for both kinds of value. A float takes the ``math``
-route (tens of nanoseconds); anything else (an array, a NumPy scalar) takes
-NumPy's. Both follow IEEE semantics instead of raising: overflow gives
-``inf``, a pole gives ``inf``, a point outside the domain gives ``nan``, so a
-scalar run and a batch run agree element for element.
+A gate is written once for both kinds of value. Each function here sends a
+Python float down the ``math`` route (tens of nanoseconds) and anything else
+(an array, a NumPy scalar) down NumPy's, and both routes follow IEEE
+arithmetic instead of raising: overflow gives ``inf``, a pole gives ``inf``,
+a point outside the domain gives ``nan``. So a scalar run and a batch run of
+the same circuit agree element for element, and no gate needs a ``try``.
 
->>> exp(1000.0), log(0.0), sqrt(-1.0)
-(inf, -inf, nan)
+The built-in gates are written with these functions, and so is the
+``gatekit-activations`` plugin; a plugin gets the same behaviour by importing
+them::
+
+    from gatekit import math as gm
+
+    def gate_forward(self, inputs):
+        (a,) = inputs
+        return a * gm.sigmoid(a)
+
+Masks (:func:`positive`, :func:`at_least`, :func:`inside`, ...) are 1.0 and
+0.0, so they multiply like numbers, and :func:`select` picks by them.
+
+>>> exp(1000.0), log(0.0), sqrt(-1.0), divide(1.0, 0.0)
+(inf, -inf, nan, inf)
 >>> sigmoid(-800.0), sigmoid(800.0)
 (0.0, 1.0)
 >>> [float(v) for v in relu(np.array([-1.0, 2.0]))]
@@ -22,64 +36,114 @@ from typing import Any
 
 import numpy as np
 
-Value = Any  # a float or a NumPy array
+__all__ = [
+    "Value",
+    "at_least",
+    "clip",
+    "cos",
+    "divide",
+    "exp",
+    "expm1",
+    "fold",
+    "inside",
+    "is_zero",
+    "log",
+    "log1p",
+    "negative_square",
+    "nonpositive",
+    "positive",
+    "power",
+    "quiet",
+    "relu",
+    "select",
+    "sigmoid",
+    "sign",
+    "sin",
+    "softplus",
+    "sqrt",
+    "tanh",
+]
+
+#: A value a gate computes with: a Python float or a NumPy float64 array.
+Value = Any
 
 
-def _quiet() -> np.errstate:
-    """Silence NumPy's floating-point warnings: inf and nan are results here."""
+def quiet() -> np.errstate:
+    """A context that silences NumPy's floating-point warnings: inf and nan are results here."""
     return np.errstate(all="ignore")
 
 
+# -- elementary functions --------------------------------------------------------
+
+
 def exp(x: Value) -> Value:
+    """``e ** x``; ``inf`` where it overflows."""
     if type(x) is float:
         try:
             return math.exp(x)
         except OverflowError:
             return math.inf
-    with _quiet():
+    with quiet():
         return np.exp(x)
 
 
+def expm1(x: Value) -> Value:
+    """``e ** x - 1``, accurate near 0; ``inf`` where it overflows."""
+    if type(x) is float:
+        try:
+            return math.expm1(x)
+        except OverflowError:
+            return math.inf
+    with quiet():
+        return np.expm1(x)
+
+
 def log(x: Value) -> Value:
+    """The natural logarithm; ``-inf`` at 0, ``nan`` below it."""
     if type(x) is float:
         if x > 0.0:
             return math.log(x)
         return -math.inf if x == 0.0 else math.nan
-    with _quiet():
+    with quiet():
         return np.log(x)
 
 
 def log1p(x: Value) -> Value:
+    """``log(1 + x)``, accurate near 0; ``-inf`` at -1, ``nan`` below it."""
     if type(x) is float:
         if x > -1.0:
             return math.log1p(x)
         return -math.inf if x == -1.0 else math.nan
-    with _quiet():
+    with quiet():
         return np.log1p(x)
 
 
 def sqrt(x: Value) -> Value:
+    """The square root; ``nan`` below 0."""
     if type(x) is float:
         return math.sqrt(x) if x >= 0.0 else math.nan
-    with _quiet():
+    with quiet():
         return np.sqrt(x)
 
 
 def sin(x: Value) -> Value:
+    """The sine (radians); ``nan`` at an infinity."""
     if type(x) is float:
         return math.sin(x) if math.isfinite(x) else math.nan
-    with _quiet():
+    with quiet():
         return np.sin(x)
 
 
 def cos(x: Value) -> Value:
+    """The cosine (radians); ``nan`` at an infinity."""
     if type(x) is float:
         return math.cos(x) if math.isfinite(x) else math.nan
-    with _quiet():
+    with quiet():
         return np.cos(x)
 
 
 def tanh(x: Value) -> Value:
+    """The hyperbolic tangent."""
     if type(x) is float:
         return math.tanh(x)
     return np.tanh(x)
@@ -94,12 +158,12 @@ def divide(a: Value, b: Value) -> Value:
             if a == 0.0 or math.isnan(a):
                 return math.nan
             return math.copysign(math.inf, a) * math.copysign(1.0, b)
-    with _quiet():
+    with quiet():
         return np.divide(a, b)
 
 
 def power(a: Value, b: Value) -> Value:
-    """``a ** b`` with IEEE results: a negative base to a fractional power is nan."""
+    """``a ** b`` with IEEE results: a negative base to a fractional power is ``nan``."""
     if type(a) is float and type(b) is float:
         try:
             return math.pow(a, b)
@@ -109,28 +173,12 @@ def power(a: Value, b: Value) -> Value:
             if a == 0.0:
                 return math.copysign(math.inf, a) if _odd_integer(b) else math.inf
             return math.nan
-    with _quiet():
+    with quiet():
         return np.power(a, b)
 
 
 def _odd_integer(b: float) -> bool:
     return math.isfinite(b) and b == math.floor(b) and b % 2 == 1
-
-
-def fold(values: Sequence[Value], combine: Callable[[Value, Value], Value], ufunc: np.ufunc) -> Value:
-    """``values[0] (op) values[1] (op) ...``, left to right, updating its own array in place.
-
-    The first step makes a new value; later steps write into it when it is
-    an array the next operand broadcasts into, so a sum of n batches makes
-    one array, not n - 1.
-    """
-    total = combine(values[0], values[1])
-    for x in values[2:]:
-        if type(total) is np.ndarray and np.broadcast_shapes(total.shape, np.shape(x)) == total.shape:
-            ufunc(total, x, out=total)
-        else:
-            total = combine(total, x)
-    return total
 
 
 def negative_square(x: Value) -> Value:
@@ -141,6 +189,31 @@ def negative_square(x: Value) -> Value:
     return np.negative(result, out=result)
 
 
+def fold(values: Sequence[Value], combine: Callable[[Value, Value], Value], ufunc: np.ufunc) -> Value:
+    """``values[0] (op) values[1] (op) ...``, left to right, updating its own array in place.
+
+    ``combine`` is the operator for two values (``operator.add``) and
+    ``ufunc`` the same operation as a NumPy ufunc (``np.add``). The first
+    step makes a new value; later steps write into it when it is an array
+    the next operand broadcasts into, so a sum of n batches makes one array,
+    not n - 1.
+
+    >>> import operator
+    >>> fold([1.0, 2.0, 3.0], operator.add, np.add)
+    6.0
+    """
+    total = combine(values[0], values[1])
+    for x in values[2:]:
+        if type(total) is np.ndarray and np.broadcast_shapes(total.shape, np.shape(x)) == total.shape:
+            ufunc(total, x, out=total)
+        else:
+            total = combine(total, x)
+    return total
+
+
+# -- activations -------------------------------------------------------------------
+
+
 def sigmoid(x: Value) -> Value:
     """``1 / (1 + exp(-x))``, computed without overflow for any ``x``."""
     if type(x) is float:
@@ -148,7 +221,7 @@ def sigmoid(x: Value) -> Value:
             return 1.0 / (1.0 + math.exp(-x))
         e = math.exp(x)
         return e / (1.0 + e)
-    with _quiet():
+    with quiet():
         e = np.exp(-np.abs(x))
         r = 1.0 / (1.0 + e)
         return np.where(x >= 0.0, r, e * r)
@@ -158,7 +231,7 @@ def softplus(x: Value) -> Value:
     """``log(1 + exp(x))``, computed without overflow for any ``x``."""
     if type(x) is float:
         return max(x, 0.0) + math.log1p(math.exp(-abs(x))) if math.isfinite(x) else max(x, 0.0)
-    with _quiet():
+    with quiet():
         return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
@@ -169,6 +242,28 @@ def relu(x: Value) -> Value:
     return np.maximum(x, 0.0)
 
 
+def nonpositive(x: Value) -> Value:
+    """``min(x, 0)``; nan stays nan.
+
+    Feeding ``exp`` the non-positive part keeps the unused branch of a
+    :func:`select` from overflowing (ELU's ``exp(a) - 1`` for a large ``a``).
+    """
+    if type(x) is float:
+        return 0.0 if x > 0.0 else x
+    return np.minimum(x, 0.0)
+
+
+def clip(x: Value, low: float, high: float) -> Value:
+    """``min(max(x, low), high)``, as ``np.clip``; nan stays nan."""
+    if type(x) is float:
+        y = low if x < low else x
+        return high if y > high else y
+    return np.minimum(np.maximum(x, low), high)
+
+
+# -- masks and selection --------------------------------------------------------------
+
+
 def positive(x: Value) -> Value:
     """1.0 where ``x > 0``, else 0.0: the step function."""
     if type(x) is float:
@@ -177,7 +272,7 @@ def positive(x: Value) -> Value:
 
 
 def sign(x: Value) -> Value:
-    """-1.0, 0.0 or 1.0 as ``x`` is negative, zero or positive."""
+    """-1.0, 0.0 or 1.0 as ``x`` is negative, zero or positive; nan for nan."""
     if type(x) is float:
         if math.isnan(x):
             return x  # as np.sign: the gradient of abs at nan is nan, not 0
@@ -199,8 +294,20 @@ def is_zero(x: Value) -> Value:
     return (np.asarray(x) == 0.0).astype(np.float64)
 
 
+def inside(x: Value, low: float, high: float) -> Value:
+    """1.0 where ``low < x < high``, else 0.0."""
+    if type(x) is float:
+        return 1.0 if low < x < high else 0.0
+    x = np.asarray(x)
+    return ((x > low) & (x < high)).astype(np.float64)
+
+
 def select(mask: Value, a: Value, b: Value) -> Value:
-    """``a`` where ``mask`` is 1.0, ``b`` where it is 0.0."""
+    """``a`` where ``mask`` is 1.0, ``b`` where it is 0.0.
+
+    >>> select(positive(-2.0), 1.0, 0.01)
+    0.01
+    """
     if type(mask) is float:
         return a if mask else b
     return np.where(mask != 0.0, a, b)

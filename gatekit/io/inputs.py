@@ -1,13 +1,12 @@
-"""Leaf values from data files (``--inputs``), and a run's numbers to a file (``--output``).
+"""Leaf values from data files: ``--inputs FILE``.
 
 :func:`read_inputs` reads inputs and params by name from ``.npz`` (one
 array per leaf), ``.csv`` (a header row naming the leaves, one column each)
 or ``.json`` (an object mapping leaf names to numbers or nested lists), and
 returns values of the kinds :meth:`Circuit.run <gatekit.Circuit.run>` takes.
-:func:`write_outputs` saves a :class:`~gatekit.Result` as ``.npz``, replacing
-the file in one step so an existing one is never left half-written. Every
-problem is a :class:`~gatekit.UsageError` naming the file (and, for csv, the
-line), the column or key, and what is wrong.
+Every problem is a :class:`~gatekit.UsageError` placed at the file (and, for
+csv, the line; for JSON syntax, the line and column) that names the column
+or key and what is wrong.
 
 >>> import gatekit, pathlib, tempfile
 >>> circuit = gatekit.loads("inputs: {x: 1.0}\\nparams: {w: 2.0}\\ngates: {y: {gate: mul, in: [w, x]}}\\n"
@@ -21,39 +20,25 @@ line), the column or key, and what is wrong.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import difflib
 import json
 import math
 import os
-import secrets
 import zipfile
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
-from gatekit.errors import UsageError
-from gatekit.limits import exceeded, limit
-from gatekit.yamlsource import MAX_DIMENSIONS
+from gatekit.engine.circuit import Circuit
+from gatekit.errors import Location, UsageError
+from gatekit.limits import MAX_DIMENSIONS, exceeded, limit
 
-if TYPE_CHECKING:
-    from gatekit.circuit import Circuit, Result
-
-__all__ = [
-    "INPUT_TYPES",
-    "OUTPUT_TYPES",
-    "check_output_path",
-    "read_inputs",
-    "write_atomically",
-    "write_outputs",
-]
+__all__ = ["INPUT_TYPES", "check_leaf_names", "read_inputs"]
 
 #: the file types :func:`read_inputs` reads, by extension
 INPUT_TYPES = (".npz", ".csv", ".json")
-#: the file types :func:`write_outputs` writes
-OUTPUT_TYPES = (".npz",)
 
 _ZIP_MAGIC = b"PK"
 
@@ -99,13 +84,27 @@ def read_inputs(path: str | os.PathLike[str], circuit: Circuit) -> dict[str, Any
     reader = _READERS.get(suffix)
     if reader is None:
         what = f"unsupported file type {suffix!r}" if suffix else "no file extension"
-        raise UsageError(f"{file}: {what}; inputs can be read from {', '.join(INPUT_TYPES)}")
+        raise UsageError(f"{what}; inputs can be read from {', '.join(INPUT_TYPES)}", Location(file))
     try:
         if os.path.getsize(file) > limit("GATEKIT_MAX_FILE_BYTES"):
-            raise UsageError(f"{file}: the file's size {exceeded('GATEKIT_MAX_FILE_BYTES', 'in bytes')}")
+            raise UsageError(
+                f"the file's size {exceeded('GATEKIT_MAX_FILE_BYTES', 'in bytes')}", Location(file)
+            )
         return reader(file, _Names(file, circuit))
     except OSError as exc:
-        raise UsageError(f"{file}: cannot read the file: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot read the file: {exc.strerror or exc}", Location(file)) from None
+
+
+def check_leaf_names(circuit: Circuit, names: Iterable[str], what: str, place: Location) -> None:
+    """Raise for the first of ``names`` that is no input or param of ``circuit``.
+
+    The message, placed at ``place``, calls it a ``what`` (``column``,
+    ``key``, ``name``), says whether it is a gate's name, suggests close
+    leaf names, and lists the leaves.
+
+    :raises UsageError: a name is no input or param.
+    """
+    _Names(place.file, circuit).check(names, what, place)
 
 
 class _Names:
@@ -115,14 +114,17 @@ class _Names:
         self.file = file
         self.circuit = circuit
 
-    def check(self, names: Iterable[str], what: str, where: str | None = None) -> None:
-        """Raise for the first of ``names`` (a ``what``: column, key, array) that is no leaf."""
+    def check(self, names: Iterable[str], what: str, where: Location | None = None) -> None:
+        """Raise for the first of ``names`` (a ``what``: column, key, array) that is no leaf.
+
+        ``where`` is the place to name (default: the file).
+        """
         circuit = self.circuit
         leaves = [*circuit.inputs, *circuit.params]
         for name in names:
             if name in leaves:
                 continue
-            place = where or self.file
+            place = where or Location(self.file)
             if name in circuit.definition.gates:
                 problem = f"names a gate of {circuit.file}, not an input or param"
             else:
@@ -130,7 +132,7 @@ class _Names:
                 matches = _close_matches(name, leaves)
                 if matches:
                     problem += "; did you mean " + " or ".join(repr(m) for m in matches) + "?"
-            raise UsageError(f"{place}: {what} {name!r} {problem} ({self._known()})")
+            raise UsageError(f"{what} {name!r} {problem} ({self._known()})", place)
 
     def _known(self) -> str:
         parts = []
@@ -159,17 +161,17 @@ def _read_npz(file: str, names: _Names) -> dict[str, Any]:
     with open(file, "rb") as f:
         magic = f.read(len(_ZIP_MAGIC))
     if not magic:
-        raise UsageError(f"{file}: the file is empty")
+        raise UsageError("the file is empty", Location(file))
     if magic != _ZIP_MAGIC:
-        raise UsageError(f"{file}: not a .npz file (a zip of NumPy arrays, as numpy.savez writes)")
+        raise UsageError("not a .npz file (a zip of NumPy arrays, as numpy.savez writes)", Location(file))
     try:
         archive = np.load(file, allow_pickle=False)
     except (ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise UsageError(f"{file}: not a readable .npz file ({exc})") from None
+        raise UsageError(f"not a readable .npz file ({exc})", Location(file)) from None
     values: dict[str, Any] = {}
     with archive:
         if not archive.files:
-            raise UsageError(f"{file}: the file holds no arrays")
+            raise UsageError("the file holds no arrays", Location(file))
         names.check(archive.files, "array")
         for name in archive.files:
             _check_npz_size(file, archive, name)
@@ -178,11 +180,12 @@ def _read_npz(file: str, names: _Names) -> dict[str, Any]:
             except ValueError as exc:
                 if "object" in str(exc).lower():
                     raise UsageError(
-                        f"{file}: array {name!r} holds Python objects (an object array); "
-                        "save numbers only, for example with .astype(float)"
+                        f"array {name!r} holds Python objects (an object array); "
+                        "save numbers only, for example with .astype(float)",
+                        Location(file),
                     ) from None
-                raise UsageError(f"{file}: array {name!r} cannot be read ({exc})") from None
-            values[name] = _numeric_array(array, f"{file}: array {name!r}")
+                raise UsageError(f"array {name!r} cannot be read ({exc})", Location(file)) from None
+            values[name] = _numeric_array(array, Location(file), f"array {name!r}")
     return values
 
 
@@ -201,15 +204,17 @@ def _check_npz_size(file: str, archive: Any, name: str) -> None:
         return  # not a plain .npy member: reading it reports the problem
     if math.prod(shape) > limit("GATEKIT_MAX_ARRAY_ELEMENTS"):
         what = f"element count ({math.prod(shape):,}, shape {tuple(shape)})"
-        raise UsageError(f"{file}: array {name!r}: its {exceeded('GATEKIT_MAX_ARRAY_ELEMENTS', what)}")
+        raise UsageError(
+            f"array {name!r}: its {exceeded('GATEKIT_MAX_ARRAY_ELEMENTS', what)}", Location(file)
+        )
 
 
-def _numeric_array(array: np.ndarray, where: str) -> Any:
+def _numeric_array(array: np.ndarray, place: Location, subject: str) -> Any:
     dtype = array.dtype
     if dtype == np.bool_ or not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)):
-        raise UsageError(f"{where}: expected numbers, got an array of dtype {dtype}")
+        raise UsageError(f"{subject}: expected numbers, got an array of dtype {dtype}", place)
     if array.size == 0:
-        raise UsageError(f"{where}: the array is empty (shape {array.shape})")
+        raise UsageError(f"{subject}: the array is empty (shape {array.shape})", place)
     array = array.astype(np.float64)
     return float(array) if array.ndim == 0 else array
 
@@ -219,36 +224,38 @@ def _read_csv(file: str, names: _Names) -> dict[str, Any]:
         try:
             rows = list(_numbered(csv.reader(f)))
         except UnicodeDecodeError as exc:
-            raise UsageError(f"{file}: the file is not UTF-8 text ({exc.reason})") from None
+            raise UsageError(f"the file is not UTF-8 text ({exc.reason})", Location(file)) from None
         except csv.Error as exc:
-            raise UsageError(f"{file}: not a readable csv file ({exc})") from None
+            raise UsageError(f"not a readable csv file ({exc})", Location(file)) from None
     while rows and not rows[-1][1]:  # blank lines at the end
         rows.pop()
     if not rows:
-        raise UsageError(f"{file}: the file is empty")
+        raise UsageError("the file is empty", Location(file))
     header_line, header = rows[0]
     columns = [cell.strip() for cell in header]
     _check_header(file, header_line, columns, names)
     data = rows[1:]
     if not data:
-        raise UsageError(f"{file}: no data rows after the header")
+        raise UsageError("no data rows after the header", Location(file))
     table = np.empty((len(data), len(columns)), dtype=np.float64)
     for i, (line, row) in enumerate(data):
         if not row:
             raise UsageError(
-                f"{file}:{line}: a blank line inside the data (only the end may have blank lines)"
+                "a blank line inside the data (only the end may have blank lines)", Location(file, line)
             )
         if len(row) != len(columns):
             raise UsageError(
-                f"{file}:{line}: expected {len(columns)} cells ({', '.join(columns)}), got {len(row)}"
+                f"expected {len(columns)} cells ({', '.join(columns)}), got {len(row)}", Location(file, line)
             )
         for j, cell in enumerate(row):
             try:
                 value = _number(cell)
             except ValueError as exc:
-                raise UsageError(f"{file}:{line}: column {columns[j]!r}: {exc}") from None
+                raise UsageError(f"column {columns[j]!r}: {exc}", Location(file, line)) from None
             if value is None:
-                raise UsageError(f"{file}:{line}: column {columns[j]!r}: expected a number, got {cell!r}")
+                raise UsageError(
+                    f"column {columns[j]!r}: expected a number, got {cell!r}", Location(file, line)
+                )
             table[i, j] = value
     return {name: table[:, j].copy() for j, name in enumerate(columns)}
 
@@ -262,21 +269,22 @@ def _numbered(reader: Any) -> Iterable[tuple[int, list[str]]]:
 
 
 def _check_header(file: str, line: int, columns: list[str], names: _Names) -> None:
-    where = f"{file}:{line}"
+    where = Location(file, line)
     if not columns:
-        raise UsageError(f"{where}: missing header: the first line is blank, expected the column names")
+        raise UsageError("missing header: the first line is blank, expected the column names", where)
     if all(_is_number(cell) for cell in columns):
         raise UsageError(
-            f"{where}: missing header: the first row must name the columns "
+            "missing header: the first row must name the columns "
             f"(inputs and params, for example {','.join(names.circuit.inputs[:2]) or 'x0,x1'}), "
-            "got numbers"
+            "got numbers",
+            where,
         )
     first: dict[str, int] = {}
     for position, name in enumerate(columns, start=1):
         if not name:
-            raise UsageError(f"{where}: column {position} has no name")
+            raise UsageError(f"column {position} has no name", where)
         if name in first:
-            raise UsageError(f"{where}: column {name!r} appears twice (columns {first[name]} and {position})")
+            raise UsageError(f"column {name!r} appears twice (columns {first[name]} and {position})", where)
         first[name] = position
     names.check(columns, "column", where)
 
@@ -318,28 +326,28 @@ def _read_json(file: str, names: _Names) -> dict[str, Any]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UsageError(f"{file}: the file is not UTF-8 text ({exc.reason})") from None
+        raise UsageError(f"the file is not UTF-8 text ({exc.reason})", Location(file)) from None
     if not text.strip():
-        raise UsageError(f"{file}: the file is empty")
+        raise UsageError("the file is empty", Location(file))
     try:
         document = json.loads(
             text, parse_float=_json_number, parse_int=_json_number, object_pairs_hook=_json_object
         )
     except json.JSONDecodeError as exc:
-        raise UsageError(f"{file}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+        raise UsageError(f"invalid JSON: {exc.msg}", Location(file, exc.lineno, exc.colno)) from None
     except _DuplicateKey as exc:
-        raise UsageError(f"{file}: key {exc.args[0]!r} appears twice") from None
+        raise UsageError(f"key {exc.args[0]!r} appears twice", Location(file)) from None
     except RecursionError:  # Python's json parser recurses into each nested list
-        raise UsageError(f"{file}: invalid JSON: the lists are nested too deeply") from None
+        raise UsageError("invalid JSON: the lists are nested too deeply", Location(file)) from None
     if not isinstance(document, dict):
         raise UsageError(
-            f"{file}: expected a JSON object mapping input and param names to values, "
-            f"got {_json_kind(document)}"
+            f"expected a JSON object mapping input and param names to values, got {_json_kind(document)}",
+            Location(file),
         )
     if not document:
-        raise UsageError(f"{file}: the JSON object is empty; give at least one input or param")
+        raise UsageError("the JSON object is empty; give at least one input or param", Location(file))
     names.check(document, "key")
-    return {key: _json_value(value, f"{file}: key {key!r}") for key, value in document.items()}
+    return {key: _json_value(value, Location(file), f"key {key!r}") for key, value in document.items()}
 
 
 def _json_kind(value: Any) -> str:
@@ -362,12 +370,12 @@ def _at(path: tuple[int, ...]) -> str:
     return "item " + "".join(f"[{i}]" for i in path)
 
 
-def _json_value(value: Any, where: str) -> Any:
+def _json_value(value: Any, place: Location, where: str) -> Any:
     """A JSON number or regular nested list as a float or a float64 array."""
     if not isinstance(value, list):
         if isinstance(value, float):
             return value
-        raise UsageError(f"{where}: expected a number or a list of numbers, got {_json_kind(value)}")
+        raise UsageError(f"{where}: expected a number or a list of numbers, got {_json_kind(value)}", place)
     shape: list[int] = []
     level: list[tuple[tuple[int, ...], Any]] = [((), value)]
     while isinstance(level[0][1], list):
@@ -375,23 +383,25 @@ def _json_value(value: Any, where: str) -> Any:
         if size == 0:
             path = level[0][0]
             empty = f"{_at(path)} is an empty list" if path else "the list is empty"
-            raise UsageError(f"{where}: {empty}")
+            raise UsageError(f"{where}: {empty}", place)
         for path, item in level:
             if not isinstance(item, list) or len(item) != size:
                 got = f"a list of {_items(len(item))}" if isinstance(item, list) else _json_kind(item)
                 raise UsageError(
-                    f"{where}: ragged list: {_at(path)} is {got}, expected a list of {_items(size)}"
+                    f"{where}: ragged list: {_at(path)} is {got}, expected a list of {_items(size)}", place
                 )
         if len(shape) == MAX_DIMENSIONS:
-            raise UsageError(f"{where}: nested too deeply: an array has at most {MAX_DIMENSIONS} dimensions")
+            raise UsageError(
+                f"{where}: nested too deeply: an array has at most {MAX_DIMENSIONS} dimensions", place
+            )
         shape.append(size)
         level = [((*path, i), sub) for path, item in level for i, sub in enumerate(item)]
     numbers = []
     for path, item in level:
         if isinstance(item, list):
-            raise UsageError(f"{where}: ragged list: {_at(path)} is a list, expected a number")
+            raise UsageError(f"{where}: ragged list: {_at(path)} is a list, expected a number", place)
         if not isinstance(item, float):
-            raise UsageError(f"{where}: {_at(path)} must be a number, got {_json_kind(item)}")
+            raise UsageError(f"{where}: {_at(path)} must be a number, got {_json_kind(item)}", place)
         numbers.append(item)
     return np.array(numbers, dtype=np.float64).reshape(shape)
 
@@ -401,80 +411,3 @@ _READERS: dict[str, Callable[[str, _Names], dict[str, Any]]] = {
     ".csv": _read_csv,
     ".json": _read_json,
 }
-
-
-# -- writing -------------------------------------------------------------------
-
-
-def check_output_path(
-    path: str | os.PathLike[str], types: tuple[str, ...] = OUTPUT_TYPES, what: str = "results"
-) -> None:
-    """Refuse, before anything runs, an output path :func:`write_outputs` cannot write.
-
-    ``types`` and ``what`` serve other writers (``gatekit draw``): the
-    extensions they write, and what they write, for the message.
-
-    :raises UsageError: the type is not one of ``types``, the path is a
-        folder, or its folder does not exist.
-    """
-    file = os.fspath(path)
-    suffix = _suffix(file)
-    if suffix not in types:
-        problem = f"unsupported file type {suffix!r}" if suffix else "no file extension"
-        raise UsageError(f"{file}: {problem}; {what} can be written to {', '.join(types)} only")
-    if os.path.isdir(file):
-        raise UsageError(f"{file}: is a folder, not a file")
-    folder = os.path.dirname(file) or "."
-    if not os.path.isdir(folder):
-        raise UsageError(f"{file}: cannot write the file: the folder {folder!r} does not exist")
-
-
-def write_outputs(path: str | os.PathLike[str], result: Result) -> None:
-    """Save ``result`` as a ``.npz`` file: ``outputs/NAME``, ``grads/NAME``, ``values/NAME``.
-
-    Written with :func:`write_atomically`: an existing file is either left
-    as it was or fully replaced, never half-written.
-
-    :raises UsageError: the path is not a ``.npz`` file in an existing folder,
-        or writing failed (the temporary file is removed).
-    """
-    file = os.fspath(path)
-    check_output_path(file)
-    arrays: dict[str, np.ndarray] = {}
-    for section, numbers in (("outputs", result.outputs), ("grads", result.grads), ("values", result.values)):
-        for name, value in numbers.items():
-            arrays[f"{section}/{name}"] = np.asarray(value, dtype=np.float64)
-    write_atomically(file, lambda f: np.savez(f, **arrays))
-
-
-def write_atomically(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> None:
-    """Make the file at ``path`` with ``write(f)``, replacing any old one in one step.
-
-    ``write`` fills a temporary file in the same folder, which then replaces
-    ``path`` (:func:`os.replace`): an existing file is either left as it was
-    or fully replaced, never half-written.
-
-    :raises UsageError: writing failed (the temporary file is removed).
-    """
-    file = os.fspath(path)
-    folder = os.path.dirname(file) or "."
-    temporary = os.path.join(folder, f".{os.path.basename(file)}.{secrets.token_hex(4)}.tmp")
-    created = False
-    try:
-        descriptor = os.open(
-            temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
-        )
-        created = True
-        with os.fdopen(descriptor, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, file)
-    except BaseException as exc:
-        if created:
-            with contextlib.suppress(OSError):
-                os.remove(temporary)
-        if isinstance(exc, OSError | ValueError):
-            reason = getattr(exc, "strerror", None) or exc
-            raise UsageError(f"{file}: cannot write the file: {reason}") from None
-        raise

@@ -18,19 +18,24 @@ True
 >>> matmul = GateSpec("matmul", 2, "Matrix product.", examples=[[(2, 3), (3,)]])
 >>> matmul.examples
 (((2, 3), (3,)),)
+>>> GateSpec("mul", 2, "Product.", variadic=True, symbol="*", infix=True).written(["w0", "x0"])
+'w0 * x0'
+>>> GateSpec("reciprocal", 1, "1 / a.", symbol="1/x", prefix="1/").written(["den"])
+'1/(den)'
+>>> GateSpec("exp", 1, "e ** a.").written(["neg"])
+'exp(neg)'
 """
 
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-__all__ = ["POSITIVE", "REAL", "Attr", "Example", "GateSpec", "Interval", "describe", "number"]
+from gatekit.names import is_name
 
-NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+__all__ = ["POSITIVE", "REAL", "Attr", "Example", "GateSpec", "Interval", "describe", "number"]
 
 Interval = tuple[float, float]
 Shape = tuple[int, ...]
@@ -103,6 +108,13 @@ class GateSpec:
     and the last shape repeats for extra variadic inputs. Without examples,
     every input is checked as a float and as a small vector. Neither
     ``domain`` nor ``examples`` changes anything when a circuit runs.
+
+    ``symbol``, ``infix`` and ``prefix`` say how drawings and explanations
+    write the gate; none of them changes what it computes. ``symbol`` is
+    drawn inside the gate's node (``"*"``, ``"1/x"``; default: the name).
+    With ``infix`` an explanation writes the symbol between the inputs
+    (``w0 * x0``); with a ``prefix`` before the one input (``1/(den)``);
+    otherwise as a function (``exp(neg)``).
     """
 
     name: str
@@ -112,6 +124,9 @@ class GateSpec:
     attrs: Mapping[str, Attr] = field(default_factory=dict)
     domain: Interval | tuple[Interval, ...] = REAL
     examples: tuple[Example, ...] = ()
+    symbol: str = ""
+    infix: bool = False
+    prefix: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)))
@@ -137,17 +152,34 @@ class GateSpec:
         """Whether the gate can take ``count`` inputs."""
         return count >= self.arity if self.variadic else count == self.arity
 
+    @property
+    def drawn(self) -> str:
+        """What a drawing shows inside the gate's node: its symbol, or else its name."""
+        return self.symbol or self.name
+
+    def written(self, inputs: Sequence[str], settings: Sequence[str] = ()) -> str:
+        """The gate applied to ``inputs`` (already written out), as an explanation writes it.
+
+        ``settings`` are attributes written as ``key=value``; a gate with
+        settings is always written as a function, so none is lost.
+        """
+        if self.infix and not settings:
+            return f" {self.symbol} ".join(inputs)
+        if self.prefix and len(inputs) == 1 and not settings:
+            return f"{self.prefix}({inputs[0]})"
+        return f"{self.name}({', '.join([*inputs, *settings])})"
+
     def problems(self) -> list[str]:
         """What is wrong with this spec, as readable phrases (empty if fine)."""
         found = []
-        if not isinstance(self.name, str) or not NAME_PATTERN.fullmatch(self.name):
+        if not is_name(self.name):
             found.append(f"gate name {self.name!r} is not a valid name")
         if isinstance(self.arity, bool) or not isinstance(self.arity, int) or self.arity < 1:
             found.append(f"arity must be an integer of at least 1, got {self.arity!r}")
         if not isinstance(self.doc, str) or not self.doc.strip():
             found.append("doc must be a non-empty one-line string")
         for key, attr in self.attrs.items():
-            if not isinstance(key, str) or not NAME_PATTERN.fullmatch(key):
+            if not is_name(key):
                 found.append(f"attribute name {key!r} is not a valid name")
             if not isinstance(attr, Attr):
                 found.append(f"attribute {key!r} must be a gatekit.Attr")
@@ -160,6 +192,23 @@ class GateSpec:
                 )
                 break
         found += self._example_problems()
+        found += self._notation_problems()
+        return found
+
+    def _notation_problems(self) -> list[str]:
+        found = []
+        if not isinstance(self.symbol, str) or "\n" in self.symbol:
+            found.append(f"symbol must be one line of text, got {self.symbol!r}")
+        if not isinstance(self.prefix, str) or "\n" in self.prefix:
+            found.append(f"prefix must be one line of text, got {self.prefix!r}")
+        if not isinstance(self.infix, bool):
+            found.append(f"infix must be True or False, got {self.infix!r}")
+        elif self.infix and not self.symbol:
+            found.append("an infix gate needs a symbol to write between its inputs")
+        if self.infix and self.prefix:
+            found.append("a gate is written infix or with a prefix, not both")
+        if self.prefix and (self.variadic or self.arity != 1):
+            found.append("only a gate of one input can be written with a prefix")
         return found
 
     def _example_problems(self) -> list[str]:

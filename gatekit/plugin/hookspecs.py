@@ -17,9 +17,11 @@ none (``gate_forward(self, inputs)``, ``gate_local_grad(self, inputs,
 output)``); any other subset or order is called through a small adapter.
 
 Values are Python floats or NumPy float64 arrays, and a gate's hooks must
-accept both: Python operators work on either, and NumPy functions take floats
-too (returning NumPy scalars). The built-in gates route floats to ``math`` for
-speed (see ``gatekit/gates/_math.py``).
+accept both: Python operators work on either, and the functions of
+:mod:`gatekit.math` take either, sending floats to ``math`` for speed and
+following IEEE arithmetic instead of raising (the built-in gates use them).
+:class:`gatekit.SpecGate` and :func:`gatekit.collect_gates` make a gate class
+and its registration short to write.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any
 
 import pluggy
 
-from gatekit.gatespec import GateSpec
+from gatekit.plugin.gatespec import GateSpec
 
 hookspec = pluggy.HookspecMarker("gatekit")
 

@@ -18,10 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.broadcast import shape_of
-from gatekit.compiler import VJP, Plan
+from gatekit.engine.broadcast import shape_of
+from gatekit.engine.compiler import VJP, Plan
+from gatekit.engine.validate import BoundGate
 from gatekit.errors import RunError
-from gatekit.loader import GateUse
 
 __all__ = ["guarded"]
 
@@ -34,11 +34,8 @@ def _short(value: Any) -> str:
     return repr(value)
 
 
-def _fault(use: GateUse, message: str) -> RunError:
-    plugin = use.resolved.plugin if use.resolved is not None else "?"
-    return RunError(
-        f"gate {use.name!r} ({use.gate}, plugin {plugin!r}) {message}", use.location, node=use.name
-    )
+def _fault(use: BoundGate, message: str) -> RunError:
+    return RunError(f"{use.describe()} {message}", use.location, node=use.name)
 
 
 def _not_finite(value: Any) -> str | None:
@@ -49,12 +46,12 @@ def _not_finite(value: Any) -> str | None:
     return "nan" if np.any(np.isnan(array)) else "inf"
 
 
-def _check_value(use: GateUse, what: str, value: Any) -> None:
+def _check_value(use: BoundGate, what: str, value: Any) -> None:
     if not isinstance(value, _NUMBERS) or isinstance(value, bool):
         raise _fault(use, f"returned {type(value).__name__} from {what}, not a number or an array")
 
 
-def _forward(fn: Callable[..., Any], use: GateUse, finite: bool) -> Callable[..., Any]:
+def _forward(fn: Callable[..., Any], use: BoundGate, finite: bool) -> Callable[..., Any]:
     def forward(inputs: Sequence[Any]) -> Any:
         output = fn(inputs)
         _check_value(use, "gate_forward", output)
@@ -68,7 +65,7 @@ def _forward(fn: Callable[..., Any], use: GateUse, finite: bool) -> Callable[...
     return forward
 
 
-def _backward(fn: Callable[..., Any], use: GateUse, is_vjp: bool, finite: bool) -> Callable[..., Any]:
+def _backward(fn: Callable[..., Any], use: BoundGate, is_vjp: bool, finite: bool) -> Callable[..., Any]:
     hook = "gate_vjp" if is_vjp else "gate_local_grad"
 
     def backward(inputs: Sequence[Any], output: Any, *upstream: Any) -> Any:
@@ -108,11 +105,10 @@ def _backward(fn: Callable[..., Any], use: GateUse, is_vjp: bool, finite: bool) 
 def guarded(plan: Plan, *, finite: bool) -> Plan:
     """A copy of ``plan`` whose hooks check what they return (and finiteness if ``finite``)."""
     forward = [
-        (kind, _forward(fn, plan.gates[out], finite), a, b, gather, out)
-        for kind, fn, a, b, gather, out in plan.forward
+        step._replace(forward=_forward(step.forward, plan.gates[step.out], finite)) for step in plan.forward
     ]
     backward = [
-        (kind, _backward(fn, plan.gates[out], kind == VJP, finite), a, b, gather, out, to_a, to_b, targets)
-        for kind, fn, a, b, gather, out, to_a, to_b, targets in plan.backward
+        step._replace(backward=_backward(step.backward, plan.gates[step.out], step.kind == VJP, finite))
+        for step in plan.backward
     ]
     return dataclasses.replace(plan, forward=forward, backward=backward)

@@ -4,7 +4,10 @@ A module is a sub-circuit used like a gate. :func:`load_imports` brings in
 the modules of the files a circuit imports (paths relative to the importing
 file, imports of imports too); :func:`expand` replaces every use of a module
 by the module's gates before anything is validated or compiled, so a circuit
-with modules runs exactly as fast as the same circuit written out.
+with modules runs exactly as fast as the same circuit written out. Both
+return a new :class:`~gatekit.format.parse.CircuitDef`; whether a module's
+name is also a gate's is known only with the installed gates, and
+:func:`gatekit.engine.validate.validate` checks it.
 
 An expanded gate is named after the use: in ``f: {gate: logistic, in: [dot]}``
 the module's output gate becomes ``f`` itself and its other gates ``f/n``,
@@ -15,27 +18,23 @@ in a name written in a file, so these names never collide with the author's.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import replace
 
 import networkx as nx
 
 from gatekit.errors import GraphError, LoadError, Location
+from gatekit.format.parse import CircuitDef, GateUse, ModuleDef, parse_library
+from gatekit.format.yamlsource import Reader
 from gatekit.limits import exceeded, limit
-from gatekit.loader import CircuitDef, GateUse, ModuleDef, parse_library
-from gatekit.plugins import GateRegistry
-from gatekit.yamlsource import Reader
 
 __all__ = ["expand", "load_imports"]
 
 SEPARATOR = "/"
 
 
-def _where(location: Location) -> str:
-    return f"{location.file}:{location.line}:{location.column}"
-
-
-def load_imports(circuit: CircuitDef) -> None:
-    """Add the modules of every file ``circuit`` imports, directly or not.
+def load_imports(circuit: CircuitDef) -> CircuitDef:
+    """``circuit`` with the modules of every file it imports, directly or not.
 
     :raises GraphError: an import is missing or unreadable (located at the
         import), is not a module library, closes a cycle of imports (named),
@@ -45,6 +44,7 @@ def load_imports(circuit: CircuitDef) -> None:
     base = os.path.dirname(start) if os.path.exists(start) else os.getcwd()
     stack = [(_join(base, text), text, location, (start,)) for text, location in reversed(circuit.imports)]
     done: set[str] = set()
+    modules = dict(circuit.modules)
     while stack:
         path, text, location, chain = stack.pop()
         if path in chain:
@@ -60,47 +60,41 @@ def load_imports(circuit: CircuitDef) -> None:
         try:
             root = reader.read_file(path)
         except LoadError as exc:
-            if exc.location is not None:
-                raise
-            raise GraphError(f"cannot import {text!r}: {exc.message.split(': ', 1)[-1]}", location) from None
+            if exc.location is not None and exc.location.line is not None:
+                raise  # inside the imported file: its own place
+            raise GraphError(f"cannot import {text!r}: {exc.message}", location) from None
         library = parse_library(root, reader)
         for name, module in library.modules.items():
-            first = circuit.modules.get(name)
+            first = modules.get(name)
             if first is not None:
                 raise GraphError(
-                    f"module {name!r} is defined twice: here and at {_where(first.location)}",
-                    module.location,
+                    f"module {name!r} is defined twice: here and at {first.location}", module.location
                 )
-            circuit.modules[name] = module
+            modules[name] = module
         folder = os.path.dirname(path)
         for item, item_location in reversed(library.imports):
             stack.append((_join(folder, item), item, item_location, (*chain, path)))
+    return replace(circuit, modules=modules)
 
 
 def _join(folder: str, text: str) -> str:
     return os.path.normpath(os.path.join(folder, os.path.expanduser(text)))
 
 
-def expand(circuit: CircuitDef, registry: GateRegistry) -> None:
-    """Replace every use of a module in ``circuit.gates`` by the module's gates.
+def expand(circuit: CircuitDef) -> CircuitDef:
+    """``circuit`` with every use of a module replaced by the module's gates.
 
-    :raises GraphError: a module has a gate's name, uses itself (directly or
-        through others; the chain is named), names something it does not
-        define, or is used with the wrong number of inputs or with attrs.
+    :raises GraphError: a module uses itself (directly or through others;
+        the chain is named), names something it does not define, or is used
+        with the wrong number of inputs or with attrs.
     """
     modules = circuit.modules
     if not modules:
-        return
-    for name, module in modules.items():
-        gate = registry.get(name)
-        if gate is not None:
-            raise GraphError(
-                f"module {name!r} has the name of the gate {name!r} from plugin {gate.plugin!r} "
-                f"({gate.distribution}); a module may not shadow a gate: rename the module",
-                module.location,
-            )
+        return circuit
+    for module in modules.values():
         _check_body(module)
     _check_recursion(modules)
+    defined_at = dict(circuit.defined_at)
     most = limit("GATEKIT_MAX_NODES")  # modules inside modules multiply: 10 uses of 10 uses of ...
     expanded: dict[str, GateUse] = {}
     # (gate use, its path: where it sits in the tree of module uses)
@@ -119,9 +113,9 @@ def expand(circuit: CircuitDef, registry: GateRegistry) -> None:
             )
         instance = _instantiate(module, use, path)
         for inner, _ in instance:
-            circuit.defined_at.setdefault(inner.name, inner.location)
+            defined_at.setdefault(inner.name, inner.location)
         stack.extend(reversed(instance))
-    circuit.gates = expanded
+    return replace(circuit, gates=expanded, defined_at=defined_at)
 
 
 def _check_body(module: ModuleDef) -> None:
@@ -141,7 +135,7 @@ def _check_body(module: ModuleDef) -> None:
         )
 
 
-def _check_recursion(modules: dict[str, ModuleDef]) -> None:
+def _check_recursion(modules: Mapping[str, ModuleDef]) -> None:
     uses = nx.DiGraph()
     where: dict[tuple[str, str], Location] = {}
     for module in modules.values():
@@ -201,8 +195,7 @@ def _instantiate(module: ModuleDef, use: GateUse, path: str) -> list[tuple[GateU
             replace(
                 inner,
                 name=renamed(inner.name),
-                inputs=[source(s) for s in inner.inputs],
-                resolved=None,
+                inputs=tuple(source(s) for s in inner.inputs),
                 within=within,
                 arguments=tuple(argument(s) for s in inner.inputs),
             ),

@@ -1,4 +1,4 @@
-"""A :class:`~gatekit.trace.Trace` written out for people learning backprop.
+"""A :class:`~gatekit.views.trace.Trace` written out for people learning backprop.
 
 :func:`explain_lines` renders the forward pass (one row per gate: its inputs
 with their values, its output) and the backward pass (per gate, the gradient
@@ -10,11 +10,11 @@ precision, as plain JSON values. ``gatekit explain`` prints one or the other.
 
 Module uses are collapsed by default, as the circuit is written: one row
 per use, its wires carrying what comes back through the whole module (see
-:func:`gatekit.trace.collapse`). With ``expand=True`` every gate inside has
+:func:`gatekit.views.trace.collapse`). With ``expand=True`` every gate inside has
 its row, marked with the module uses around it (``[f: neuron2]``).
 
 >>> import gatekit
->>> from gatekit.trace import trace
+>>> from gatekit.views.trace import trace
 >>> circuit = gatekit.loads("inputs: {x: 3.0}\\ngates:\\n  y: {gate: mul, in: [x, x]}\\noutputs: [y]")
 >>> lines = explain_lines(circuit, trace(circuit))
 >>> print("\\n".join(line for line in lines if "grad[x]:" in line))  # x feeds both wires of y
@@ -26,42 +26,20 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from gatekit.broadcast import shape_of
-from gatekit.circuit import Circuit
-from gatekit.trace import BackwardRow, ForwardRow, Trace, Wire, Within, collapse
+from gatekit.engine.broadcast import shape_of
+from gatekit.engine.circuit import Circuit
+from gatekit.views.text import SUMMARY_LIMIT, significant, summary, table
+from gatekit.views.trace import BackwardRow, ForwardRow, Trace, Wire, Within, collapse
 
-__all__ = ["SUMMARY_LIMIT", "explain_json", "explain_lines", "number"]
+__all__ = ["explain_json", "explain_lines"]
 
-SUMMARY_LIMIT = 6  # arrays with more elements are summarized (as ``gatekit run`` does)
-
-# Gates written with an operator between their inputs; the rest read as functions.
-OPERATORS = {"add": "+", "mul": "*", "sub": "-", "div": "/"}
-PREFIXES = {"reciprocal": "1/", "neg": "-"}  # written 1/(a), -(a)
 WIDTH = 100  # wire rows longer than this (arrays) are written a line per cell
 WIRE_INDENT = " " * 7
-
-
-def number(value: Any, precision: int) -> str:
-    """``value`` to ``precision`` significant digits; trailing zeros only where it was rounded.
-
-    A value that differs from its short form only by float noise (``-0.6 *
-    -1.5`` is ``0.9000000000000001``) is written short; ``-0.0`` is ``0``.
-
-    >>> number(0.19661193324148185, 2), number(2.0, 4), number(0.9000000000000001, 4), number(-0.0, 4)
-    ('0.20', '2', '0.9', '0')
-    """
-    value = float(value)
-    if value == 0:
-        return "0"
-    short = f"{value:.{precision}g}"
-    if math.isclose(float(short), value, rel_tol=1e-12, abs_tol=0) or not math.isfinite(value):
-        return short
-    return f"{value:#.{precision}g}"
 
 
 def _value(value: Any, precision: int, compact: bool = True) -> str:
@@ -71,20 +49,16 @@ def _value(value: Any, precision: int, compact: bool = True) -> str:
     others (the final table) add the minimum and the maximum.
     """
     if not isinstance(value, np.ndarray):
-        return number(value, precision)
+        return significant(value, precision)
     if value.size <= SUMMARY_LIMIT:
         return _nested(value.tolist(), precision)
-    mean = number(value.mean(), precision)
-    if compact:
-        return f"<array{value.shape} mean {mean}>"
-    low, high = number(value.min(), precision), number(value.max(), precision)
-    return f"array{value.shape}  min {low}  mean {mean}  max {high}"
+    return summary(value, lambda x: significant(x, precision), compact)
 
 
 def _nested(items: Any, precision: int) -> str:
     if isinstance(items, list):
         return "[" + ", ".join(_nested(item, precision) for item in items) + "]"
-    return number(items, precision)
+    return significant(items, precision)
 
 
 def _d(name: str) -> str:
@@ -96,21 +70,8 @@ def _source(source: str | float, precision: int) -> str:
     """A wire's source as a name, or a constant as a number (negative ones in parentheses)."""
     if isinstance(source, str):
         return _d(source)
-    text = number(source, precision)
+    text = significant(source, precision)
     return f"({text})" if text.startswith("-") else text
-
-
-def _align(rows: Sequence[Sequence[str]], indent: str, right: int = 0, gap: int = 2) -> list[str]:
-    """Rows of cells in columns ``gap`` spaces apart; the first ``right`` columns are right-aligned."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = []
-    for row in rows:
-        cells = [
-            cell.rjust(width) if i < right else cell.ljust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        lines.append((indent + (" " * gap).join(cells)).rstrip())
-    return lines
 
 
 def _within(within: Within) -> str:
@@ -118,16 +79,15 @@ def _within(within: Within) -> str:
     return "[" + " > ".join(f"{path}: {module}" for path, module in within) + "]" if within else ""
 
 
-def _forward_expression(
-    gate: str, inputs: Sequence[str], attrs: Mapping[str, Any], module: bool = False
-) -> str:
-    """``w0=2 * x0=-1``, ``exp(neg=-1)``, ``1/(den=1.368)``, ``sum(X=[1, 2], axis=0)``; ``neuron2(...)``."""
-    if gate in OPERATORS and not attrs and not module:
-        return f" {OPERATORS[gate]} ".join(inputs)
-    if gate in PREFIXES and len(inputs) == 1 and not attrs and not module:
-        return f"{PREFIXES[gate]}({inputs[0]})"
+def _forward_expression(row: ForwardRow, inputs: list[str], attrs: Mapping[str, Any]) -> str:
+    """``w0=2 * x0=-1``, ``exp(neg=-1)``, ``1/(den=1.368)``, ``sum(X=[1, 2], axis=0)``; ``neuron2(...)``.
+
+    A gate is written as its spec says; a module use as a function.
+    """
     settings = [f"{key}={json.dumps(value, default=repr)}" for key, value in attrs.items()]  # as in YAML
-    return f"{gate}({', '.join([*inputs, *settings])})"
+    if row.spec is None:
+        return f"{row.gate}({', '.join([*inputs, *settings])})"
+    return row.spec.written(inputs, settings)
 
 
 def _is_number(value: Any) -> bool:
@@ -183,7 +143,8 @@ def explain_lines(circuit: Circuit, trace: Trace, precision: int = 4, *, expand:
 def _forward_lines(circuit: Circuit, trace: Trace, steps: dict[str, int], p: int) -> list[str]:
     # the attrs written in the file (the others are the gate's defaults)
     attrs = {
-        use.name: {key: use.attrs[key] for key in use.attr_locations} for use in circuit.plan.gates.values()
+        bound.name: {key: bound.attrs[key] for key in bound.use.attr_locations}
+        for bound in circuit.plan.gates.values()
     }
     nested = any(row.within for row in trace.forward)  # expanded module uses: say where each gate is
     rows = []
@@ -193,7 +154,7 @@ def _forward_lines(circuit: Circuit, trace: Trace, steps: dict[str, int], p: int
             for source, value in row.inputs
         ]
         written = {} if row.module else attrs.get(row.node, {})
-        expression = _forward_expression(row.gate, inputs, written, row.module)
+        expression = _forward_expression(row, inputs, written)
         cells = (str(steps[row.node]), row.node, row.gate, expression, f"= {_value(row.output, p)}")
         rows.append((*cells, _within(row.within)) if nested else cells)
     lines = ["forward pass: each gate in run order, its inputs (name=value) and its output"]
@@ -203,7 +164,7 @@ def _forward_lines(circuit: Circuit, trace: Trace, steps: dict[str, int], p: int
         )
     if nested:
         lines.append("  (a gate from a module use says which: [use: module], outermost first)")
-    return lines + (_align(rows, "  ", right=1) if rows else ["  (no gates)"])
+    return lines + (table(rows, "  ", right=1) if rows else ["  (no gates)"])
 
 
 def _backward_lines(trace: Trace, steps: dict[str, int], p: int) -> list[str]:
@@ -232,10 +193,10 @@ def _backward_lines(trace: Trace, steps: dict[str, int], p: int) -> list[str]:
         cells = (str(steps[row.node]), row.node, row.gate, upstream)
         heads.append((*cells, _within(row.within)) if nested else cells)
     wires = [[_wire_cells(row, wire, outputs[row.node], p) for wire in row.wires] for row in trace.backward]
-    wire_lines = _align([cells for group in wires for cells in group], WIRE_INDENT, gap=3)
+    wire_lines = table([cells for group in wires for cells in group], WIRE_INDENT, gap=3)
     stacked = max(map(len, wire_lines), default=0) > WIDTH  # long values: a line per cell
     rest = iter(wire_lines)
-    for head, group in zip(_align(heads, "  ", right=1), wires, strict=True):
+    for head, group in zip(table(heads, "  ", right=1), wires, strict=True):
         lines.append(head)
         for cells in group:
             if stacked:
@@ -252,14 +213,14 @@ def _gradient_lines(circuit: Circuit, trace: Trace, p: int) -> list[str]:
     if not grads:
         return []
     kinds = dict.fromkeys(circuit.inputs, "input") | dict.fromkeys(circuit.params, "param")
-    table = []
+    rows = []
     for name, grad in grads.items():
         text = _value(grad, p, compact=False)
-        table.append((name, kinds[name], text if text.startswith("-") else " " + text))  # digits aligned
+        rows.append((name, kinds[name], text if text.startswith("-") else " " + text))  # digits aligned
     return [
         "",
         f"gradients of {trace.root} (gatekit run prints them at full precision)",
-        *_align(table, "  "),
+        *table(rows, "  "),
     ]
 
 

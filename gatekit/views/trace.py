@@ -1,17 +1,19 @@
 """A run written out step by step: every gate's inputs and output, then the chain rule.
 
-:func:`trace` runs a circuit, then replays its backward pass one gate at a
-time, keeping what the fast loop throws away: the gradient arriving at each
-gate (``upstream``), each local gradient, their product sent down each wire,
-and the input's gradient before and after the product is added (where a wire
-fans out, the additions show how its gradient accumulates). ``explain`` and
-``draw`` read it; it is not the hot loop, and it takes its time.
+:func:`trace` runs a circuit with a :class:`Recorder` watching the backward
+loop (:class:`gatekit.engine.scheduler.Observer`): it keeps what the plain run
+throws away, the gradient arriving at each gate (``upstream``), each local
+gradient, the contribution sent down each wire, and the input's gradient
+before and after the contribution is added (where a wire fans out, the
+additions show how its gradient accumulates). These are the run's own
+numbers: nothing here applies the chain rule again. ``explain`` and ``draw``
+read nothing else.
 
 A circuit's module uses are expanded before it runs, so the trace shows
 every gate inside them (each row says which module uses it sits in,
 ``within``). :func:`collapse` turns it into the trace of the circuit as
-written: each outermost module use one gate, whose wires carry what comes
-back through the whole module.
+written: each outermost module use one gate, whose wires carry the sum of
+what came back through the whole module.
 
 >>> import gatekit
 >>> circuit = gatekit.loads("inputs: {x: 3.0}\\ngates:\\n  y: {gate: mul, in: [x, x]}\\noutputs: [y]")
@@ -27,12 +29,25 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.broadcast import shape_of, sum_to_shape
-from gatekit.circuit import Circuit, Result
-from gatekit.compiler import BINARY, SINK, UNARY, VJP
-from gatekit.loader import GateUse
+from gatekit.engine.broadcast import shape_of
+from gatekit.engine.circuit import Circuit, Result
+from gatekit.engine.compiler import BackwardStep, Plan
+from gatekit.engine.scheduler import accumulate
+from gatekit.format.parse import GateUse
+from gatekit.plugin.gatespec import GateSpec
 
-__all__ = ["BackwardRow", "ForwardRow", "ModuleUse", "Trace", "Wire", "collapse", "module_uses", "trace"]
+__all__ = [
+    "BackwardRow",
+    "ForwardRow",
+    "ModuleUse",
+    "Recorder",
+    "Trace",
+    "Wire",
+    "Within",
+    "collapse",
+    "module_uses",
+    "trace",
+]
 
 Within = tuple[tuple[str, str], ...]
 _Key = str | int  # an input of a module use: a node by name, a constant by its position in the use
@@ -50,19 +65,22 @@ class ForwardRow:
     within: Within = ()
     #: the row stands for a whole module use (collapsed): ``gate`` is the module
     module: bool = False
+    #: the gate's spec (how to write it); ``None`` for a module use
+    spec: GateSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Wire:
-    """What one gate sends back down one input wire.
+    """What one gate sent back down one input wire.
 
     ``local`` is the local gradient (``None`` for a gate that computes the
-    product itself, a VJP gate, and for a collapsed module); ``product`` is
-    ``local * upstream`` summed to the input's shape (for a module, the sum
-    of the products on its gates' wires from that input). ``before`` and
-    ``after`` are the input's gradient around the addition; both are
-    ``None`` for a constant or an input no leaf reaches, whose gradient is
-    not kept.
+    contribution itself, a VJP gate, and for a collapsed module);
+    ``product`` is the contribution, ``local * upstream`` summed to the
+    input's shape (for a module, the sum of the contributions on its gates'
+    wires from that input). ``before`` and ``after`` are the input's
+    gradient around the addition (``before`` is 0 for the first one); both
+    are ``None`` for a constant or an input no leaf reaches, whose gradient
+    is not kept.
     """
 
     source: str | float
@@ -99,57 +117,61 @@ class Trace:
     grads: dict[str, Any]  # every node's gradient at the end, where one was kept
 
 
-def trace(circuit: Circuit, **overrides: Any) -> Trace:
-    """Run ``circuit`` and record its forward and backward passes gate by gate."""
-    result = circuit.run(**overrides)
-    plan, values = circuit.plan, result.values
+class Recorder:
+    """An observer of the backward loop that keeps every step, for :attr:`rows`."""
+
+    def __init__(self, plan: Plan) -> None:
+        self._plan = plan
+        self._steps: list[tuple[GateUse, Any, list[Wire]]] = []
+
+    def gate(self, step: BackwardStep, upstream: Any) -> None:
+        self._steps.append((self._plan.gates[step.out].use, upstream, []))
+
+    def wire(
+        self, step: BackwardStep, position: int, *, local: Any, sent: Any, before: Any, after: Any
+    ) -> None:
+        use, _, wires = self._steps[-1]
+        if isinstance(sent, np.ndarray) and not sent.flags.owndata:
+            sent = sent.copy()  # a broadcast view: give it memory of its own, for the reader
+        if after is not None and before is None:
+            before = 0.0  # the first contribution: the gradient was 0 before it
+        wires.append(Wire(use.inputs[position], local, sent, before, after))
+
+    @property
+    def rows(self) -> list[BackwardRow]:
+        """The backward pass so far, one row per gate, in run order."""
+        return [
+            BackwardRow(use.name, use.gate, upstream, tuple(wires), use.within)
+            for use, upstream, wires in self._steps
+        ]
+
+
+def trace(circuit: Circuit, values: Mapping[str, Any] | None = None) -> Trace:
+    """Run ``circuit`` (leaf values from ``values``) and record its passes gate by gate."""
+    recorder = Recorder(circuit.plan)
+    result = circuit.run(values or {}, observer=recorder)
+    plan, by_name = circuit.plan, result.values
 
     def value_of(source: str | float) -> Any:
-        return values[source] if isinstance(source, str) else source
+        return by_name[source] if isinstance(source, str) else source
 
     forward = []
     for step in plan.forward:
-        use = plan.gates[step[-1]]
+        bound = plan.gates[step.out]
+        use = bound.use
         inputs = tuple((source, value_of(source)) for source in use.inputs)
-        forward.append(ForwardRow(use.name, use.gate, inputs, values[use.name], use.within))
-
+        forward.append(
+            ForwardRow(use.name, use.gate, inputs, by_name[use.name], use.within, spec=bound.gate.spec)
+        )
     root = circuit.outputs[0]
-    grads: dict[str, Any] = {root: _seed(values[root])}
-    backward = []
-    with np.errstate(all="ignore"):
-        for kind, fn, _, _, _, out, to_a, to_b, targets in plan.backward:
-            use = plan.gates[out]
-            inputs = tuple(value_of(source) for source in use.inputs)
-            output = values[use.name]
-            upstream = grads.get(use.name, 0.0)
-            shape = shape_of(output)
-            if kind == BINARY:
-                kept = (to_a, to_b)
-            elif kind == UNARY:
-                kept = (to_a,)
-            else:
-                kept = targets
-            if kind == VJP:
-                locals_ = [None] * len(inputs)
-                products = list(fn(inputs, output, np.broadcast_to(upstream, shape)))
-            else:
-                locals_ = list(fn(inputs, output))
-                products = [np.broadcast_to(local * upstream, shape) if shape else local * upstream
-                            for local in locals_]  # fmt: skip
-            wires = []
-            for source, value, local, sent, slot in zip(
-                use.inputs, inputs, locals_, products, kept, strict=True
-            ):
-                product = sum_to_shape(sent, shape_of(value))
-                if isinstance(product, np.ndarray) and not product.flags.owndata:
-                    product = product.copy()  # a broadcast view: give it its own memory
-                if slot == SINK or not isinstance(source, str):
-                    wires.append(Wire(source, local, product, None, None))
-                    continue
-                before = grads.get(source, 0.0)
-                grads[source] = before + product
-                wires.append(Wire(source, local, product, before, grads[source]))
-            backward.append(BackwardRow(use.name, use.gate, upstream, tuple(wires), use.within))
+    grads: dict[str, Any] = {root: _seed(by_name[root])}
+    backward = recorder.rows
+    if backward and backward[0].node == root:  # the engine's seed 1.0 stands for ones of the root's shape
+        backward[0] = replace(backward[0], upstream=grads[root])
+    for row in backward:
+        for wire in row.wires:
+            if wire.kept and isinstance(wire.source, str):
+                grads[wire.source] = wire.after
     return Trace(result, root, forward, backward, grads)
 
 
@@ -267,7 +289,7 @@ def collapse(trace: Trace) -> Trace:
             at = use.positions.get((row.node, position))
             if at is None:
                 continue
-            sent[at] = wire.product if at not in sent else sent[at] + wire.product
+            sent[at] = accumulate(sent.get(at), wire.product)
             if wire.kept:
                 kept.add((use.name, at))
 
@@ -276,9 +298,9 @@ def collapse(trace: Trace) -> Trace:
     def added(source: str | float, local: Any, product: Any, keep: bool) -> Wire:
         if not keep or not isinstance(source, str):
             return Wire(source, local, product, None, None)
-        before = grads.get(source, 0.0)
-        grads[source] = before + product
-        return Wire(source, local, product, before, grads[source])
+        before = grads.get(source)
+        grads[source] = accumulate(before, product)
+        return Wire(source, local, product, 0.0 if before is None else before, grads[source])
 
     backward = []
     for row in trace.backward:

@@ -1,22 +1,25 @@
-"""Graph file format, version 1: YAML text to a :class:`CircuitDef`.
+"""Graph file format, version 1: composed YAML to a :class:`CircuitDef`.
 
 This module checks the *form* of a circuit file: its keys, its names, its
 values. Whether the gates exist and get the right inputs is
-:mod:`gatekit.validate`'s concern; cycles are :mod:`gatekit.graph`'s.
+:mod:`gatekit.engine.validate`'s concern; cycles are
+:mod:`gatekit.engine.graph`'s. What it returns is immutable: later stages
+make new records (:func:`gatekit.format.modules.expand`,
+:func:`gatekit.engine.validate.validate`) rather than rewriting these.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from yaml.nodes import Node
 
 from gatekit.errors import Location
-from gatekit.gatespec import NAME_PATTERN
+from gatekit.format.yamlsource import Reader
 from gatekit.limits import exceeded, limit
-from gatekit.plugins import Gate
-from gatekit.yamlsource import Reader
+from gatekit.names import is_name
 
 __all__ = ["CircuitDef", "GateUse", "Leaf", "ModuleDef", "parse", "parse_library"]
 
@@ -24,13 +27,14 @@ FORMAT_VERSION = 1
 TOP_LEVEL_KEYS = (
     "gatekit", "name", "doc", "requires", "imports", "modules", "inputs", "params", "gates", "outputs"
 )  # fmt: skip
-LIBRARY_KEYS = ("gatekit", "name", "doc", "requires", "imports", "modules")
+HEADER_KEYS = ("gatekit", "name", "doc", "requires")
+LIBRARY_KEYS = (*HEADER_KEYS, "imports", "modules")
 MODULE_KEYS = ("doc", "inputs", "gates", "outputs")
 GATE_KEYS = ("gate", "in", "attrs")
 LEAF_KINDS = {"inputs": "input", "params": "param"}
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Leaf:
     """An input (data) or a param (trainable): a named value given in the file."""
 
@@ -40,21 +44,21 @@ class Leaf:
     location: Location
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class GateUse:
     """One application of a gate, as written: ``name: {gate: G, in: [...], attrs: {...}}``."""
 
     name: str
     gate: str
-    inputs: list[str | float]  # node names and number constants, in order
-    input_locations: list[Location]
-    attrs: dict[str, Any]
-    attr_locations: dict[str, Location]
+    inputs: tuple[str | float, ...]  # node names and number constants, in order
+    input_locations: tuple[Location, ...]
+    attrs: Mapping[str, Any]  # as written: plain data, not yet checked by the gate's Attr
+    attr_locations: Mapping[str, Location]  # where each attribute's value is written
     location: Location  # the gate's name
     gate_location: Location  # the gate: value
     in_location: Location  # the in: list
-    #: the registered gate, set by :func:`gatekit.validate.validate`
-    resolved: Gate | None = None
+    #: where each attribute's name is written
+    attr_key_locations: Mapping[str, Location] = field(default_factory=dict)
     #: for a gate that came from expanding modules: the module uses around it,
     #: outermost first, as ``(path, module name)`` (``("f", "neuron2")``,
     #: ``("f/out", "logistic")``); empty for a gate written in the circuit
@@ -65,11 +69,22 @@ class GateUse:
     #: (``f: {gate: neuron2, in: [x0, x1, w0, w1, w2]}`` gives ``f/wx0``,
     #: reading ``[w0, x0]``, ``(2, 0)``); empty for a gate written in the circuit
     arguments: tuple[int | None, ...] = ()
-    #: where each attribute's name is written (``attr_locations``: its value)
-    attr_key_locations: dict[str, Location] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
+class ModuleDef:
+    """A sub-circuit used as a gate: formal inputs, gates, one output."""
+
+    name: str
+    location: Location  # its name under modules:
+    inputs: tuple[str, ...]
+    gates: Mapping[str, GateUse]
+    output: str
+    output_location: Location
+    defined_at: Mapping[str, Location]  # its inputs' and gates' names (local to it)
+
+
+@dataclass(frozen=True, slots=True)
 class CircuitDef:
     """A circuit file, read and checked for form, nothing resolved yet."""
 
@@ -77,37 +92,31 @@ class CircuitDef:
     name: str | None = None
     doc: str | None = None
     #: distributions whose plugins the circuit's gates come from (a hint, not an import)
-    requires: list[str] = field(default_factory=list)
-    leaves: dict[str, Leaf] = field(default_factory=dict)
-    gates: dict[str, GateUse] = field(default_factory=dict)
-    outputs: list[str] = field(default_factory=list)
-    output_locations: list[Location] = field(default_factory=list)
+    requires: tuple[str, ...] = ()
+    leaves: Mapping[str, Leaf] = field(default_factory=dict)
+    gates: Mapping[str, GateUse] = field(default_factory=dict)
+    outputs: tuple[str, ...] = ()
+    output_locations: tuple[Location, ...] = ()
     #: where each name was defined, for "defined twice" and reference errors
-    defined_at: dict[str, Location] = field(default_factory=dict)
-    #: sub-circuits usable as gates: this file's and its imports'
-    modules: dict[str, ModuleDef] = field(default_factory=dict)
+    defined_at: Mapping[str, Location] = field(default_factory=dict)
+    #: sub-circuits usable as gates: this file's (and, after loading imports, theirs)
+    modules: Mapping[str, ModuleDef] = field(default_factory=dict)
     #: the files named in ``imports:``, with where each is named
-    imports: list[tuple[str, Location]] = field(default_factory=list)
+    imports: tuple[tuple[str, Location], ...] = ()
 
 
 @dataclass(slots=True)
-class ModuleDef:
-    """A sub-circuit used as a gate: formal inputs, gates, one output."""
+class _Header:
+    """The keys a circuit and a module library share, as read."""
 
-    name: str
-    location: Location  # its name under modules:
-    inputs: list[str]
-    gates: dict[str, GateUse]
-    output: str
-    output_location: Location
-    defined_at: dict[str, Location]  # its inputs' and gates' names (local to it)
+    name: str | None = None
+    doc: str | None = None
+    requires: tuple[str, ...] = ()
+    modules: dict[str, ModuleDef] = field(default_factory=dict)
+    imports: tuple[tuple[str, Location], ...] = ()
 
-
-def parse(root: Node, reader: Reader) -> CircuitDef:
-    """Read a composed circuit document; every error is a located :class:`GraphError`."""
-    circuit = CircuitDef(file=reader.file)
-    outputs_node = None
-    for key, key_node, value in reader.mapping(root, "a circuit file"):
+    def read(self, reader: Reader, key: str, value: Node) -> None:
+        """Read one of :data:`LIBRARY_KEYS`."""
         if key == "gatekit":
             version = reader.number(value, "the format version (gatekit:)")
             if version != FORMAT_VERSION:
@@ -115,30 +124,83 @@ def parse(root: Node, reader: Reader) -> CircuitDef:
                     value, f"unsupported format version {value.value}; this gatekit reads version 1"
                 )
         elif key == "name":
-            circuit.name = reader.text(value, "name")
+            self.name = reader.text(value, "name")
         elif key == "doc":
-            circuit.doc = reader.text(value, "doc")
+            self.doc = reader.text(value, "doc")
         elif key == "requires":
             what = "an item of 'requires:' (a distribution name)"
-            circuit.requires = [reader.text(item, what) for item in reader.sequence(value, "'requires:'")]
-        elif key in LEAF_KINDS:
-            _parse_leaves(circuit, reader, value, key)
-        elif key == "gates":
-            _parse_gates(circuit.gates, circuit.defined_at, reader, value)
-        elif key == "outputs":
-            outputs_node = value
-            _parse_outputs(circuit, reader, value)
+            self.requires = tuple(reader.text(item, what) for item in reader.sequence(value, "'requires:'"))
         elif key == "modules":
-            _parse_modules(circuit.modules, reader, value)
-        elif key == "imports":
-            circuit.imports = _parse_imports(reader, value)
+            _parse_modules(self.modules, reader, value)
+        else:  # imports
+            self.imports = tuple(
+                (reader.text(item, "an item of 'imports:' (a file path)"), reader.location(item))
+                for item in reader.sequence(value, "'imports:'")
+            )
+
+
+def parse(root: Node, reader: Reader) -> CircuitDef:
+    """Read a composed circuit document; every error is a located :class:`~gatekit.GraphError`."""
+    header = _Header()
+    leaves: dict[str, Leaf] = {}
+    gates: dict[str, GateUse] = {}
+    defined_at: dict[str, Location] = {}
+    outputs: list[tuple[str, Location]] | None = None
+    for key, key_node, value in reader.mapping(root, "a circuit file"):
+        if key in LIBRARY_KEYS:
+            header.read(reader, key, value)
+        elif key in LEAF_KINDS:
+            _parse_leaves(leaves, defined_at, reader, value, key)
+        elif key == "gates":
+            _parse_gates(gates, defined_at, reader, value)
+        elif key == "outputs":
+            outputs = _parse_outputs(reader, value)
         else:
             raise reader.error(key_node, _unknown_key(key, "top-level key", TOP_LEVEL_KEYS))
-    if outputs_node is None:
+    if outputs is None:
         raise reader.error(root, "the circuit has no 'outputs:' list; name the node(s) to compute")
-    if len(circuit.leaves) + len(circuit.gates) > limit("GATEKIT_MAX_NODES"):
+    if len(leaves) + len(gates) > limit("GATEKIT_MAX_NODES"):
         raise reader.error(root, f"the circuit's {exceeded('GATEKIT_MAX_NODES', 'node count')}")
-    return circuit
+    return CircuitDef(
+        file=reader.file,
+        name=header.name,
+        doc=header.doc,
+        requires=header.requires,
+        leaves=leaves,
+        gates=gates,
+        outputs=tuple(name for name, _ in outputs),
+        output_locations=tuple(location for _, location in outputs),
+        defined_at=defined_at,
+        modules=header.modules,
+        imports=header.imports,
+    )
+
+
+def parse_library(root: Node, reader: Reader) -> CircuitDef:
+    """Read a module library: a file of ``modules:`` (and ``imports:``), nothing to run.
+
+    Its header keys (``gatekit``, ``name``, ``doc``, ``requires``) are
+    checked as a circuit's are.
+    """
+    header = _Header()
+    for key, key_node, value in reader.mapping(root, "a module library"):
+        if key in LIBRARY_KEYS:
+            header.read(reader, key, value)
+        elif key in TOP_LEVEL_KEYS:
+            raise reader.error(
+                key_node, f"an imported file must be a module library, but it has {key!r}; "
+                "only modules: and imports: are read from an import"
+            )  # fmt: skip
+        else:
+            raise reader.error(key_node, _unknown_key(key, "top-level key", LIBRARY_KEYS))
+    return CircuitDef(
+        file=reader.file,
+        name=header.name,
+        doc=header.doc,
+        requires=header.requires,
+        modules=header.modules,
+        imports=header.imports,
+    )
 
 
 def _unknown_key(key: str, what: str, known: tuple[str, ...], where: str = "") -> str:
@@ -146,7 +208,7 @@ def _unknown_key(key: str, what: str, known: tuple[str, ...], where: str = "") -
 
 
 def _define(scope: dict[str, Location], reader: Reader, name: str, key_node: Node, section: str) -> Location:
-    if not NAME_PATTERN.fullmatch(name):
+    if not is_name(name):
         raise reader.error(
             key_node,
             f"invalid name {name!r} in {section}: a name starts with a letter or _ "
@@ -162,11 +224,13 @@ def _define(scope: dict[str, Location], reader: Reader, name: str, key_node: Nod
     return location
 
 
-def _parse_leaves(circuit: CircuitDef, reader: Reader, node: Node, section: str) -> None:
+def _parse_leaves(
+    leaves: dict[str, Leaf], defined_at: dict[str, Location], reader: Reader, node: Node, section: str
+) -> None:
     kind = LEAF_KINDS[section]
     for name, key_node, value in reader.mapping(node, f"'{section}:'"):
-        location = _define(circuit.defined_at, reader, name, key_node, section)
-        circuit.leaves[name] = Leaf(name, kind, reader.value(value, f"{kind} {name!r}"), location)
+        location = _define(defined_at, reader, name, key_node, section)
+        leaves[name] = Leaf(name, kind, reader.value(value, f"{kind} {name!r}"), location)
 
 
 def _parse_gates(
@@ -206,8 +270,8 @@ def _parse_gates(
         gates[name] = GateUse(
             name=name,
             gate=reader.text(gate_node, f"'gate:' of {what}"),
-            inputs=inputs,
-            input_locations=input_locations,
+            inputs=tuple(inputs),
+            input_locations=tuple(input_locations),
             attrs=attrs,
             attr_locations=attr_locations,
             location=location,
@@ -234,13 +298,11 @@ def _plain(reader: Reader, node: Node, what: str) -> Any:
     return reader.text(node, what)
 
 
-def _parse_outputs(circuit: CircuitDef, reader: Reader, node: Node) -> None:
+def _parse_outputs(reader: Reader, node: Node) -> list[tuple[str, Location]]:
     items = reader.sequence(node, "'outputs:'")
     if not items:
         raise reader.error(node, "'outputs:' is empty; name at least one node")
-    for item in items:
-        circuit.outputs.append(reader.text(item, "an output"))
-        circuit.output_locations.append(reader.location(item))
+    return [(reader.text(item, "an output"), reader.location(item)) for item in items]
 
 
 def _parse_modules(modules: dict[str, ModuleDef], reader: Reader, node: Node) -> None:
@@ -264,37 +326,12 @@ def _parse_modules(modules: dict[str, ModuleDef], reader: Reader, node: Node) ->
                 if len(items) != 1:
                     raise reader.error(sub_value, f"{what} must have exactly one output, got {len(items)}")
                 output = (reader.text(items[0], f"the output of {what}"), reader.location(items[0]))
-            elif key != "doc":
+            elif key == "doc":
+                reader.text(sub_value, f"'doc:' of {what}")
+            else:
                 raise reader.error(sub_key, _unknown_key(key, "key", MODULE_KEYS, f" in {what}"))
         if not inputs:
             raise reader.error(key_node, f"{what} has no 'inputs:' (its formal inputs, in order)")
         if output is None:
             raise reader.error(key_node, f"{what} has no 'outputs:' (exactly one node)")
-        modules[name] = ModuleDef(name, location, inputs, gates, output[0], output[1], scope)
-
-
-def _parse_imports(reader: Reader, node: Node) -> list[tuple[str, Location]]:
-    return [
-        (reader.text(item, "an item of 'imports:' (a file path)"), reader.location(item))
-        for item in reader.sequence(node, "'imports:'")
-    ]
-
-
-def parse_library(root: Node, reader: Reader) -> CircuitDef:
-    """Read a module library: a file of ``modules:`` (and ``imports:``), nothing to run."""
-    library = CircuitDef(file=reader.file)
-    for key, key_node, value in reader.mapping(root, "a module library"):
-        if key == "modules":
-            _parse_modules(library.modules, reader, value)
-        elif key == "imports":
-            library.imports = _parse_imports(reader, value)
-        elif key in ("gatekit", "name", "doc", "requires"):
-            continue
-        elif key in TOP_LEVEL_KEYS:
-            raise reader.error(
-                key_node, f"an imported file must be a module library, but it has {key!r}; "
-                "only modules: and imports: are read from an import"
-            )  # fmt: skip
-        else:
-            raise reader.error(key_node, _unknown_key(key, "top-level key", LIBRARY_KEYS))
-    return library
+        modules[name] = ModuleDef(name, location, tuple(inputs), gates, output[0], output[1], scope)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import networkx as nx
 
+from gatekit.engine.validate import ValidCircuit
 from gatekit.errors import CycleError
-from gatekit.loader import CircuitDef
 
 __all__ = ["CircuitGraph", "build_graph"]
 
@@ -22,25 +22,29 @@ __all__ = ["CircuitGraph", "build_graph"]
 class CircuitGraph:
     """The DAG and what the compiler needs from it."""
 
-    graph: nx.DiGraph
+    graph: nx.DiGraph[str]
     order: list[str]  # every node, topological (depth first, file order), deterministic
     unused: list[str]  # gates no output depends on, in file order
-    root_cone: set[str]  # outputs[0] and every node it depends on
+    root_cone: frozenset[str]  # outputs[0] and every node it depends on
 
 
-def build_graph(circuit: CircuitDef) -> CircuitGraph:
+def build_graph(valid: ValidCircuit) -> CircuitGraph:
     """Build the DAG of a validated circuit.
 
     :raises CycleError: the wires form a cycle; the message names it
         (``a -> b -> a``) and points at the reference that closes it.
     """
-    graph = nx.DiGraph()
+    circuit = valid.definition
+    graph: nx.DiGraph[str] = nx.DiGraph()
     graph.add_nodes_from(
         (leaf.name, {"kind": leaf.kind, "location": leaf.location}) for leaf in circuit.leaves.values()
     )
     graph.add_nodes_from(
-        (use.name, {"kind": "gate", "location": use.location, "gate": use.gate, "attrs": use.attrs})
-        for use in circuit.gates.values()
+        (
+            bound.name,
+            {"kind": "gate", "location": bound.location, "gate": bound.gate.name, "attrs": bound.attrs},
+        )
+        for bound in valid.gates.values()
     )
     graph.add_edges_from(
         (source, use.name)
@@ -51,18 +55,18 @@ def build_graph(circuit: CircuitDef) -> CircuitGraph:
     order = _depth_first_order(graph)
     position = {name: i for i, name in enumerate(order)}
     if any(position[source] >= position[target] for source, target in graph.edges):
-        raise _cycle_error(circuit, graph)
-    cones = {}
+        raise _cycle_error(valid, graph)
+    cones: dict[str, set[str]] = {}
     for output in circuit.outputs:
         if output not in cones:
             cones[output] = nx.ancestors(graph, output)
             cones[output].add(output)
     needed = set().union(*cones.values())
     unused = [name for name in circuit.gates if name not in needed]
-    return CircuitGraph(graph, order, unused, cones[circuit.outputs[0]])
+    return CircuitGraph(graph, order, unused, frozenset(cones[circuit.outputs[0]]))
 
 
-def _depth_first_order(graph: nx.DiGraph) -> list[str]:
+def _depth_first_order(graph: nx.DiGraph[str]) -> list[str]:
     """A topological order that keeps the file's order where it can.
 
     Depth first from each node in file order, every node's inputs before the
@@ -76,7 +80,8 @@ def _depth_first_order(graph: nx.DiGraph) -> list[str]:
     return list(nx.dfs_postorder_nodes(graph.reverse(copy=False)))
 
 
-def _cycle_error(circuit: CircuitDef, graph: nx.DiGraph) -> CycleError:
+def _cycle_error(valid: ValidCircuit, graph: nx.DiGraph[str]) -> CycleError:
+    circuit = valid.definition
     edges = nx.find_cycle(graph)
     names = [source for source, _ in edges]
     # Start the cycle at the node defined first in the file, so the message

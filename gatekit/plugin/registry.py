@@ -16,27 +16,51 @@ True
 
 from __future__ import annotations
 
+import difflib
 import functools
 import importlib
 import importlib.metadata
 import importlib.util
 import os
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pluggy
 
-from gatekit import hookspecs
-from gatekit.errors import PluginError
-from gatekit.gates import default_plugins
-from gatekit.gatespec import GateSpec
+from gatekit.errors import PluginError, PluginWarning
+from gatekit.plugin import hookspecs
+from gatekit.plugin.gatespec import GateSpec
 
-__all__ = ["Gate", "GateRegistry", "PluginManager", "gate_from_object", "plugin_manager"]
+__all__ = [
+    "AUTOLOAD_ENV",
+    "Gate",
+    "GateRegistry",
+    "Hooks",
+    "PluginManager",
+    "default_plugins",
+    "default_registry",
+    "gate_from_object",
+    "plugin_manager",
+]
 
 ENTRY_POINT_GROUP = "gatekit"
 AUTOLOAD_ENV = "GATEKIT_DISABLE_PLUGIN_AUTOLOAD"
+
+#: The built-in gates' modules, in registration order: ordinary plugins, each
+#: implementing ``gatekit_register_gates``, registered by name like ``-p``
+#: plugins; any can be blocked (``-p no:gatekit.gates.activations``).
+default_plugins: tuple[str, ...] = (
+    "gatekit.gates.arithmetic",
+    "gatekit.gates.elementary",
+    "gatekit.gates.activations",
+    "gatekit.gates.reductions",
+)
+
+#: Every hook a plugin may implement, from the spec module.
+HOOK_NAMES = tuple(name for name in vars(hookspecs) if name.startswith(("gate_", "gatekit_")))
 
 # The argument order the scheduler calls each hook with; ``attrs`` is bound
 # at compile time.
@@ -117,24 +141,59 @@ def plugin_manager(
     for name in plugins:
         if not pm.is_blocked(name) and pm.get_plugin(name) is None:
             _register(pm, _import(name), name)
+    _check_pending(pm)
+    return pm
+
+
+def _check_pending(pm: PluginManager) -> None:
+    """Fault every plugin that pluggy finds a marked hook of no spec in (``unknown hook``)."""
     while True:
         try:
             pm.check_pending()
-            return pm
+            return
         except pluggy.PluginValidationError as exc:
             name = pm.get_name(exc.plugin) or repr(exc.plugin)
             pm.fault(name, _validation_message(pm, exc))
 
 
 def _validation_message(pm: pluggy.PluginManager, exc: pluggy.PluginValidationError) -> str:
-    """pluggy's multi-line validation message as one line, with what the hook takes."""
+    """pluggy's multi-line validation message as one line, with what the hook takes.
+
+    pluggy words its findings in two ways: ``unknown hook 'NAME' in plugin
+    ...`` (a marked function whose name is no hook), and ``Plugin 'P' for
+    hook 'NAME'`` followed by lines of detail (arguments the spec lacks).
+    """
     first, *rest = str(exc).splitlines()
+    if first.startswith("unknown hook "):
+        return _unknown_hook(first.split("'")[1])
     detail = "; ".join(line.strip() for line in rest if line.strip()) or first
     hook = first.partition(" for hook ")[2].strip("'")
     caller = getattr(pm.hook, hook, None)
     if caller is not None and caller.spec is not None:
         detail += f" ({hook} takes: {', '.join(caller.spec.argnames)})"
-    return f"hook {hook or '?'}: {detail}"
+    return f"hook {hook}: {detail}" if hook else detail
+
+
+def _unknown_hook(name: str) -> str:
+    close = difflib.get_close_matches(name, HOOK_NAMES, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}?" if close else f"the hooks are: {', '.join(HOOK_NAMES)}"
+    return f"{name!r} is not a gatekit hook ({hint})"
+
+
+def _misspelled_hook(plugin: object) -> str | None:
+    """A message if ``plugin`` has an attribute that looks like a hook but is none (``gate_vpj``).
+
+    pluggy never sees an unmarked method, and sees a marked one only as an
+    unknown hook; either way a misspelled gradient hook would leave the gate
+    without the gradient its author wrote. Names far from every hook
+    (``gate_helper``) are the author's own and are left alone.
+    """
+    for name in dir(plugin):
+        if not name.startswith("gate") or name in HOOK_NAMES:
+            continue
+        if difflib.get_close_matches(name, HOOK_NAMES, n=1, cutoff=0.8):
+            return _unknown_hook(name)
+    return None
 
 
 def _import(name: str) -> object:
@@ -155,6 +214,10 @@ def _import(name: str) -> object:
 
 def _register(pm: PluginManager, plugin: object, name: str) -> bool:
     """Register ``plugin``; False if it was blocked or set aside as broken."""
+    misspelled = _misspelled_hook(plugin)
+    if misspelled is not None:
+        pm.fault(name, misspelled)
+        return False
     try:
         return pm.register(plugin, name=name) is not None
     except pluggy.PluginValidationError as exc:
@@ -180,11 +243,44 @@ def _load_entry_points(pm: PluginManager) -> None:
 
 
 @functools.cache
+def _cached_registry(plugins: tuple[str, ...], blocked: tuple[str, ...], autoload: bool) -> GateRegistry:
+    registry = GateRegistry.from_manager(plugin_manager(plugins, blocked, autoload))
+    for problem in registry.problems:
+        warnings.warn(problem, PluginWarning, stacklevel=4)
+    return registry
+
+
+def default_registry(
+    plugins: Sequence[str] = (), blocked: Sequence[str] = (), autoload: bool | None = None
+) -> GateRegistry:
+    """The installed gates (built once per set of options and cached).
+
+    Plugins that were set aside are reported once, as :class:`~gatekit.PluginWarning`.
+
+    :param plugins: extra plugin modules to load (``-p NAME``).
+    :param blocked: plugin names not to load (``-p no:NAME``).
+    :param autoload: load entry-point plugins; defaults to yes unless
+        ``GATEKIT_DISABLE_PLUGIN_AUTOLOAD`` is set.
+    """
+    if autoload is None:
+        autoload = not os.environ.get(AUTOLOAD_ENV)
+    return _cached_registry(tuple(plugins), tuple(blocked), autoload)
+
+
+@functools.cache
 def _own_distribution() -> str:
     try:
         return f"gatekit {importlib.metadata.version('gatekit')}"
     except importlib.metadata.PackageNotFoundError:
         return "gatekit"
+
+
+class Hooks(NamedTuple):
+    """A gate's hooks as the scheduler calls them, attrs bound (see :meth:`Gate.bind`)."""
+
+    forward: Callable[..., Any]
+    backward: Callable[..., Any]
+    is_vjp: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,18 +299,18 @@ class Gate:
     def name(self) -> str:
         return self.spec.name
 
-    def bind(self, attrs: Mapping[str, Any]) -> tuple[Callable[..., Any], Callable[..., Any], bool]:
-        """Return ``(forward, backward, is_vjp)`` as the scheduler calls them.
+    def bind(self, attrs: Mapping[str, Any]) -> Hooks:
+        """The gate's hooks as the scheduler calls them, with ``attrs`` bound.
 
         ``forward(inputs)``; ``backward(inputs, output)`` for local-gradient
         gates and ``backward(inputs, output, upstream)`` for VJP gates.
         """
         forward = _bind(self.forward, "gate_forward", attrs)
         if self.vjp is not None:
-            return forward, _bind(self.vjp, "gate_vjp", attrs), True
+            return Hooks(forward, _bind(self.vjp, "gate_vjp", attrs), True)
         if self.local_grad is None:  # GateRegistry refuses such gates
             raise PluginError(f"gate {self.name!r} has no gradient hook")
-        return forward, _bind(self.local_grad, "gate_local_grad", attrs), False
+        return Hooks(forward, _bind(self.local_grad, "gate_local_grad", attrs), False)
 
 
 def _bind(impl: pluggy.HookImpl, hook: str, attrs: Mapping[str, Any]) -> Callable[..., Any]:
@@ -284,6 +380,7 @@ class GateRegistry(Mapping[str, Gate]):
                 spec = _spec_of(pm, gate, name)
                 if spec is not None:
                     _register(pm, gate, f"{name}:{spec.name}")
+        _check_pending(pm)
         return cls(_collect(pm), pm.problems, pm.autoload)
 
     def __getitem__(self, name: str) -> Gate:
@@ -307,6 +404,7 @@ def gate_from_object(gate: object, name: str | None = None) -> Gate:
     pm = PluginManager()
     name = name or getattr(gate, "__name__", None) or type(gate).__qualname__
     _register(pm, gate, name)
+    _check_pending(pm)
     found = list(_collect(pm))
     if not found:
         raise PluginError(f"{name!r} is not a gate: it implements no gate_spec hook")
@@ -318,18 +416,32 @@ def _impls(pm: pluggy.PluginManager, hook: str) -> dict[str, pluggy.HookImpl]:
 
 
 def _spec_of(pm: PluginManager, gate: object, owner: str) -> GateSpec | None:
-    method = getattr(gate, "gate_spec", None)
-    if not callable(method):
-        pm.fault(owner, f"gatekit_register_gates returned {gate!r}, which has no gate_spec hook")
+    """The spec of a gate that ``gatekit_register_gates`` returned, or None (faulted)."""
+    try:
+        method = getattr(gate, "gate_spec", None)
+    except Exception as exc:  # a property that raises
+        pm.fault(owner, f"reading gate_spec of {type(gate).__name__} raised {type(exc).__name__}: {exc}")
         return None
-    return _checked_spec(pm, method(), owner)
+    if not callable(method):
+        pm.fault(owner, f"gatekit_register_gates returned {type(gate).__name__}, which has no gate_spec hook")
+        return None
+    return _checked_spec(pm, method, owner)
 
 
-def _checked_spec(pm: PluginManager, spec: object, owner: str) -> GateSpec | None:
+def _checked_spec(pm: PluginManager, method: Callable[[], object], owner: str) -> GateSpec | None:
+    """Call a ``gate_spec`` hook and check what it returns; None (faulted) if anything is wrong."""
+    try:
+        spec = method()
+    except Exception as exc:
+        pm.fault(owner, f"gate_spec raised {type(exc).__name__}: {exc}")
+        return None
     if not isinstance(spec, GateSpec):
         pm.fault(owner, f"gate_spec returned {type(spec).__name__}, not gatekit.GateSpec")
         return None
-    problems = spec.problems()
+    try:
+        problems = spec.problems()
+    except Exception as exc:  # a spec built from odd parts
+        problems = [f"checking it raised {type(exc).__name__}: {exc}"]
     if problems:
         pm.fault(owner, f"bad gate spec: {'; '.join(problems)}")
         return None
@@ -348,7 +460,7 @@ def _collect(pm: PluginManager) -> Iterator[Gate]:
             if name in forwards or name in grads or name in vjps:
                 pm.fault(name, "implements gate hooks but not gate_spec")
             continue
-        spec = _checked_spec(pm, specs[name].function(), name)
+        spec = _checked_spec(pm, specs[name].function, name)
         if spec is None:
             continue
         if name not in forwards:

@@ -1,0 +1,279 @@
+"""The object users run: a :class:`Circuit` is loaded once and run often.
+
+:meth:`Circuit.from_file` and :meth:`Circuit.from_text` take a circuit
+through the whole pipeline (read, parse, load imports, expand modules,
+validate, build the DAG, compile); :meth:`Circuit.run` runs the plan forward
+and backward and returns a :class:`Result`. The engine draws nothing:
+``gatekit.Circuit`` (``gatekit.api``) is this class with its notebook
+pictures added from the views.
+
+>>> circuit = Circuit.from_text('''
+... inputs: {x: 3.0}
+... params: {w: 2.0}
+... gates:
+...   y: {gate: mul, in: [w, x]}
+... outputs: [y]
+... ''')
+>>> result = circuit.run({"x": 4.0})
+>>> result.outputs["y"], result.grads["w"], result.grads["x"]
+(8.0, 4.0, 2.0)
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from functools import cached_property
+from typing import Any, ClassVar, TypeVar
+
+import networkx as nx
+import numpy as np
+from yaml.nodes import Node
+
+from gatekit.engine import scheduler
+from gatekit.engine.broadcast import sum_to_shape
+from gatekit.engine.compiler import Plan, compile_plan
+from gatekit.engine.graph import build_graph
+from gatekit.engine.guards import guarded
+from gatekit.engine.scheduler import Observer
+from gatekit.engine.validate import ValidCircuit, check_module_names, validate
+from gatekit.errors import Location, UsageError
+from gatekit.format.modules import expand, load_imports
+from gatekit.format.parse import CircuitDef, parse
+from gatekit.format.yamlsource import Reader
+from gatekit.plugin.registry import GateRegistry, default_registry
+
+__all__ = ["Circuit", "Result", "as_value"]
+
+C = TypeVar("C", bound="Circuit")
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building large object graphs.
+
+    Loading allocates hundreds of thousands of long-lived objects and no
+    garbage cycles; with the collector on, it rescans them again and again
+    (about 3x slower at 100k nodes).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+class Result:
+    """One run's numbers: ``outputs``, ``grads`` (of ``outputs[0]``) and ``values``."""
+
+    def __init__(
+        self, plan: Plan, values: list[Any], grads: list[Any], circuit: Circuit | None = None
+    ) -> None:
+        self._plan = plan
+        self._values = values
+        self._grads = grads
+        #: the circuit that made this result (``None`` when made by hand)
+        self.circuit = circuit
+
+    @cached_property
+    def outputs(self) -> Mapping[str, Any]:
+        """Each output's value, in the order of ``outputs:``."""
+        return {name: self._values[slot] for name, slot in self._plan.outputs.items()}
+
+    @cached_property
+    def grads(self) -> Mapping[str, Any]:
+        """The gradient of the first output with respect to every input and param."""
+        values, grads, reached = self._values, self._grads, self._plan.reached
+        shared = {id(value) for value in values if type(value) is np.ndarray}
+        return {
+            name: _shaped_like(grads[slot] if slot in reached else None, values[slot], shared)
+            for name, slot in self._plan.leaves.items()
+        }
+
+    @cached_property
+    def values(self) -> Mapping[str, Any]:
+        """Every node's value (leaves and gates), in file order."""
+        return {name: self._values[slot] for name, slot in self._plan.slots.items()}
+
+    @property
+    def leaves(self) -> dict[str, Any]:
+        """The value each input and param had in this run."""
+        return {name: self._values[slot] for name, slot in self._plan.leaves.items()}
+
+    def __repr__(self) -> str:
+        return f"<Result outputs={self.outputs!r}>"
+
+
+class Circuit:
+    """A validated, compiled circuit, ready to run many times."""
+
+    #: what :meth:`run` returns (a subclass may return a subclass)
+    result_type: ClassVar[type[Result]] = Result
+
+    def __init__(self, valid: ValidCircuit, graph: nx.DiGraph[str], plan: Plan, unused: list[str]) -> None:
+        self.valid = valid
+        self.graph = graph
+        self.plan = plan
+        # the kinds of run (scalars: False, arrays: True) whose plugin results were checked
+        self._checked: set[bool] = set()
+        # whether the file's own leaf values hold an array (overrides may add one)
+        self._array_leaves = any(type(plan.initial[slot]) is np.ndarray for slot in plan.leaves.values())
+        #: ``(location, message)`` pairs worth telling the author (unused gates)
+        self.warnings: list[tuple[Location, str]] = [
+            (valid.gates[name].location, f"gate {name!r} is not used by any output") for name in unused
+        ]
+
+    # -- loading -------------------------------------------------------------
+
+    @classmethod
+    def from_file(cls: type[C], path: str | os.PathLike[str], registry: GateRegistry | None = None) -> C:
+        """Read, validate and compile the circuit file at ``path``.
+
+        :raises GatekitError: the file is unreadable or not a valid circuit;
+            the message names the file, line and column.
+        """
+        file = os.fspath(path)
+        reader = Reader(file)
+        with _collector_paused():
+            return cls._build(reader.read_file(file), reader, registry)
+
+    @classmethod
+    def from_text(cls: type[C], text: str, file: str = "<string>", registry: GateRegistry | None = None) -> C:
+        """Like :meth:`from_file`, from YAML text; ``file`` names it in messages."""
+        reader = Reader(file)
+        with _collector_paused():
+            return cls._build(reader.compose(text), reader, registry)
+
+    @classmethod
+    def _build(cls: type[C], root: Node, reader: Reader, registry: GateRegistry | None) -> C:
+        registry = registry if registry is not None else default_registry()
+        definition = load_imports(parse(root, reader))
+        check_module_names(definition, registry)
+        valid = validate(expand(definition), registry)
+        dag = build_graph(valid)
+        return cls(valid, dag.graph, compile_plan(valid, dag), dag.unused)
+
+    # -- what it is ----------------------------------------------------------
+
+    @property
+    def definition(self) -> CircuitDef:
+        """The circuit as its file defines it, module uses expanded."""
+        return self.valid.definition
+
+    @property
+    def file(self) -> str:
+        return self.valid.file
+
+    @property
+    def name(self) -> str | None:
+        return self.valid.definition.name
+
+    @property
+    def inputs(self) -> list[str]:
+        return [leaf.name for leaf in self.valid.leaves.values() if leaf.kind == "input"]
+
+    @property
+    def params(self) -> list[str]:
+        return [leaf.name for leaf in self.valid.leaves.values() if leaf.kind == "param"]
+
+    @property
+    def outputs(self) -> list[str]:
+        return list(self.valid.outputs)
+
+    # -- running -------------------------------------------------------------
+
+    def run(
+        self,
+        values: Mapping[str, Any] | None = None,
+        /,
+        *,
+        check_finite: bool = False,
+        observer: Observer | None = None,
+        **overrides: Any,
+    ) -> Result:
+        """Run forward and backward; ``values`` and ``overrides`` replace leaves' values.
+
+        :param values: ``{name: value}`` for inputs and params (any name,
+            ``check_finite`` included); ``overrides`` (``name=value``) are
+            applied after it. A value is a number or anything
+            ``numpy.asarray`` takes.
+        :param check_finite: stop at the first gate that produces NaN or
+            infinity, forward or backward, naming it and its inputs.
+        :param observer: told every backward step (see
+            :class:`gatekit.engine.scheduler.Observer`); ``gatekit explain``
+            records a run with one.
+        :raises UsageError: an override names no input or param, or its value
+            is not numeric.
+        :raises RunError: a gate raised, returned something that is not a
+            number or an array or the wrong number or shape of gradients
+            (checked on the first run, and the first run with arrays), or,
+            with ``check_finite``, produced NaN or infinity; the message names
+            the gate, its plugin and its location.
+        """
+        plan = self.plan
+        slots = plan.initial.copy()
+        arrays = self._array_leaves
+        for name, value in {**(values or {}), **overrides}.items():
+            slot = plan.leaves.get(name)
+            if slot is None:
+                known = ", ".join(plan.leaves) or "none"
+                raise UsageError(f"no input or param named {name!r} (known: {known})", Location(self.file))
+            slots[slot] = as_value(value, name)
+            arrays = arrays or type(slots[slot]) is np.ndarray
+        if check_finite:
+            plan = guarded(plan, finite=True)
+        elif arrays not in self._checked:  # the first run of each kind checks what plugins return
+            plan = guarded(plan, finite=False)
+        if arrays:
+            with np.errstate(all="ignore"):  # inf and nan are results, not warnings
+                scheduler.forward(plan, slots)
+                grads = scheduler.backward(plan, slots, observer)
+        else:
+            scheduler.forward(plan, slots)
+            if observer is None:
+                grads = scheduler.backward_floats(plan, slots)
+            else:
+                grads = scheduler.backward(plan, slots, observer)
+        self._checked.add(arrays)
+        return self.result_type(self.plan, slots, grads, self)
+
+    def __repr__(self) -> str:
+        return f"<Circuit {self.name or self.file!r}: {len(self.plan.forward)} gates>"
+
+
+def as_value(value: Any, name: str) -> Any:
+    """A leaf value as gatekit runs it: a float, or a float64 array."""
+    if isinstance(value, bool):
+        raise UsageError(f"the value for {name!r} must be a number, got a boolean")
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"the value for {name!r} must be a number or an array of numbers ({exc})") from None
+    return float(array) if array.ndim == 0 else array
+
+
+def _shaped_like(grad: Any, value: Any, shared: set[int]) -> Any:
+    """A leaf's gradient with the leaf's shape: summed over broadcast axes, scalars spread.
+
+    ``None`` (no gradient reached the leaf) is 0. An array that is also a
+    node's value or another leaf's gradient, or a view (the array pass
+    shares and broadcasts arrays rather than copying them), is copied, once,
+    here.
+    """
+    if grad is None:
+        grad = 0.0
+    if not isinstance(value, np.ndarray):
+        return float(np.sum(grad)) if isinstance(grad, np.ndarray) else grad
+    grad = sum_to_shape(grad, value.shape)
+    if np.ndim(grad) == 0:
+        return np.full(value.shape, grad)
+    if id(grad) in shared or not grad.flags.owndata:  # shared, or a (read-only) broadcast view
+        grad = grad.copy()
+    shared.add(id(grad))
+    return grad

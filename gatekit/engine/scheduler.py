@@ -1,0 +1,214 @@
+"""The run loops: forward in topological order, then backprop in reverse.
+
+This is the whole of backpropagation, and the only place gatekit applies the
+chain rule. Forward, each gate computes its output from the values in its
+input slots. Backward, each gate takes the gradient arriving at its output
+(``upstream``) and sends one *contribution* down each input wire, which is
+added into that input's gradient, so that a wire that fans out collects the
+gradient from every gate it feeds:
+
+* a gate with ``gate_local_grad`` gives one local gradient per input, and
+  the contribution is ``local * upstream`` (:func:`contribution`);
+* a gate with ``gate_vjp`` is given ``upstream`` and returns the
+  contributions itself;
+* either way a contribution is summed back to its input's shape where
+  broadcasting stretched the input, and the first contribution to a
+  gradient is the gradient, later ones are added (:func:`accumulate`);
+* where each contribution goes, and which are not kept (a number
+  constant's), the compiler decided: the loops follow each step's targets.
+
+Two loops apply this rule. :func:`backward` is the general one: any values,
+shapes kept, and an optional :class:`Observer` told every step
+(``gatekit.views.trace`` records runs with it). :func:`backward_floats` is
+the same rule for a run of Python floats only, written out inline because
+that is most of a scalar circuit's time: there every shape is ``()``, so no
+sum or broadcast is needed, and starting each gradient at ``-0.0`` (which
+leaves any number it is added to unchanged, ``0.0`` and ``-0.0`` included)
+makes ``+=`` give exactly what assigning the first contribution gives. A
+test runs both on every example graph and random circuits and requires the
+same numbers, of the same types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from gatekit.engine.broadcast import shape_of, sum_to_shape
+from gatekit.engine.compiler import BINARY, SINK, UNARY, VJP, BackwardStep, Plan
+from gatekit.errors import RunError
+
+__all__ = ["Observer", "accumulate", "backward", "backward_floats", "contribution", "forward"]
+
+
+class Observer(Protocol):
+    """Told every step of a :func:`backward` run, for a record of it (``gatekit explain``).
+
+    Calls come in run order: :meth:`gate` once per backward step, then
+    :meth:`wire` once per input of that gate, in input order.
+    """
+
+    def gate(self, step: BackwardStep, upstream: Any) -> None:
+        """A gate's turn: ``upstream`` is the gradient at its output."""
+
+    def wire(
+        self, step: BackwardStep, position: int, *, local: Any, sent: Any, before: Any, after: Any
+    ) -> None:
+        """What input ``position`` received.
+
+        ``local`` is the local gradient (``None`` for a VJP gate); ``sent``
+        the contribution, summed to the input's shape; ``before`` and
+        ``after`` the input's gradient around the addition (``before`` is
+        ``None`` for the first contribution), both ``None`` where the
+        gradient is not kept (a constant's).
+        """
+
+
+def forward(plan: Plan, values: list[Any]) -> None:
+    """Fill every gate's slot in ``values``, in topological order."""
+    out = -1
+    try:
+        for kind, fn, a, b, gather, out in plan.forward:
+            if kind == BINARY:
+                values[out] = fn((values[a], values[b]))
+            elif kind == UNARY:
+                values[out] = fn((values[a],))
+            else:
+                values[out] = fn(gather(values))
+    except Exception as exc:
+        raise _failure(plan, out, "forward", exc) from exc
+
+
+def contribution(local: Any, upstream: Any, shape: tuple[int, ...], target: tuple[int, ...]) -> Any:
+    """What a gate with local gradient ``local`` sends down a wire: ``local * upstream``.
+
+    ``shape`` is the gate output's shape, ``target`` the input's. A scalar
+    gradient stands for the same value at every element of its own node, and
+    a product smaller than the output (an input that broadcasting stretched)
+    is broadcast to it, as a view, so that :func:`~gatekit.engine.broadcast.sum_to_shape`
+    then counts every element it reached. A product by exactly 1.0 is not
+    computed. When the product would be summed to a number anyway (a scalar
+    weight against a batch), it is one dot product: one pass, no array.
+
+    >>> contribution(2.0, 3.0, (), ())
+    6.0
+    >>> contribution(np.array([1.0, 2.0]), np.array([3.0, 4.0]), (2,), ())
+    11.0
+    """
+    if (
+        target == ()
+        and type(local) is np.ndarray
+        and type(upstream) is np.ndarray
+        and local.shape == upstream.shape == shape
+    ):
+        return float(np.vdot(local, upstream))
+    if type(local) is float and local == 1.0:
+        product = upstream
+    elif type(upstream) is float and upstream == 1.0:
+        product = local
+    else:
+        product = local * upstream
+    if shape_of(product) != shape:
+        product = np.broadcast_to(product, shape)
+    return product
+
+
+def accumulate(total: Any, sent: Any) -> Any:
+    """A gradient after one more contribution: the first one as it is, later ones added.
+
+    Never in place: a gradient may be the very array that is another node's
+    value, or another gradient.
+    """
+    return sent if total is None else total + sent
+
+
+def backward(plan: Plan, values: list[Any], observer: Observer | None = None) -> list[Any]:
+    """The gradient of the root with respect to every slot, for values of any shape.
+
+    Gradients that nothing reached stay ``None``; a root that is an array
+    starts from ``1.0``, which stands for ones of its shape. Contributions
+    to constants are computed only for an ``observer``.
+    """
+    grads: list[Any] = [None] * len(values)
+    grads[plan.root] = 1.0
+    out = -1
+    try:
+        for step in plan.backward:
+            kind, fn, _, _, gather, out, _, _, targets = step
+            upstream = grads[out]
+            inputs = gather(values)
+            output = values[out]
+            shape = shape_of(output)
+            if observer is not None:
+                observer.gate(step, upstream)
+            if kind == VJP:
+                if shape_of(upstream) != shape:
+                    upstream = np.broadcast_to(upstream, shape)
+                sent_back = fn(inputs, output, upstream)
+                local_grads: Sequence[Any] = (None,) * len(targets)
+            else:
+                local_grads = fn(inputs, output)
+            for position, slot in enumerate(targets):
+                if slot == SINK and observer is None:
+                    continue
+                value_shape = shape_of(inputs[position])
+                local = local_grads[position]
+                sent = (
+                    sent_back[position] if kind == VJP else contribution(local, upstream, shape, value_shape)
+                )
+                sent = sum_to_shape(sent, value_shape)
+                if slot == SINK:
+                    if observer is not None:
+                        observer.wire(step, position, local=local, sent=sent, before=None, after=None)
+                    continue
+                before = grads[slot]
+                grads[slot] = after = accumulate(before, sent)
+                if observer is not None:
+                    observer.wire(step, position, local=local, sent=sent, before=before, after=after)
+    except Exception as exc:
+        raise _failure(plan, out, "backward", exc) from exc
+    return grads
+
+
+def backward_floats(plan: Plan, values: list[Any]) -> list[Any]:
+    """:func:`backward` for a run whose values are all Python floats, inline.
+
+    Gradients start at ``-0.0`` (see the module's docstring); those no leaf
+    needs land in ``SINK``.
+    """
+    grads: list[Any] = [-0.0] * len(values)
+    grads[plan.root] = 1.0
+    out = -1
+    try:
+        for kind, fn, a, b, gather, out, to_a, to_b, targets in plan.backward:
+            upstream = grads[out]
+            if kind == BINARY:
+                local_a, local_b = fn((values[a], values[b]), values[out])
+                grads[to_a] += local_a * upstream
+                grads[to_b] += local_b * upstream
+            elif kind == UNARY:
+                (local_a,) = fn((values[a],), values[out])
+                grads[to_a] += local_a * upstream
+            elif kind == VJP:  # the gate multiplies by upstream itself
+                for slot, sent in zip(targets, fn(gather(values), values[out], upstream), strict=True):
+                    grads[slot] += sent
+            else:
+                for slot, local in zip(targets, fn(gather(values), values[out]), strict=True):
+                    grads[slot] += local * upstream
+    except Exception as exc:
+        raise _failure(plan, out, "backward", exc) from exc
+    return grads
+
+
+def _failure(plan: Plan, out: int, phase: str, exc: Exception) -> RunError:
+    if isinstance(exc, RunError):  # a guard's finding, already worded
+        return exc
+    bound = plan.gates.get(out)
+    if bound is None:  # pragma: no cover - a bug in gatekit itself
+        return RunError(f"{phase} pass failed: {type(exc).__name__}: {exc}")
+    hook = "gate_forward" if phase == "forward" else "its gradient hook"
+    return RunError(
+        f"{bound.describe()} failed in {hook}: {type(exc).__name__}: {exc}", bound.location, node=bound.name
+    )

@@ -17,7 +17,7 @@ It then measures, all in one Python process per size:
   garbage collector in its default state (also for a circuit of about 60k
   nodes, the "no slower than the bare parse" target);
 * ``circuit.run()`` (forward and backward), and its two halves through
-  ``gatekit.engine.scheduler.forward`` / ``backward`` on ``circuit.plan``;
+  ``gatekit.engine.scheduler.forward`` / ``backward_floats`` on ``circuit.plan``;
 * reference (a): a flat Python tape of ``(op, input slots, output slot)`` over
   the same circuit, run by one loop with the ops written inline;
 * reference (b): micrograd's own ``MLP`` (``micrograd.nn``, built on
@@ -486,7 +486,7 @@ def measure(
         values = plan.initial.copy()
         scheduler.forward(plan, values)
         middle = time.perf_counter()
-        grads = scheduler.backward(plan, values)
+        grads = scheduler.backward_floats(plan, values)
         end = time.perf_counter()
         del values, grads
         return middle - start, end - middle
@@ -635,7 +635,7 @@ def report(rows: list[Row], target: Row | None) -> str:
         )
     )
     parts.append(
-        "(fwd/bwd: gatekit.engine.scheduler.forward/backward on circuit.plan, best of each; "
+        "(fwd/bwd: gatekit.engine.scheduler.forward/backward_floats on circuit.plan, best of each; "
         "gatekit/tape: how many times slower gatekit's run is than the tape)"
     )
     parts.append("")

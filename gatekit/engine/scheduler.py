@@ -37,7 +37,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from gatekit.engine.broadcast import shape_of, sum_to_shape
-from gatekit.engine.compiler import BINARY, SINK, UNARY, VJP, BackwardStep, Plan
+from gatekit.engine.compiler import BINARY, MANY, SINK, UNARY, VJP, BackwardStep, Plan
 from gatekit.errors import RunError
 
 __all__ = ["Observer", "accumulate", "backward", "backward_floats", "contribution", "forward"]
@@ -70,7 +70,7 @@ def forward(plan: Plan, values: list[Any]) -> None:
     """Fill every gate's slot in ``values``, in topological order."""
     out = -1
     try:
-        for kind, fn, a, b, gather, out in plan.forward:
+        for kind, fn, a, b, gather, out in plan.forward_loop:
             if kind == BINARY:
                 values[out] = fn((values[a], values[b]))
             elif kind == UNARY:
@@ -182,7 +182,7 @@ def backward_floats(plan: Plan, values: list[Any]) -> list[Any]:
     grads[plan.root] = 1.0
     out = -1
     try:
-        for kind, fn, a, b, gather, out, to_a, to_b, targets in plan.backward:
+        for kind, fn, a, b, gather, out, to_a, to_b, targets in plan.backward_loop:
             upstream = grads[out]
             if kind == BINARY:
                 local_a, local_b = fn((values[a], values[b]), values[out])
@@ -191,12 +191,12 @@ def backward_floats(plan: Plan, values: list[Any]) -> list[Any]:
             elif kind == UNARY:
                 (local_a,) = fn((values[a],), values[out])
                 grads[to_a] += local_a * upstream
-            elif kind == VJP:  # the gate multiplies by upstream itself
-                for slot, sent in zip(targets, fn(gather(values), values[out], upstream), strict=True):
-                    grads[slot] += sent
-            else:
+            elif kind == MANY:
                 for slot, local in zip(targets, fn(gather(values), values[out]), strict=True):
                     grads[slot] += local * upstream
+            else:  # VJP: the gate multiplies by upstream itself
+                for slot, sent in zip(targets, fn(gather(values), values[out], upstream), strict=True):
+                    grads[slot] += sent
     except Exception as exc:
         raise _failure(plan, out, "backward", exc) from exc
     return grads

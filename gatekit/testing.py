@@ -152,6 +152,7 @@ def random_points(
     ['float', 'float']
     """
     arity = gate.spec.arity if arity is None else arity
+    examples: list[tuple[tuple[int, ...], ...]]
     if shapes is not None:
         examples = [(tuple(shape),) for shape in shapes]
     else:
@@ -275,6 +276,7 @@ def _check_input(
         h = step * max(1.0, abs(center))
         out = []
         for offset in (-1, 0, 1):
+            moved: Any
             if index:
                 moved = np.array(x, dtype=np.float64)
                 moved[index] = center + offset * h

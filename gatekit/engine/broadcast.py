@@ -24,7 +24,8 @@ def shape_of(value: Any) -> tuple[int, ...]:
     """A value's shape: ``()`` for a float, quickly."""
     kind = type(value)
     if kind is np.ndarray:
-        return value.shape
+        shape: tuple[int, ...] = value.shape
+        return shape
     return () if kind is float else np.shape(value)
 
 

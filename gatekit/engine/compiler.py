@@ -17,9 +17,9 @@ same steps as plain tuples (:attr:`Plan.forward_loop`,
 :attr:`Plan.backward_loop`), made once here, for two reasons measured on a
 scalar MLP: CPython unpacks an exact tuple about four times faster than a
 tuple subclass such as a NamedTuple (some 50 ns a step), and unpacking
-touches every item, so a one- or two-input step carries ``None`` where it
-has no use for its ``gather`` and ``targets`` (objects of its own would cost
-a cache line each, about 10% of the run).
+touches every item, so a one- or two-input step carries one shared
+placeholder where it has no use for its ``gather`` and ``targets`` (objects
+of its own would cost a cache line each, about 10% of the run).
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ UNARY, BINARY, MANY, VJP = range(4)
 SINK = 0  # slot 0 holds no node: gradients that no leaf needs land there
 
 Gather = Callable[[list[Any]], Any]  # values -> the inputs' values, in order
+#: The one ``gather`` of every UNARY and BINARY step in the lean loops, which read their slots directly.
+UNUSED_GATHER: Gather = itemgetter(slice(0))
 
 
 class ForwardStep(NamedTuple):
@@ -81,11 +83,11 @@ class BackwardStep(NamedTuple):
 
 
 #: A :class:`ForwardStep` as the lean loop reads it: a plain tuple of the same fields,
-#: ``gather`` None for UNARY and BINARY steps.
-ForwardTuple = tuple[int, Callable[..., Any], int, int, Gather | None, int]
-#: A :class:`BackwardStep` as the lean loop reads it: ``gather`` and ``targets`` None
-#: for UNARY and BINARY steps.
-BackwardTuple = tuple[int, Callable[..., Any], int, int, Gather | None, int, int, int, tuple[int, ...] | None]
+#: ``gather`` the shared :data:`UNUSED_GATHER` for UNARY and BINARY steps.
+ForwardTuple = tuple[int, Callable[..., Any], int, int, Gather, int]
+#: A :class:`BackwardStep` as the lean loop reads it: ``gather`` :data:`UNUSED_GATHER`
+#: and ``targets`` ``()`` for UNARY and BINARY steps.
+BackwardTuple = tuple[int, Callable[..., Any], int, int, Gather, int, int, int, tuple[int, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,13 +115,13 @@ class Plan:
 
 def _lean_forward(step: ForwardStep) -> ForwardTuple:
     kind, forward, a, b, gather, out = step
-    return (kind, forward, a, b, None if kind in (UNARY, BINARY) else gather, out)
+    return (kind, forward, a, b, UNUSED_GATHER if kind in (UNARY, BINARY) else gather, out)
 
 
 def _lean_backward(step: BackwardStep) -> BackwardTuple:
     kind, backward, a, b, gather, out, to_a, to_b, targets = step
     if kind in (UNARY, BINARY):
-        return (kind, backward, a, b, None, out, to_a, to_b, None)
+        return (kind, backward, a, b, UNUSED_GATHER, out, to_a, to_b, ())
     return (kind, backward, a, b, gather, out, to_a, to_b, targets)
 
 

@@ -42,7 +42,10 @@ def load_imports(circuit: CircuitDef) -> CircuitDef:
     """
     start = os.path.abspath(circuit.file)
     base = os.path.dirname(start) if os.path.exists(start) else os.getcwd()
-    stack = [(_join(base, text), text, location, (start,)) for text, location in reversed(circuit.imports)]
+    # (the file's path, as written, where it is named, the chain of files importing it)
+    stack: list[tuple[str, str, Location, tuple[str, ...]]] = [
+        (_join(base, text), text, location, (start,)) for text, location in reversed(circuit.imports)
+    ]
     done: set[str] = set()
     modules = dict(circuit.modules)
     while stack:
@@ -98,20 +101,20 @@ def expand(circuit: CircuitDef) -> CircuitDef:
     most = limit("GATEKIT_MAX_NODES")  # modules inside modules multiply: 10 uses of 10 uses of ...
     expanded: dict[str, GateUse] = {}
     # (gate use, its path: where it sits in the tree of module uses)
-    stack = [(use, use.name) for use in reversed(circuit.gates.values())]
+    stack = [(use, use.name) for use in reversed(list(circuit.gates.values()))]
     while stack:
         use, path = stack.pop()
-        module = modules.get(use.gate)
-        if module is None:
+        used = modules.get(use.gate)
+        if used is None:
             expanded[use.name] = use
             continue
-        if len(expanded) + len(stack) + len(circuit.leaves) + len(module.gates) > most:
+        if len(expanded) + len(stack) + len(circuit.leaves) + len(used.gates) > most:
             raise GraphError(
                 f"expanding the modules of gate {path!r}: the circuit's "
                 f"{exceeded('GATEKIT_MAX_NODES', 'node count')}",
                 use.gate_location,
             )
-        instance = _instantiate(module, use, path)
+        instance = _instantiate(used, use, path)
         for inner, _ in instance:
             defined_at.setdefault(inner.name, inner.location)
         stack.extend(reversed(instance))
@@ -136,7 +139,7 @@ def _check_body(module: ModuleDef) -> None:
 
 
 def _check_recursion(modules: Mapping[str, ModuleDef]) -> None:
-    uses = nx.DiGraph()
+    uses: nx.DiGraph[str] = nx.DiGraph()
     where: dict[tuple[str, str], Location] = {}
     for module in modules.values():
         uses.add_node(module.name)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from yaml.nodes import Node
+from yaml.nodes import Node, ScalarNode, SequenceNode
 
 from gatekit.errors import Location
 from gatekit.format.yamlsource import Reader
@@ -289,11 +289,11 @@ def _plain(reader: Reader, node: Node, what: str) -> Any:
     number = reader.maybe_number(node)
     if number is not None:
         return number
-    if node.id == "sequence":
+    if isinstance(node, SequenceNode):
         return reader.value(node, what)
-    if node.id == "scalar" and node.tag.endswith(":bool"):
+    if isinstance(node, ScalarNode) and node.tag.endswith(":bool"):
         return node.value.lower() in ("true", "yes", "on", "y")
-    if node.id == "scalar" and node.tag.endswith(":null"):
+    if isinstance(node, ScalarNode) and node.tag.endswith(":null"):
         return None
     return reader.text(node, what)
 

@@ -119,7 +119,7 @@ class Reader:
         self._check_nodes = "&" in text or "!" in text
         loader = YamlLoader(text)
         try:
-            node = loader.get_single_node()
+            node: Node | None = loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             problem = exc.problem or exc.context or "invalid YAML"
@@ -175,12 +175,12 @@ class Reader:
         if not isinstance(node, MappingNode):
             raise self.error(node, f"{what} must be a mapping, got {_describe(node)}")
         first: dict[str, Node] = {}
-        pairs = []
+        pairs: list[tuple[str, Node, Node]] = []
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
                 raise self.error(key_node, f"keys of {what} must be text, got {_describe(key_node)}")
             self._visit(key_node, key_node)
-            key = key_node.value
+            key: str = key_node.value
             if key in first:
                 where = self.location(first[key])
                 raise self.error(
@@ -199,15 +199,17 @@ class Reader:
         """
         if not isinstance(node, SequenceNode):
             raise self.error(node, f"{what} must be a list, got {_describe(node)}")
-        for item in node.value:
+        items: list[Node] = node.value
+        for item in items:
             self._visit(item, node)
-        return node.value
+        return items
 
     def text(self, node: Node, what: str) -> str:
         """The text of a scalar (any plain or quoted scalar that is not a collection)."""
         if not isinstance(node, ScalarNode) or node.tag in (_NULL, _BOOL):
             raise self.error(node, f"{what} must be text, got {_describe(node)}")
-        return node.value
+        text: str = node.value
+        return text
 
     def number(self, node: Node, what: str) -> float:
         """A scalar read as a float.
@@ -273,7 +275,7 @@ class Reader:
         if not isinstance(node, SequenceNode):
             return self.number(node, what)
         shape: list[int] = []
-        level = [node]
+        level: list[Node] = [node]
         while True:
             first = level[0]
             if not isinstance(first, SequenceNode):

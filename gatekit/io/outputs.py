@@ -48,4 +48,4 @@ def write_outputs(path: str | os.PathLike[str], result: Result) -> None:
     for section, numbers in (("outputs", result.outputs), ("grads", result.grads), ("values", result.values)):
         for name, value in numbers.items():
             arrays[f"{section}/{name}"] = np.asarray(value, dtype=np.float64)
-    write_atomically(file, lambda f: np.savez(f, **arrays))
+    write_atomically(file, lambda f: np.savez(f, allow_pickle=False, **arrays))

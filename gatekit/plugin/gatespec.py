@@ -139,9 +139,9 @@ class GateSpec:
         (0.1, 3.0)
         """
         domain = self.domain
-        if domain and isinstance(domain[0], tuple):
-            return domain[min(position, len(domain) - 1)]  # type: ignore[return-value]
-        return domain  # type: ignore[return-value]
+        if isinstance(domain[0], tuple):  # one interval per input, the last repeated
+            return domain[min(position, len(domain) - 1)]
+        return domain
 
     @property
     def arity_text(self) -> str:

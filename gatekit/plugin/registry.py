@@ -372,9 +372,13 @@ class GateRegistry(Mapping[str, Gate]):
             if plugin is None or impl is None:
                 continue
             try:
-                provided = list(impl.function())
+                provided = impl.function()
             except Exception as exc:
                 pm.fault(name, f"gatekit_register_gates raised {type(exc).__name__}: {exc}")
+                continue
+            if not isinstance(provided, list | tuple):
+                returned = type(provided).__name__
+                pm.fault(name, f"gatekit_register_gates returned {returned}, not a list of gates")
                 continue
             for gate in provided:
                 spec = _spec_of(pm, gate, name)

@@ -187,9 +187,9 @@ def _run_labels(
             for position, wire in enumerate(row.wires):
                 shares[row.node, position] = wire.product  # this wire's share of the gradient
     wires = {}
-    for row in run.forward:
-        for position, (_, value) in enumerate(row.inputs):
-            wires[row.node, position] = _wire_label(value, shares.get((row.node, position)), precision)
+    for ahead in run.forward:
+        for position, (_, value) in enumerate(ahead.inputs):
+            wires[ahead.node, position] = _wire_label(value, shares.get((ahead.node, position)), precision)
     root = circuit.outputs[0]
     outputs = {
         output: _wire_label(

@@ -187,11 +187,11 @@ def _backward_lines(trace: Trace, steps: dict[str, int], p: int) -> list[str]:
         return [*lines, f"  (no gate between {root} and an input or param)"]
     outputs = {row.node: shape_of(row.output) for row in trace.forward}
     nested = any(row.within for row in trace.backward)
-    heads = []
+    heads: list[tuple[str, ...]] = []
     for row in trace.backward:
         upstream = f"upstream d {_d(root)}/d {_d(row.node)} = {_value(row.upstream, p)}"
-        cells = (str(steps[row.node]), row.node, row.gate, upstream)
-        heads.append((*cells, _within(row.within)) if nested else cells)
+        title = (str(steps[row.node]), row.node, row.gate, upstream)
+        heads.append((*title, _within(row.within)) if nested else title)
     wires = [[_wire_cells(row, wire, outputs[row.node], p) for wire in row.wires] for row in trace.backward]
     wire_lines = table([cells for group in wires for cells in group], WIRE_INDENT, gap=3)
     stacked = max(map(len, wire_lines), default=0) > WIDTH  # long values: a line per cell

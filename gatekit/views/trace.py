@@ -270,13 +270,13 @@ def collapse(trace: Trace) -> Trace:
     values = trace.result.values
 
     forward = []
-    for row in trace.forward:
-        if not row.within:
-            forward.append(row)
-        elif row.node in modules:  # the output of an outermost use: the module, seen whole
-            use = modules[row.node]
+    for ahead in trace.forward:
+        if not ahead.within:
+            forward.append(ahead)
+        elif ahead.node in modules:  # the output of an outermost use: the module, seen whole
+            use = modules[ahead.node]
             inputs = tuple((s, values[s] if isinstance(s, str) else s) for s in use.inputs)
-            forward.append(ForwardRow(use.name, use.module, inputs, row.output, module=True))
+            forward.append(ForwardRow(use.name, use.module, inputs, ahead.output, module=True))
 
     sums: dict[str, dict[int, Any]] = {}  # module use -> input position -> its wires' products, summed
     kept: set[tuple[str, int]] = set()
@@ -302,7 +302,7 @@ def collapse(trace: Trace) -> Trace:
         grads[source] = accumulate(before, product)
         return Wire(source, local, product, 0.0 if before is None else before, grads[source])
 
-    backward = []
+    backward: list[BackwardRow] = []
     for row in trace.backward:
         if not row.within:
             wires = tuple(added(w.source, w.local, w.product, w.kept) for w in row.wires)

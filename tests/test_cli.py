@@ -12,8 +12,10 @@ import math
 import subprocess
 
 import pytest
+from bad_circuits import BAD_CIRCUITS, IN_A_PROCESS, by_id
 
 import gatekit
+from gatekit.cli import main
 
 NEURON = "graphs/neuron.yaml"  # the CLI runs from the repository root
 F = 0.7310585786300049
@@ -41,41 +43,30 @@ def error_line(proc: subprocess.CompletedProcess[str], exit_code: int = 2) -> st
     return lines[0]
 
 
-# -- invalid graphs: one located line, exit 2 ------------------------------------
-
-BAD_GRAPHS = [
-    pytest.param("inputs:\n  x: [1, 2\noutputs: [x]\n", "3:8: invalid YAML", id="yaml-syntax"),
-    pytest.param("inputs:\n  x: 1\n  x: 2\noutputs: [x]\n", "3:3: duplicate key 'x'", id="duplicate-key"),
-    pytest.param(
-        "inputs: {x: 1}\ngates:\n  y: {gate: mull, in: [x, x]}\noutputs: [y]\n",
-        "3:13: unknown gate 'mull' (did you mean 'mul' or 'matmul'?)",
-        id="unknown-gate",
-    ),
-    pytest.param(
-        "inputs: {x: 1}\ngates:\n  y: {gate: exp, in: [x, x]}\noutputs: [y]\n",
-        "3:22: gate 'y' (exp) takes 1 input, got 2",
-        id="wrong-arity",
-    ),
-    pytest.param(
-        "inputs: {x: 1}\ngates:\n  y: {gate: mul, in: [x, z]}\noutputs: [y]\n",
-        "3:26: gate 'y' takes 'z' as an input",
-        id="dangling-reference",
-    ),
-    pytest.param(
-        "inputs: {x: 1}\ngates:\n  a: {gate: mul, in: [x, b]}\n  b: {gate: neg, in: [a]}\noutputs: [b]\n",
-        "4:23: the circuit has a cycle: a -> b -> a",
-        id="cycle",
-    ),
-    pytest.param("inputs:\n  x: 1\n", "1:1: the circuit has no 'outputs:' list", id="missing-outputs"),
-    pytest.param(None, "3:9: YAML aliases (*name) are not allowed", id="billion-laughs"),
-]
+# -- invalid graphs: one located line, exit 2 --------------------------------------
+# What each bad circuit says is test_errors.py's; here, what the command line adds.
 
 
-@pytest.mark.parametrize(("text", "expected"), BAD_GRAPHS)
-def test_invalid_graph_prints_one_located_error(cli, write_yaml, billion_laughs, text, expected):
-    """``expected`` is ``LINE:COL: the start of the message``."""
-    path = write_yaml(billion_laughs if text is None else text)
-    assert error_line(cli("run", path)).startswith(f"error: {path}:{expected}")
+@pytest.mark.parametrize(("text", "error", "line", "column", "words"), BAD_CIRCUITS)
+def test_every_bad_circuit_is_one_located_line_and_exit_2(text, error, line, column, words, tmp_path, capsys):
+    path = tmp_path / "g.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert main(["run", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    [message] = captured.err.splitlines()
+    assert message.startswith(f"error: {path}:{line}:{column}: ")
+
+
+@pytest.mark.parametrize(("text", "error", "line", "column", "words"), by_id(*IN_A_PROCESS))
+def test_in_a_process_too(cli, write_yaml, text, error, line, column, words):
+    path = write_yaml(text)
+    assert error_line(cli("run", path)).startswith(f"error: {path}:{line}:{column}: ")
+
+
+def test_the_billion_laughs_in_a_process(cli, write_yaml, billion_laughs):
+    path = write_yaml(billion_laughs)
+    assert error_line(cli("run", path)).startswith(f"error: {path}:3:9: YAML aliases (*name) are not allowed")
 
 
 def test_non_utf8_file(cli, tmp_path):
@@ -254,32 +245,6 @@ def test_version(cli):
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"gatekit {gatekit.__version__}\n", "")
 
 
-# -- every bad circuit of test_errors.py, through the CLI's own entry point ------
-
-
-def _bad_circuits() -> list[object]:
-    from test_errors import BAD_CIRCUITS
-
-    return BAD_CIRCUITS
-
-
-@pytest.mark.parametrize(("text", "error", "line", "column", "words"), _bad_circuits())
-def test_every_bad_circuit_is_one_located_line_and_exit_2(
-    text: str, error: type, line: int, column: int, words: tuple[str, ...], tmp_path, capsys
-) -> None:
-    from gatekit.cli import main
-
-    path = tmp_path / "g.yaml"
-    path.write_text(text, encoding="utf-8")
-    assert main(["run", str(path)]) == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    [message] = captured.err.splitlines()
-    assert message.startswith(f"error: {path}:{line}:{column}: ")
-    for word in words:
-        assert word in message
-
-
 def test_a_reader_that_stops_early_gets_no_traceback() -> None:
     import sys
     from pathlib import Path
@@ -294,3 +259,31 @@ def test_a_reader_that_stops_early_gets_no_traceback() -> None:
     )
     assert done.stdout.startswith("forward pass")
     assert done.stderr == ""
+
+
+# -- leaf values travel as a mapping, whatever their names ----------------------------
+
+ODD_NAMES = """\
+inputs: {check_finite: 1.0, observer: 2.0}
+gates:
+  y: {gate: mul, in: [check_finite, observer]}
+outputs: [y]
+"""
+
+
+def test_a_leaf_named_like_a_keyword_argument_is_set_everywhere(write_yaml, tmp_path, capsys):
+    path = str(write_yaml(ODD_NAMES))
+    values = ["--set", "check_finite=5", "--set", "observer=3"]
+    assert main(["run", path, *values, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["outputs"] == {"y": 15.0}
+    assert main(["explain", path, *values, "--json"]) == 0
+    explained = json.loads(capsys.readouterr().out)
+    assert explained["forward"][0]["output"] == 15.0
+    assert explained["grads"] == {"check_finite": 3.0, "observer": 5.0}
+    drawing = tmp_path / "g.dot"
+    assert main(["draw", path, *values, "-o", str(drawing)]) == 0
+    assert ">15.00<" in drawing.read_text() and ">5.00<" in drawing.read_text()
+    assert main(["check", path, *values]) == 0  # no false FAILED from values left out
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert rows[1] == ["mul", "y", "0", "3", "3", "ok"]  # dy/dcheck_finite = observer = 3, as set
+    assert rows[-1] == ["4", "checks:", "4", "ok,", "0", "skipped,", "0", "failed"]

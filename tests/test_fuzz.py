@@ -3,8 +3,9 @@
 - Random valid circuits: DAGs over the built-in elementwise gates, each
   gate's inputs kept inside its domain and away from its kinks. Backprop
   must agree with central differences (:func:`gatekit.testing.check_circuit`:
-  every gate, and the circuit end to end), and a run with arrays must agree
-  element by element with runs of scalars.
+  every gate, and the circuit end to end), a run with arrays must agree
+  element by element with runs of scalars, and a run recorded for
+  ``explain`` must be exactly the plain run.
 - Mutated circuit files: the files under ``graphs/`` with lines deleted,
   duplicated, swapped, re-indented or truncated, and tokens replaced by odd
   YAML (tags, anchors, ``.nan``, huge numbers, deep nesting, unicode...).
@@ -40,6 +41,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from exact import assert_traced_run_is_the_run
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -285,6 +287,20 @@ def test_an_array_run_agrees_with_scalar_runs_element_by_element(drawn: RandomCi
             expected_grad = sum(per_element) if batched_output else per_element[0]
         assert np.shape(batch.grads[name]) == np.shape(expected_grad), name
         np.testing.assert_allclose(batch.grads[name], expected_grad, rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+@fuzz_settings(200)
+@given(drawn=random_circuits())
+def test_a_recorded_run_is_the_run_exactly(drawn: RandomCircuit) -> None:
+    """``explain`` and ``draw`` record the run itself: the same numbers and types, scalar or batch."""
+    circuit = gatekit.loads(drawn.yaml(), "random.yaml", registry=REGISTRY)
+    assert_traced_run_is_the_run(circuit)
+    batch = {
+        name: value + np.array([0.0, *offsets])
+        for name, (_, value) in drawn.leaves.items()
+        if (offsets := drawn.offsets[name]) is not None
+    }
+    assert_traced_run_is_the_run(circuit, batch)
 
 
 # -- (b) mutated circuit files ---------------------------------------------------------------------

@@ -413,3 +413,28 @@ def test_expanded_gates_know_which_inputs_come_from_outside(write_yaml) -> None:
     assert gates["y/t"].inputs == (3.0, 3.0)
     assert gates["y"].arguments == (None, 0, None)  # t, u (x), the module's own 2
     assert gatekit.load(GRAPHS / "neuron.yaml").definition.gates["dot"].arguments == ()
+
+
+@pytest.mark.parametrize(
+    ("header", "where", "words"),
+    [
+        ("gatekit: 99\n", (1, 10), "unsupported format version 99"),
+        ("name: [a, b]\n", (1, 7), "name must be text, got a list"),
+        ("doc: {text: x}\n", (1, 6), "doc must be text, got a mapping"),
+        ("requires: 7\n", (1, 11), "'requires:' must be a list, got a number (7)"),
+        (
+            "requires: [[x]]\n",
+            (1, 12),
+            "an item of 'requires:' (a distribution name) must be text, got a list",
+        ),
+    ],
+    ids=["version", "name", "doc", "requires", "requires-item"],
+)
+def test_an_imported_library_header_is_checked_like_a_circuit_header(
+    tmp_path: Path, header: str, where: tuple[int, int], words: str
+) -> None:
+    write(tmp_path, "lib.yaml", header + LOGISTIC)
+    path = write(tmp_path, "c.yaml", "imports: [lib.yaml]\ninputs: {x: 1.0}\noutputs: [x]\n")
+    error = refused(path)
+    assert words in error.message
+    assert at(error) == ("lib.yaml", *where)

@@ -318,6 +318,72 @@ def test_gate_from_object_validates_like_registration() -> None:
         gate_from_object(object())
 
 
+class Misspelled:
+    """A gate whose gradient hook is misspelled: pluggy alone would register it without a gradient."""
+
+    @gatekit.hookimpl
+    def gate_spec(self):
+        return gatekit.GateSpec("misspelled", 1, "x")
+
+    @gatekit.hookimpl
+    def gate_forward(self, inputs):
+        return inputs[0]
+
+    @gatekit.hookimpl
+    def gate_local_grad(self, inputs, output):
+        return (1.0,)
+
+    def gate_vpj(self, inputs, output, upstream):  # meant: gate_vjp
+        return (upstream,)
+
+
+def test_a_misspelled_hook_is_refused_by_name() -> None:
+    with pytest.raises(gatekit.PluginError) as info:
+        gate_from_object(Misspelled())
+    assert "'gate_vpj' is not a gatekit hook (did you mean 'gate_vjp'?)" in info.value.message
+
+
+def test_a_misspelled_hook_is_refused_through_dash_p(tmp_path: Path) -> None:
+    module = tmp_path / "gk_vpj.py"
+    module.write_text(
+        textwrap.dedent(
+            """\
+            import gatekit
+
+
+            class G(gatekit.SpecGate):
+                spec = gatekit.GateSpec("vpj", 1, "x")
+
+                @gatekit.hookimpl
+                def gate_forward(self, inputs):
+                    return inputs[0]
+
+                @gatekit.hookimpl
+                def gate_vpj(self, inputs, output, upstream):
+                    return (upstream,)
+
+
+            gatekit_register_gates = gatekit.collect_gates(__name__)
+            """
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(gatekit.PluginError) as info:
+        GateRegistry.from_manager(plugin_manager(plugins=[str(module)], autoload=False))
+    hint = "'gate_vpj' is not a gatekit hook (did you mean 'gate_vjp'?)"
+    assert info.value.message == f"plugin '{module}:vpj' (not installed (-p)): {hint}"
+
+
+def test_a_misspelled_module_level_hook_names_the_hook(tmp_path: Path) -> None:
+    module = tmp_path / "gk_register.py"
+    module.write_text("import gatekit\n\n\n@gatekit.hookimpl\ndef gatekit_register_gate():\n    return []\n")
+    with pytest.raises(gatekit.PluginError) as info:
+        plugin_manager(plugins=[str(module)], autoload=False)
+    assert info.value.message.endswith(
+        "'gatekit_register_gate' is not a gatekit hook (did you mean 'gatekit_register_gates'?)"
+    )
+
+
 def test_check_circuit_covers_every_gate_and_every_leaf() -> None:
     rows = check_circuit(gatekit.load(ROOT / "graphs" / "neuron.yaml"))
     assert [row.where for row in rows[:3]] == ["wx0", "wx0", "wx1"]

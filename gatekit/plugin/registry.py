@@ -22,6 +22,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 import os
+import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -197,15 +198,27 @@ def _misspelled_hook(plugin: object) -> str | None:
 
 
 def _import(name: str) -> object:
-    """Import a plugin module by import name, or from a ``.py`` file's path."""
+    """Import a plugin module by import name, or from a ``.py`` file's path.
+
+    A file's module goes into ``sys.modules`` (as Python's own recipe for
+    importing a source file does, so that :func:`gatekit.collect_gates` and
+    anything else that looks a module up by name finds it), under the file's
+    stem, or under a name of its own when the stem is taken.
+    """
     try:
         if name.endswith(".py"):
             path = Path(name)
-            spec = importlib.util.spec_from_file_location(path.stem, path)
+            module_name = path.stem if path.stem not in sys.modules else f"{path.stem}@{path.resolve()}"
+            spec = importlib.util.spec_from_file_location(module_name, path)
             if spec is None or spec.loader is None or not path.is_file():
                 raise FileNotFoundError(f"no such file: {name}")
             module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
+            sys.modules[module_name] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[module_name]
+                raise
             return module
         return importlib.import_module(name)
     except Exception as exc:

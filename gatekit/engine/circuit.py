@@ -7,16 +7,10 @@ and backward and returns a :class:`Result`. The engine draws nothing:
 ``gatekit.Circuit`` (``gatekit.api``) is this class with its notebook
 pictures added from the views.
 
->>> circuit = Circuit.from_text('''
-... inputs: {x: 3.0}
-... params: {w: 2.0}
-... gates:
-...   y: {gate: mul, in: [w, x]}
-... outputs: [y]
-... ''')
+>>> circuit = Circuit.from_text("inputs: {x: 3.0}\\ngates: {y: {gate: square, in: [x]}}\\noutputs: [y]")
 >>> result = circuit.run({"x": 4.0})
->>> result.outputs["y"], result.grads["w"], result.grads["x"]
-(8.0, 4.0, 2.0)
+>>> result.outputs["y"], result.grads["x"]
+(16.0, 8.0)
 """
 
 from __future__ import annotations

@@ -27,10 +27,12 @@ and arrays have at most :data:`MAX_DIMENSIONS` dimensions.
 from __future__ import annotations
 
 import os
+import stat
+from typing import BinaryIO
 
-from gatekit.errors import UsageError
+from gatekit.errors import GatekitError, Location, UsageError
 
-__all__ = ["DEFAULTS", "MAX_DIMENSIONS", "exceeded", "limit"]
+__all__ = ["DEFAULTS", "MAX_DIMENSIONS", "exceeded", "limit", "read_bounded", "read_stream"]
 
 #: The most dimensions a value may have (NumPy 1 allows 32, NumPy 2 allows 64).
 MAX_DIMENSIONS = 32
@@ -63,3 +65,48 @@ def limit(name: str) -> int:
 def exceeded(name: str, what: str) -> str:
     """The end of an error message: which limit, its value, how to raise it."""
     return f"{what} exceeds the limit of {limit(name):,} (set {name} to raise it)"
+
+
+CHUNK = 1 << 20  # read a megabyte at a time: the limit is never allocated up front
+
+
+def read_bounded(path: str, error: type[GatekitError] = UsageError) -> bytes:
+    """The bytes of the file at ``path``, at most ``GATEKIT_MAX_FILE_BYTES`` of them.
+
+    Every circuit and data file is read here. Only a regular file is read:
+    a pipe or a device (``/dev/zero``, a FIFO, a symlink to either) would be
+    read forever or wait forever, and is refused before it is opened. The
+    file is read in chunks, so a limit of many gigabytes allocates nothing
+    until the data is there.
+
+    :raises GatekitError: of class ``error``, placed at the file: it cannot
+        be read, is not a regular file, or is larger than the limit.
+    """
+    place = Location(path)
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise error("cannot read the file: not a regular file (a pipe, a device or a folder)", place)
+        with open(path, "rb") as f:
+            return read_stream(f, place, error)
+    except OSError as exc:
+        raise error(f"cannot read the file: {exc.strerror or exc}", place) from None
+    except ValueError as exc:  # a path holding a NUL character
+        raise error(f"cannot read the file: {exc}", Location(repr(path))) from None
+
+
+def read_stream(stream: BinaryIO, place: Location, error: type[GatekitError] = UsageError) -> bytes:
+    """The bytes of an open ``stream`` (standard input), at most ``GATEKIT_MAX_FILE_BYTES``.
+
+    :raises GatekitError: of class ``error``, at ``place``: the stream holds more.
+    """
+    most = limit("GATEKIT_MAX_FILE_BYTES")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = stream.read(min(CHUNK, most + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > most:
+            raise error(f"the file's size {exceeded('GATEKIT_MAX_FILE_BYTES', 'in bytes')}", place)

@@ -28,10 +28,28 @@ def test_a_file_larger_than_the_limit_is_refused(tmp_path: Path, monkeypatch: py
     assert gatekit.load(path).run().outputs["x"] == 1.0
 
 
-def test_a_device_is_read_only_up_to_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GATEKIT_MAX_FILE_BYTES", "1000")
-    with pytest.raises(gatekit.LoadError, match="the file's size in bytes exceeds the limit of 1,000"):
+def test_a_device_is_refused_before_it_is_read() -> None:
+    with pytest.raises(gatekit.LoadError) as info:
         gatekit.load("/dev/zero")
+    assert (
+        str(info.value)
+        == "/dev/zero: cannot read the file: not a regular file (a pipe, a device or a folder)"
+    )
+
+
+def test_a_file_is_read_only_up_to_the_limit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("GATEKIT_MAX_FILE_BYTES", "1000")
+    big = tmp_path / "big.yaml"
+    big.write_text("# padding\n" * 200 + "inputs: {x: 1}\noutputs: [x]\n")
+    with pytest.raises(gatekit.LoadError, match="the file's size in bytes exceeds the limit of 1,000"):
+        gatekit.load(big)
+
+
+def test_a_limit_of_many_gigabytes_allocates_nothing_up_front(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "GATEKIT_MAX_FILE_BYTES", str(2**70)
+    )  # was a MemoryError, and past 2**63 an OverflowError
+    assert gatekit.load(NEURON).run().outputs["f"] == pytest.approx(0.7310585786300049, abs=1e-12)
 
 
 def test_too_many_nodes(monkeypatch: pytest.MonkeyPatch) -> None:

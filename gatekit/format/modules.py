@@ -56,9 +56,6 @@ def load_imports(circuit: CircuitDef) -> CircuitDef:
         if path in done:
             continue
         done.add(path)
-        if os.path.exists(path) and not os.path.isfile(path) and not os.path.isdir(path):
-            # a device or a pipe (/dev/zero, /dev/stdin) would be read forever or wait forever
-            raise GraphError(f"cannot import {text!r}: not a regular file", location)
         reader = Reader(os.path.relpath(path))
         try:
             root = reader.read_file(path)

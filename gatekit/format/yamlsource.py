@@ -25,7 +25,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gatekit.errors import GraphError, LoadError, Location
-from gatekit.limits import MAX_DIMENSIONS, exceeded, limit
+from gatekit.limits import MAX_DIMENSIONS, exceeded, limit, read_bounded
 
 __all__ = ["Reader", "YamlLoader"]
 
@@ -85,19 +85,11 @@ class Reader:
     # -- parsing ---------------------------------------------------------
 
     def read_file(self, path: str) -> Node:
-        """Read and compose the file at ``path``; see :meth:`compose`."""
-        most = limit("GATEKIT_MAX_FILE_BYTES")
-        try:
-            with open(path, "rb") as f:
-                data = f.read(most + 1)  # bounded: /dev/zero must not fill the memory
-        except OSError as exc:
-            raise LoadError(f"cannot read the file: {exc.strerror or exc}", Location(path)) from None
-        except ValueError as exc:  # a path holding a NUL character
-            raise LoadError(f"cannot read the file: {exc}", Location(repr(path))) from None
-        if len(data) > most:
-            raise LoadError(
-                f"the file's size {exceeded('GATEKIT_MAX_FILE_BYTES', 'in bytes')}", Location(path)
-            )
+        """Read (bounded: :func:`gatekit.limits.read_bounded`) and compose the file at ``path``.
+
+        See :meth:`compose`.
+        """
+        data = read_bounded(path, LoadError)
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:

@@ -49,6 +49,8 @@ __all__ = [
     "is_zero",
     "log",
     "log1p",
+    "maximum",
+    "minimum",
     "negative_square",
     "nonpositive",
     "positive",
@@ -61,6 +63,7 @@ __all__ = [
     "sin",
     "softplus",
     "sqrt",
+    "takes_first",
     "tanh",
 ]
 
@@ -281,10 +284,44 @@ def sign(x: Value) -> Value:
 
 
 def at_least(a: Value, b: Value) -> Value:
-    """1.0 where ``a >= b``, else 0.0 (ties go to ``a``)."""
+    """1.0 where ``a >= b``, else 0.0 (ties go to ``a``; nan compares false)."""
     if type(a) is float and type(b) is float:
         return 1.0 if a >= b else 0.0
     return (np.asarray(a) >= b).astype(np.float64)
+
+
+def maximum(a: Value, b: Value) -> Value:
+    """The larger of ``a`` and ``b``; nan if either is nan, as ``np.maximum``; ``a`` on a tie.
+
+    >>> maximum(math.nan, 1.0), maximum(1.0, math.nan), maximum(-0.0, 0.0)
+    (nan, nan, -0.0)
+    """
+    if type(a) is float and type(b) is float:
+        return a if a >= b or math.isnan(a) else b
+    return np.maximum(a, b)
+
+
+def minimum(a: Value, b: Value) -> Value:
+    """The smaller of ``a`` and ``b``; nan if either is nan, as ``np.minimum``; ``a`` on a tie."""
+    if type(a) is float and type(b) is float:
+        return a if a <= b or math.isnan(a) else b
+    return np.minimum(a, b)
+
+
+def takes_first(a: Value, b: Value, larger: bool = True) -> Value:
+    """1.0 where :func:`maximum` (``larger``) or :func:`minimum` of ``a`` and ``b`` is ``a``, else 0.0.
+
+    That is where ``a`` is the larger (the smaller), or equal, or nan: the
+    output came from ``a``, so the gradient goes to it.
+
+    >>> takes_first(math.nan, 1.0), takes_first(1.0, math.nan), takes_first(2.0, 2.0)
+    (1.0, 0.0, 1.0)
+    """
+    if type(a) is float and type(b) is float:
+        return 1.0 if (a >= b if larger else a <= b) or math.isnan(a) else 0.0
+    a = np.asarray(a)
+    chosen = (a >= b) if larger else (a <= b)
+    return (chosen | np.isnan(a)).astype(np.float64)
 
 
 def is_zero(x: Value) -> Value:

@@ -501,6 +501,56 @@ def test_max_and_min_route_the_gradient_to_the_chosen_input(
     assert [g[0] for g in array_grads] == grads
 
 
+@pytest.mark.parametrize("name", ["max", "min"])
+@pytest.mark.parametrize(
+    ("a", "b", "grads"),
+    [(math.nan, 1.0, [1.0, 0.0]), (1.0, math.nan, [0.0, 1.0]), (math.nan, math.nan, [1.0, 0.0])],
+    ids=["nan-first", "nan-second", "both"],
+)
+def test_max_and_min_give_nan_whichever_input_is_nan(
+    name: str, a: float, b: float, grads: list[float]
+) -> None:
+    """As NumPy and PyTorch: nan in either position; the gradient goes to the nan input."""
+    output, local = run(name, a, b)
+    assert math.isnan(output) and local == grads
+    array_output, array_local = run(name, np.array([a]), np.array([b]))
+    assert np.isnan(array_output).all() and [g[0] for g in array_local] == grads
+    reference = np.maximum if name == "max" else np.minimum
+    assert math.isnan(reference(a, b)) and math.isnan(reference(b, a))
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "output", "d_a", "d_b"),
+    [
+        (0.0, -1.0, math.inf, -math.inf, -math.inf),  # a^b ln a = inf * -inf, as PyTorch
+        (0.0, 0.0, 1.0, 0.0, 0.0),  # a^0 is 1 for every a: both limits are 0 (PyTorch: 0, 0)
+        (0.0, 2.0, 0.0, 0.0, 0.0),
+        (0.0, 0.5, 0.0, math.inf, 0.0),
+        (2.0, 3.0, 8.0, 12.0, 8.0 * math.log(2.0)),
+    ],
+)
+def test_pow_at_base_zero_as_pytorch_has_it(
+    a: float, b: float, output: float, d_a: float, d_b: float
+) -> None:
+    got, (got_a, got_b) = run("pow", a, b)
+    assert (got, got_a, got_b) == (output, d_a, d_b)
+    with np.errstate(all="ignore"):  # as in a run: inf and nan are results
+        array_output, (array_a, array_b) = run("pow", np.array([a]), np.array([b]))
+    assert (array_output[0], array_a[0], array_b[0]) == (output, d_a, d_b)
+
+
+@pytest.mark.parametrize("first", ["-0.0", "0"])
+def test_a_negative_zero_constant_is_not_a_zero_constant(first: str) -> None:
+    """Constants are kept by value, and -0.0 == 0.0: each must still get a slot of its own."""
+    second = "0" if first == "-0.0" else "-0.0"
+    gates = f"  a: {{gate: div, in: [x, {first}]}}\n  b: {{gate: div, in: [x, {second}]}}\n"
+    outputs = gatekit.loads(f"inputs: {{x: 1.0}}\ngates:\n{gates}outputs: [a, b]").run().outputs
+    assert outputs == {
+        "a": math.copysign(math.inf, float(first)),
+        "b": math.copysign(math.inf, float(second)),
+    }
+
+
 def test_leaky_relu_slope() -> None:
     assert run("leaky_relu", -2.0) == (-0.02, [0.01])
     assert run("leaky_relu", -2.0, slope=0.2) == (-0.4, [0.2])

@@ -24,6 +24,7 @@ of its own would cost a cache line each, about 10% of the run).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -172,12 +173,13 @@ def compile_plan(valid: ValidCircuit, dag: CircuitGraph) -> Plan:
     initial: list[Any] = [0.0] * (len(slots) + 1)
     for leaf in circuit.leaves.values():
         initial[slots[leaf.name]] = leaf.value
-    constants: dict[tuple[type, float], int] = {}
+    constants: dict[tuple[float, float], int] = {}
 
     def slot_of(source: str | float) -> int:
         if isinstance(source, str):
             return slots[source]
-        key = (type(source), source)
+        # One slot per distinct constant: -0.0 == 0.0, but 1/-0.0 is not 1/0.0
+        key = (source, math.copysign(1.0, source))
         if key not in constants:
             constants[key] = len(initial)
             initial.append(source)

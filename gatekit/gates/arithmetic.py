@@ -152,10 +152,13 @@ class Pow(SpecGate):
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         a, b = inputs
-        d_a = b * gm.power(a, b - 1.0)
-        # d/db a**b = a**b * log(a): its limit is 0 at a = 0, and it is
-        # undefined (nan) for a negative base.
-        d_b = gm.select(gm.is_zero(a), 0.0, output * gm.log(a))
+        # d/da a**b = b * a**(b - 1): 0 where b = 0 (a ** 0 is 1 for every a,
+        # and 0 * 0 ** -1 would be nan)
+        d_a = gm.select(gm.is_zero(b), 0.0, b * gm.power(a, b - 1.0))
+        # d/db a**b = a**b * log(a): undefined (nan) for a negative base; at
+        # a = 0 its limit is 0 for b >= 0 (as PyTorch has it), while for
+        # b < 0 the formula's inf * -inf = -inf stands.
+        d_b = gm.select(gm.is_zero(a) * gm.at_least(b, 0.0), 0.0, output * gm.log(a))
         return (d_a, d_b)
 
 
@@ -174,32 +177,38 @@ class Abs(SpecGate):
 
 
 class Max(SpecGate):
-    spec = GateSpec("max", 2, "Larger input; the gradient goes to it (to a on a tie).")
+    spec = GateSpec(
+        "max", 2, "Larger input (nan if either is); the gradient goes to the input chosen (a on a tie)."
+    )
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         a, b = inputs
-        return gm.select(gm.at_least(a, b), a, b)
+        return gm.maximum(a, b)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
+        # All of the gradient goes to the input the output came from: the
+        # larger, a on a tie, and a nan input (a if both are nan).
         a, b = inputs
-        chosen = gm.at_least(a, b)
+        chosen = gm.takes_first(a, b)
         return (chosen, 1.0 - chosen)
 
 
 class Min(SpecGate):
-    spec = GateSpec("min", 2, "Smaller input; the gradient goes to it (to a on a tie).")
+    spec = GateSpec(
+        "min", 2, "Smaller input (nan if either is); the gradient goes to the input chosen (a on a tie)."
+    )
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         a, b = inputs
-        return gm.select(gm.at_least(b, a), a, b)
+        return gm.minimum(a, b)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         a, b = inputs
-        chosen = gm.at_least(b, a)
+        chosen = gm.takes_first(a, b, larger=False)
         return (chosen, 1.0 - chosen)
 
 

@@ -144,3 +144,71 @@ def test_the_cli_option_reports_the_gate_and_exits_1(tmp_path, capsys) -> None:
         f"error: {path}:3:3: gate 'e' (exp, plugin 'gatekit.gates.elementary:exp') produced inf in the "
         "forward pass, from inputs (1000.0)\n"
     )
+
+
+# -- gates get read-only arrays: an in-place write fails at once, named -----------------------
+
+
+class InPlace(gatekit.SpecGate):
+    """Writes into what it was given, in the hook its ``where`` names."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    @property
+    def spec(self) -> GateSpec:
+        return GateSpec(f"inplace_{self.where}", 1, "doubles its input where it should not")
+
+    @hookimpl
+    def gate_forward(self, inputs):
+        (a,) = inputs
+        if self.where == "forward":
+            a *= 2.0
+            return a
+        return a * 2.0
+
+    @hookimpl
+    def gate_local_grad(self, inputs, output):
+        (a,) = inputs
+        if self.where == "backward":
+            np.add(a, 1.0, out=a)
+        return (2.0,)
+
+
+@pytest.fixture(scope="module")
+def in_place() -> GateRegistry:
+    pm = plugin_manager(autoload=False)
+    for where in ("forward", "backward"):
+        pm.register(InPlace(where), name=f"inplace:{where}")
+    return GateRegistry.from_manager(pm)
+
+
+@pytest.mark.parametrize(("where", "hook"), [("forward", "gate_forward"), ("backward", "its gradient hook")])
+def test_a_gate_that_writes_into_its_input_fails_at_once(
+    in_place: GateRegistry, where: str, hook: str
+) -> None:
+    text = f"inputs: {{x: [1.0, 2.0]}}\ngates:\n  y: {{gate: inplace_{where}, in: [x]}}\n  z: {{gate: neg, in: [x]}}\n"
+    circuit = gatekit.loads(text + "outputs: [y, z]", registry=in_place)
+    mine = np.array([3.0, 4.0])
+    for values in ({}, {"x": mine}):
+        with pytest.raises(RunError) as info:
+            circuit.run(values)
+        assert info.value.message.startswith(
+            f"gate 'y' (inplace_{where}, plugin 'inplace:{where}') failed in {hook}: "
+        )
+        assert "read-only" in info.value.message
+    assert mine.tolist() == [3.0, 4.0]  # the caller's array: untouched, flags included
+    assert mine.flags.writeable
+    assert circuit.plan.initial[circuit.plan.leaves["x"]].tolist() == [1.0, 2.0]  # the file's value too
+
+
+def test_a_result_never_hands_out_an_array_a_later_run_reuses() -> None:
+    circuit = gatekit.loads("inputs: {x: [1.0, 2.0]}\ngates:\n  y: {gate: square, in: [x]}\noutputs: [y]")
+    first = circuit.run()
+    with pytest.raises(ValueError, match="read-only"):
+        first.values["x"][0] = 99.0  # the circuit's own leaf value, used by every run
+    second = circuit.run()
+    assert second.outputs["y"].tolist() == [1.0, 4.0]
+    grads = first.grads["x"]
+    grads *= 0.5  # gradients are the result's own, and writable
+    assert second.grads["x"].tolist() == [2.0, 4.0]

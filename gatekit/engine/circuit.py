@@ -90,7 +90,12 @@ class Result:
 
     @cached_property
     def values(self) -> Mapping[str, Any]:
-        """Every node's value (leaves and gates), in file order."""
+        """Every node's value (leaves and gates), in file order.
+
+        Arrays are read-only: they are what the gates were given, and a
+        leaf's may be the circuit's own value, used by every run (copy one
+        to change it).
+        """
         return {name: self._values[slot] for name, slot in self._plan.slots.items()}
 
     @property
@@ -224,7 +229,7 @@ class Circuit:
             plan = guarded(plan, finite=False)
         if arrays:
             with np.errstate(all="ignore"):  # inf and nan are results, not warnings
-                scheduler.forward(plan, slots)
+                scheduler.forward_arrays(plan, slots)
                 grads = scheduler.backward(plan, slots, observer)
         else:
             scheduler.forward(plan, slots)
@@ -240,7 +245,12 @@ class Circuit:
 
 
 def as_value(value: Any, name: str) -> Any:
-    """A leaf value as gatekit runs it: a float, or a float64 array."""
+    """A leaf value as gatekit runs it: a float, or a read-only float64 array.
+
+    An array is handed to gates as a read-only view: the caller's own array
+    (which ``np.asarray`` returns when it is float64 already) is never
+    changed, not even its flags.
+    """
     if isinstance(value, bool):
         raise UsageError(f"the value for {name!r} must be a number, got a boolean")
     if isinstance(value, int | float):
@@ -249,7 +259,11 @@ def as_value(value: Any, name: str) -> Any:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"the value for {name!r} must be a number or an array of numbers ({exc})") from None
-    return float(array) if array.ndim == 0 else array
+    if array.ndim == 0:
+        return float(array)
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 def _shaped_like(grad: Any, value: Any, shared: set[int]) -> Any:
@@ -267,7 +281,7 @@ def _shaped_like(grad: Any, value: Any, shared: set[int]) -> Any:
     grad = sum_to_shape(grad, value.shape)
     if np.ndim(grad) == 0:
         return np.full(value.shape, grad)
-    if id(grad) in shared or not grad.flags.owndata:  # shared, or a (read-only) broadcast view
-        grad = grad.copy()
+    if id(grad) in shared or not grad.flags.owndata or not grad.flags.writeable:
+        grad = grad.copy()  # shared, a (broadcast) view, or made read-only for a gate: the result's own
     shared.add(id(grad))
     return grad

@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from gatekit.engine.graph import CircuitGraph
 from gatekit.engine.validate import BoundGate, ValidCircuit
 
@@ -172,7 +174,11 @@ def compile_plan(valid: ValidCircuit, dag: CircuitGraph) -> Plan:
     slots = {name: i for i, name in enumerate(dag.order, start=SINK + 1)}
     initial: list[Any] = [0.0] * (len(slots) + 1)
     for leaf in circuit.leaves.values():
-        initial[slots[leaf.name]] = leaf.value
+        value = leaf.value
+        if isinstance(value, np.ndarray):  # shared by every run: no gate and no caller may change it
+            value = value.view()
+            value.flags.writeable = False
+        initial[slots[leaf.name]] = value
     constants: dict[tuple[float, float], int] = {}
 
     def slot_of(source: str | float) -> int:

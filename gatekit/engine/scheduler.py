@@ -40,7 +40,15 @@ from gatekit.engine.broadcast import shape_of, sum_to_shape
 from gatekit.engine.compiler import BINARY, MANY, SINK, UNARY, VJP, BackwardStep, Plan
 from gatekit.errors import RunError
 
-__all__ = ["Observer", "accumulate", "backward", "backward_floats", "contribution", "forward"]
+__all__ = [
+    "Observer",
+    "accumulate",
+    "backward",
+    "backward_floats",
+    "contribution",
+    "forward",
+    "forward_arrays",
+]
 
 
 class Observer(Protocol):
@@ -79,6 +87,25 @@ def forward(plan: Plan, values: list[Any]) -> None:
                 values[out] = fn(gather(values))
     except Exception as exc:
         raise _failure(plan, out, "forward", exc) from exc
+
+
+def forward_arrays(plan: Plan, values: list[Any]) -> None:
+    """:func:`forward` for runs with arrays: every array a gate returns is made read-only.
+
+    A gate's inputs are other gates' outputs and the leaves' values (read-only
+    too: see :func:`gatekit.engine.circuit.as_value`), so a hook that writes
+    into an input fails at once, with a message naming the gate, instead of
+    silently changing the numbers of every other gate that reads it.
+    """
+    step = None
+    try:
+        for step in plan.forward:
+            output = step.forward(step.gather(values))
+            if type(output) is np.ndarray:
+                output.flags.writeable = False
+            values[step.out] = output
+    except Exception as exc:
+        raise _failure(plan, -1 if step is None else step.out, "forward", exc) from exc
 
 
 def contribution(local: Any, upstream: Any, shape: tuple[int, ...], target: tuple[int, ...]) -> Any:
@@ -145,7 +172,9 @@ def backward(plan: Plan, values: list[Any], observer: Observer | None = None) ->
                 observer.gate(step, upstream)
             if kind == VJP:
                 if shape_of(upstream) != shape:
-                    upstream = np.broadcast_to(upstream, shape)
+                    upstream = np.broadcast_to(upstream, shape)  # a read-only view
+                elif type(upstream) is np.ndarray:
+                    upstream.flags.writeable = False  # it may be another node's gradient too
                 sent_back = fn(inputs, output, upstream)
                 local_grads: Sequence[Any] = (None,) * len(targets)
             else:

@@ -187,8 +187,8 @@ def in_place() -> GateRegistry:
 def test_a_gate_that_writes_into_its_input_fails_at_once(
     in_place: GateRegistry, where: str, hook: str
 ) -> None:
-    text = f"inputs: {{x: [1.0, 2.0]}}\ngates:\n  y: {{gate: inplace_{where}, in: [x]}}\n  z: {{gate: neg, in: [x]}}\n"
-    circuit = gatekit.loads(text + "outputs: [y, z]", registry=in_place)
+    gates = f"  y: {{gate: inplace_{where}, in: [x]}}\n  z: {{gate: neg, in: [x]}}\n"
+    circuit = gatekit.loads(f"inputs: {{x: [1.0, 2.0]}}\ngates:\n{gates}outputs: [y, z]", registry=in_place)
     mine = np.array([3.0, 4.0])
     for values in ({}, {"x": mine}):
         with pytest.raises(RunError) as info:

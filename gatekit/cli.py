@@ -8,8 +8,10 @@ a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,7 +23,7 @@ import gatekit
 from gatekit import testing
 from gatekit.api import Circuit, load
 from gatekit.engine.circuit import Result
-from gatekit.errors import GatekitError, Location, PluginWarning, UsageError
+from gatekit.errors import GatekitError, Location, PluginWarning, UsageError, printable
 from gatekit.format.yamlsource import Reader
 from gatekit.io.inputs import check_leaf_names, read_inputs
 from gatekit.io.outputs import check_results_path, write_outputs
@@ -32,10 +34,37 @@ from gatekit.views.trace import trace
 __all__ = ["main"]
 
 
+class Stopped(BaseException):
+    """SIGTERM or SIGHUP arrived: unwind (removing any half-written file), then exit 128 + signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise Stopped(signum)
+
+
+def _error(text: str) -> None:
+    """``error: TEXT`` on stderr, on one line, with no control character of the text's own."""
+    lines = [line.strip() for line in printable(text).splitlines() if line.strip()]
+    print("error: " + "; ".join(lines), file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    """Run the CLI with ``argv`` (default ``sys.argv[1:]``); return the exit code.
+
+    Every way a command can end that is not success prints one ``error:``
+    line and no traceback: 2 for bad input, 1 for a failure while running,
+    130 for Ctrl-C, 128 + N for signal N (SIGTERM, SIGHUP).
+    """
     parser = _parser()
     args = parser.parse_args(argv)
+    handlers = {}
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+            handlers[signum] = signal.signal(signum, _stop)
     try:
         return int(args.command(args))
     except BrokenPipeError:  # `gatekit ... | head`: the reader has gone, so be quiet
@@ -44,9 +73,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GatekitError as exc:
         # One line, always: a plugin's exception or pluggy's validation
         # message may span several.
-        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        print("error: " + "; ".join(lines), file=sys.stderr)
+        _error(str(exc))
         return exc.exit_code
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except Stopped as stop:
+        _error(f"stopped by {signal.Signals(stop.signum).name}")
+        return 128 + stop.signum
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -174,7 +211,7 @@ def _registry(args: argparse.Namespace) -> GateRegistry:
         registry = default_registry(tuple(plugins), tuple(blocked))
     if not getattr(args, "warned", False):
         for problem in registry.problems:
-            print(f"warning: {problem}", file=sys.stderr)
+            print(f"warning: {printable(problem)}", file=sys.stderr)
         args.warned = True
     return registry
 

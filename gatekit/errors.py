@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "PLUGIN_FAULTS",
     "CycleError",
     "GatekitError",
     "GraphError",
@@ -28,7 +29,47 @@ __all__ = [
     "RenderError",
     "RunError",
     "UsageError",
+    "describe_exception",
+    "printable",
 ]
+
+#: What a call into a plugin may raise and gatekit turns into a message naming the plugin:
+#: any exception, and SystemExit (a hook that calls sys.exit must not end gatekit silently).
+#: KeyboardInterrupt is the user's, and passes.
+PLUGIN_FAULTS = (Exception, SystemExit)
+
+
+def printable(text: str) -> str:
+    """``text`` with every control or format character escaped (``\\x1b``, ``\\u202e``); newlines kept.
+
+    Messages quote what files and plugins hold; a terminal must see no
+    escape sequence, carriage return or bidirectional override of theirs.
+
+    >>> printable("red \\x1b[31m, gone\\r, and on\\nthe next line")
+    'red \\\\x1b[31m, gone\\\\r, and on\\nthe next line'
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch == "\n" or ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``"ValueError: bad input"``, for a message; safe for an exception whose ``__str__`` raises.
+
+    >>> class Odd(Exception):
+    ...     def __str__(self):
+    ...         raise RuntimeError("no")
+    >>> describe_exception(ValueError("bad input")), describe_exception(Odd())
+    ('ValueError: bad input', 'Odd (its message could not be shown: RuntimeError)')
+    """
+    name = type(exc).__name__
+    try:
+        text = str(exc)
+    except Exception as inner:
+        return f"{name} (its message could not be shown: {type(inner).__name__})"
+    return f"{name}: {text}" if text else name
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +113,8 @@ class GatekitError(Exception):
 
     def __str__(self) -> str:
         if self.location is None:
-            return self.message
-        return f"{self.location}: {self.message}"
+            return printable(self.message)
+        return printable(f"{self.location}: {self.message}")
 
 
 class LoadError(GatekitError):

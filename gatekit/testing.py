@@ -32,7 +32,8 @@ import numpy as np
 
 from gatekit.engine.broadcast import sum_to_shape
 from gatekit.engine.circuit import Circuit
-from gatekit.errors import UsageError
+from gatekit.engine.guards import Fault, checked, fault_of
+from gatekit.errors import RunError, UsageError
 from gatekit.plugin.registry import Gate, GateRegistry, default_registry, gate_from_object
 
 __all__ = ["GradientCheck", "GradientError", "check_circuit", "check_gate", "compare_gate", "random_points"]
@@ -95,6 +96,23 @@ def _short(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"array{value.shape}" if value.size > 4 else repr(value.tolist())
     return repr(value)
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    """A read-only view of ``array``, as a run hands arrays to gates."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def _fault(gate: Gate, where: str) -> Fault:
+    """Errors for a gate's hooks that return the wrong thing, named as a circuit's gate would be."""
+
+    def fault(message: str) -> RunError:
+        at = f" at {where}" if where else ""
+        return RunError(f"gate {gate.name!r} (plugin {gate.plugin!r}){at} {message}")
+
+    return fault
 
 
 def _resolve(gate: str | Gate | object, registry: GateRegistry | None) -> Gate:
@@ -193,8 +211,11 @@ def compare_gate(
     """Compare the gate's gradient with central differences at one point.
 
     Returns one :class:`GradientCheck` per input; raises nothing for a
-    mismatch (see :func:`check_gate`), but :class:`GradientError` when the
-    gradient hook returns the wrong number of gradients.
+    mismatch (see :func:`check_gate`). The hooks are guarded as on a
+    circuit's first run, and get read-only arrays as in a run.
+
+    :raises RunError: a hook raised, or returned something other than a
+        float64 number or array, or the wrong number or shape of gradients.
     """
     resolved = _resolve(gate, registry)
     return _compare(resolved, inputs, _attrs(resolved, attrs), where, (step, rtol, atol))
@@ -206,11 +227,16 @@ def _compare(
     attrs: Mapping[str, Any],
     where: str,
     tolerance: tuple[float, float, float],
+    *,
+    fault: Fault | None = None,
 ) -> list[GradientCheck]:
-    """:func:`compare_gate` with ``attrs`` already converted and complete."""
+    """:func:`compare_gate` with ``attrs`` already converted and complete.
+
+    ``fault`` words what a hook gets wrong (default: naming the gate and ``where``).
+    """
     step, rtol, atol = tolerance
-    forward, backward, is_vjp = resolved.bind(attrs)
-    values = [v if isinstance(v, float) else np.asarray(v, dtype=np.float64) for v in inputs]
+    forward, backward, is_vjp = checked(resolved.bind(attrs), fault or _fault(resolved, where))
+    values = [v if isinstance(v, float) else _frozen(np.asarray(v, dtype=np.float64)) for v in inputs]
     output = forward(tuple(values))
     rng = np.random.default_rng(len(values))
     upstream = 1.0 if np.ndim(output) == 0 else rng.uniform(0.5, 1.5, size=np.shape(output))
@@ -218,13 +244,6 @@ def _compare(
         grads = list(backward(tuple(values), output, upstream))
     else:
         grads = [local * upstream for local in backward(tuple(values), output)]
-    if len(grads) != len(values):
-        row = GradientCheck(
-            resolved.name, where or "a point", 0, (), math.nan, math.nan, False,
-            f"the gradient hook returned {len(grads)} gradient(s) for {len(values)} input(s)",
-            tuple(values),
-        )  # fmt: skip
-        raise GradientError([row], rtol, atol)
     rows = []
     for position, grad in enumerate(grads):
 
@@ -280,6 +299,7 @@ def _check_input(
             if index:
                 moved = np.array(x, dtype=np.float64)
                 moved[index] = center + offset * h
+                moved = _frozen(moved)
             else:
                 moved = center + offset * h
             out.append(np.asarray(objective(moved), dtype=np.float64))
@@ -368,18 +388,19 @@ def check_circuit(
     against backprop (the first ``max_elements`` elements of an array leaf).
     """
     overrides = dict(overrides or {})
-    result = circuit.run(overrides)
+    result = circuit.run(overrides, guard=True)
     plan, values = circuit.plan, result.values
     rows: list[GradientCheck] = []
     for forward_step in plan.forward:
         bound = plan.gates[forward_step.out]
         inputs = [values[s] if isinstance(s, str) else s for s in bound.inputs]
-        rows += _compare(bound.gate, inputs, bound.attrs, bound.name, (step, rtol, atol))
+        tolerance = (step, rtol, atol)
+        rows += _compare(bound.gate, inputs, bound.attrs, bound.name, tolerance, fault=fault_of(bound))
     root = circuit.outputs[0]
     for position, (name, grad) in enumerate(result.grads.items()):
 
         def objective(moved: Any, name: str = name) -> Any:
-            return circuit.run({**overrides, name: moved}).outputs[root]
+            return circuit.run({**overrides, name: moved}, guard=True).outputs[root]
 
         rows.append(
             _check_input(

@@ -65,10 +65,13 @@ def circuit(registry: GateRegistry, gate: str, x: object = 2.0) -> gatekit.Circu
 @pytest.mark.parametrize(
     ("gate", "message"),
     [
-        ("forward_none", "returned NoneType from gate_forward, not a number or an array"),
+        (
+            "forward_none",
+            "returned None from gate_forward; a gate returns float64: a number or a float64 array",
+        ),
         ("one_gradient", "returned 1 gradient(s) from gate_local_grad for 2 input(s)"),
         ("not_a_sequence", "returned float from gate_local_grad, not one gradient per input"),
-        ("text", "returned str from gate_local_grad, not a number or an array"),
+        ("text", "returned a str from gate_local_grad; a gate returns float64: a number or a float64 array"),
     ],
 )
 def test_a_plugin_that_returns_the_wrong_thing_is_named(
@@ -212,3 +215,191 @@ def test_a_result_never_hands_out_an_array_a_later_run_reuses() -> None:
     grads = first.grads["x"]
     grads *= 0.5  # gradients are the result's own, and writable
     assert second.grads["x"].tolist() == [2.0, 4.0]
+
+
+# -- plugin faults that used to escape: each one message, naming the gate --------------------
+
+ROGUES = '''
+import os
+import signal
+
+import numpy as np
+
+import gatekit
+from gatekit import GateSpec, SpecGate, hookimpl
+
+
+class Rogue(SpecGate):
+    """Forward returns what ``behaviour`` says, from call number ``after`` on (counting from 1)."""
+
+    behaviour = "fine"
+    after = 1
+
+    def __init__(self):
+        self.calls = 0
+
+    @hookimpl
+    def gate_forward(self, inputs):
+        self.calls += 1
+        (a,) = inputs
+        if self.calls < self.after:
+            return a * 1.0
+        if self.behaviour == "none":
+            return None
+        if self.behaviour == "float32":
+            return np.float32(1.0)
+        if self.behaviour == "int64-array":
+            return np.asarray(a, dtype=np.int64) if np.ndim(a) else np.int64(1)
+        if self.behaviour == "text-array":
+            return np.array(["a", "b"])
+        if self.behaviour == "exit":
+            raise SystemExit(3)
+        if self.behaviour == "interrupt":
+            raise KeyboardInterrupt
+        if self.behaviour == "sigterm":
+            os.kill(os.getpid(), signal.SIGTERM)
+        if self.behaviour == "odd":
+            raise Odd()
+        return a * 1.0
+
+    @hookimpl
+    def gate_local_grad(self, inputs, output):
+        return (1.0,)
+
+
+class Odd(Exception):
+    def __str__(self):
+        raise RuntimeError("no message today")
+
+
+def rogue(name, behaviour, after=1):
+    fields = {"spec": GateSpec(name, 1, behaviour), "behaviour": behaviour, "after": after}
+    return type(name, (Rogue,), fields)
+
+
+Later = rogue("later", "none", after=2)  # fine on its first call, None on its second
+Float32 = rogue("float32", "float32")
+Int64 = rogue("int64", "int64-array")
+Text = rogue("text", "text-array")
+Exits = rogue("exits", "exit")
+Interrupts = rogue("interrupts", "interrupt")
+Sigterm = rogue("sigterm", "sigterm")
+Odd_ = rogue("odd", "odd")
+
+gatekit_register_gates = gatekit.collect_gates(__name__)
+'''
+
+
+@pytest.fixture
+def rogues(tmp_path):
+    path = tmp_path / "gk_rogues.py"
+    path.write_text(ROGUES, encoding="utf-8")
+    return str(path)
+
+
+def one_line(capsys) -> str:
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    [line] = captured.err.splitlines()
+    return line
+
+
+@pytest.mark.parametrize("command", ["run", "explain", "check"])
+def test_a_gate_that_goes_wrong_on_a_later_call_is_the_one_named(rogues, write_yaml, command, capsys) -> None:
+    from gatekit.cli import main
+
+    path = write_yaml(
+        "inputs: {x: 2.0}\ngates:\n  r: {gate: later, in: [x]}\n  y: {gate: square, in: [r]}\noutputs: [y]\n"
+    )
+    args = [command, "-p", rogues, str(path)]
+    if command != "check":  # one call each: run and explain record the same run, calling each hook once
+        assert main(args) == 0
+        capsys.readouterr()
+        return
+    assert main(args) == 1
+    line = one_line(capsys)
+    assert line.startswith(f"error: {path}:3:3: gate 'r' (later, plugin ")
+    assert line.endswith(
+        "returned None from gate_forward; a gate returns float64: a number or a float64 array"
+    )
+
+
+@pytest.mark.parametrize(
+    ("gate", "x", "returned"),
+    [
+        ("float32", "2.0", "a NumPy float32 scalar"),
+        ("int64", "[1.0, 2.0]", "an array of dtype int64"),
+        ("text", "[1.0, 2.0]", "an array of dtype <U1"),
+    ],
+)
+def test_a_gate_that_returns_no_float64_is_named(rogues, write_yaml, gate, x, returned, capsys) -> None:
+    from gatekit.cli import main
+
+    path = write_yaml(f"inputs: {{x: {x}}}\ngates:\n  y: {{gate: {gate}, in: [x]}}\noutputs: [y]\n")
+    assert main(["run", "-p", rogues, str(path), "--json"]) == 1
+    assert one_line(capsys).endswith(
+        f"gate 'y' ({gate}, plugin '{rogues}:{gate}') returned {returned} from gate_forward; "
+        "a gate returns float64: a number or a float64 array"
+    )
+
+
+@pytest.mark.parametrize(
+    ("gate", "code", "tail"),
+    [
+        ("exits", 1, "failed in gate_forward: SystemExit: 3"),
+        ("odd", 1, "failed in gate_forward: Odd (its message could not be shown: RuntimeError)"),
+        ("interrupts", 130, None),
+        ("sigterm", 143, None),
+    ],
+)
+def test_a_hook_that_exits_interrupts_or_cannot_say_why_ends_in_one_line(
+    rogues, write_yaml, gate, code, tail, capsys
+) -> None:
+    from gatekit.cli import main
+
+    path = write_yaml(f"inputs: {{x: 2.0}}\ngates:\n  y: {{gate: {gate}, in: [x]}}\noutputs: [y]\n")
+    assert main(["run", "-p", rogues, str(path)]) == code
+    line = one_line(capsys)
+    if code == 130:
+        assert line == "error: interrupted"
+    elif code == 143:
+        assert line == "error: stopped by SIGTERM"
+    else:
+        assert line.startswith(f"error: {path}:3:3: gate 'y' ({gate}, plugin ") and line.endswith(tail)
+
+
+def test_an_attribute_check_that_breaks_is_the_plugin_s_fault(write_yaml) -> None:
+    def picky(value: object) -> float:
+        if value == 5.0:
+            raise KeyError("five")  # not a ValueError: a bug in the check, not a bad value
+        return float(value)  # type: ignore[arg-type]
+
+    class Scaled(gatekit.SpecGate):
+        spec = GateSpec("scaled", 1, "k * a", attrs={"k": gatekit.Attr(1.0, "the scale", check=picky)})
+
+        @hookimpl
+        def gate_forward(self, inputs, attrs):
+            return attrs["k"] * inputs[0]
+
+        @hookimpl
+        def gate_local_grad(self, inputs, output, attrs):
+            return (attrs["k"],)
+
+    pm = plugin_manager(autoload=False)
+    pm.register(Scaled(), name="scaled")
+    registry = GateRegistry.from_manager(pm)
+    text = "inputs: {x: 2.0}\ngates:\n  y: {gate: scaled, in: [x], attrs: {k: 5}}\noutputs: [y]\n"
+    with pytest.raises(gatekit.PluginError) as info:
+        gatekit.loads(text, registry=registry)
+    assert str(info.value) == (
+        "<string>:3:41: the check of attribute 'k' of gate scaled (plugin 'scaled', not installed (-p)) "
+        "raised KeyError: 'five'"
+    )
+
+
+def test_an_attribute_check_that_breaks_on_its_default_keeps_the_gate_out() -> None:
+    def broken(value: object) -> object:
+        raise ZeroDivisionError("always")
+
+    spec = GateSpec("broken", 1, "x", attrs={"k": gatekit.Attr(1.0, "k", check=broken)})
+    assert spec.problems() == ["attribute 'k': its check raised ZeroDivisionError: always on the default 1.0"]

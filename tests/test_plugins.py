@@ -298,8 +298,12 @@ def test_compare_gate_refuses_a_wrong_number_of_gradients() -> None:
         def gate_local_grad(self, inputs, output):
             return (1.0,)
 
-    with pytest.raises(GradientError, match=r"returned 1 gradient\(s\) for 2 input\(s\)"):
+    with pytest.raises(gatekit.RunError) as info:
         compare_gate(Short(), (1.0, 2.0))
+    assert info.value.message == (
+        "gate 'short' (plugin 'test_compare_gate_refuses_a_wrong_number_of_gradients.<locals>.Short') "
+        "returned 1 gradient(s) from gate_local_grad for 2 input(s)"
+    )
 
 
 def test_gate_from_object_validates_like_registration() -> None:

@@ -192,6 +192,7 @@ class Circuit:
         *,
         check_finite: bool = False,
         observer: Observer | None = None,
+        guard: bool = False,
         **overrides: Any,
     ) -> Result:
         """Run forward and backward; ``values`` and ``overrides`` replace leaves' values.
@@ -204,14 +205,18 @@ class Circuit:
             infinity, forward or backward, naming it and its inputs.
         :param observer: told every backward step (see
             :class:`gatekit.engine.scheduler.Observer`); ``gatekit explain``
-            records a run with one.
+            records a run with one. Such a run is always guarded.
+        :param guard: check what every hook returns on this run, as the
+            first run (and the first run with arrays) always does; tools that
+            call a circuit again and again to check it (``gatekit.testing``)
+            ask for it, so a hook that misbehaves on a later call is named.
         :raises UsageError: an override names no input or param, or its value
             is not numeric.
         :raises RunError: a gate raised, returned something that is not a
-            number or an array or the wrong number or shape of gradients
-            (checked on the first run, and the first run with arrays), or,
-            with ``check_finite``, produced NaN or infinity; the message names
-            the gate, its plugin and its location.
+            float64 number or array or the wrong number or shape of gradients
+            (checked on guarded runs), or, with ``check_finite``, produced NaN
+            or infinity; the message names the gate, its plugin and its
+            location.
         """
         plan = self.plan
         slots = plan.initial.copy()
@@ -223,10 +228,8 @@ class Circuit:
                 raise UsageError(f"no input or param named {name!r} (known: {known})", Location(self.file))
             slots[slot] = as_value(value, name)
             arrays = arrays or type(slots[slot]) is np.ndarray
-        if check_finite:
-            plan = guarded(plan, finite=True)
-        elif arrays not in self._checked:  # the first run of each kind checks what plugins return
-            plan = guarded(plan, finite=False)
+        if check_finite or guard or observer is not None or arrays not in self._checked:
+            plan = guarded(plan, finite=check_finite)  # the first run of each kind checks what plugins return
         if arrays:
             with np.errstate(all="ignore"):  # inf and nan are results, not warnings
                 scheduler.forward_arrays(plan, slots)

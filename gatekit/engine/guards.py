@@ -1,13 +1,20 @@
 """Checking what plugins return, without slowing the run loop.
 
-:func:`guarded` makes a copy of a plan whose hooks are wrapped: each
-wrapper checks that a forward hook returned a number or an array, that a
-gradient hook returned one gradient per input with a shape that fits, and,
-when asked, that nothing is NaN or infinite. A circuit runs its first run
-(and its first run with arrays) on the guarded plan, and every run with
-``check_finite``; all other runs take the bare plan, whose loop checks
-nothing. A fault is a :class:`~gatekit.RunError` naming the gate, its gate
-type, its plugin and its place in the file.
+:func:`checked` wraps a gate's bound hooks: each wrapper checks that a
+forward hook returned a float64 number or array, that a gradient hook
+returned one gradient per input, each float64, with a shape that fits, and,
+when asked, that nothing is NaN or infinite. :func:`guarded` is a copy of a
+plan with every gate's hooks wrapped so. A circuit runs its first run (and
+its first run with arrays) on the guarded plan, and every run that asks for
+it (``check_finite``, an observer, ``guard=True``: ``gatekit explain``,
+``draw`` and ``check`` do); all other runs take the bare plan, whose loop
+checks nothing. A fault is a :class:`~gatekit.RunError` naming the gate, its
+gate type, its plugin and its place in the file.
+
+What counts as float64: a Python float (or int), a NumPy ``float64``
+scalar, or an array of dtype ``float64``. Other NumPy scalars and dtypes
+(``float32``, ``int64``, strings, objects) are refused rather than
+converted, so that no number changes on its way through a circuit.
 """
 
 from __future__ import annotations
@@ -22,20 +29,43 @@ from gatekit.engine.broadcast import shape_of
 from gatekit.engine.compiler import VJP, Plan
 from gatekit.engine.validate import BoundGate
 from gatekit.errors import RunError
+from gatekit.plugin.registry import Hooks
 
-__all__ = ["guarded"]
+__all__ = ["Fault", "checked", "fault_of", "guarded", "refusal"]
 
-_NUMBERS = (float, int, np.floating, np.integer, np.ndarray)
+#: Makes the error for a finding about one gate: ``fault("returned ...")``.
+Fault = Callable[[str], RunError]
+
+
+def fault_of(bound: BoundGate) -> Fault:
+    """The :data:`Fault` of a gate of a circuit: the message names it, its plugin and its place."""
+
+    def fault(message: str) -> RunError:
+        return RunError(f"{bound.describe()} {message}", bound.location, node=bound.name)
+
+    return fault
+
+
+def refusal(value: Any) -> str | None:
+    """What ``value`` is, if it is not a float64 number or array; ``None`` if it is.
+
+    >>> refusal(1.5), refusal(np.ones(2)), refusal(np.float32(1.0)), refusal(np.array(["a"]))
+    (None, None, 'a NumPy float32 scalar', 'an array of dtype <U1')
+    """
+    kind = type(value)
+    if kind is float or kind is int or kind is np.float64:
+        return None
+    if kind is np.ndarray:
+        return None if value.dtype == np.float64 else f"an array of dtype {value.dtype}"
+    if isinstance(value, np.generic):
+        return f"a NumPy {value.dtype} scalar"
+    return "None" if value is None else f"a {kind.__name__}"
 
 
 def _short(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"array{value.shape}" if value.size > 4 else repr(value.tolist())
     return repr(value)
-
-
-def _fault(use: BoundGate, message: str) -> RunError:
-    return RunError(f"{use.describe()} {message}", use.location, node=use.name)
 
 
 def _not_finite(value: Any) -> str | None:
@@ -46,26 +76,27 @@ def _not_finite(value: Any) -> str | None:
     return "nan" if np.any(np.isnan(array)) else "inf"
 
 
-def _check_value(use: BoundGate, what: str, value: Any) -> None:
-    if not isinstance(value, _NUMBERS) or isinstance(value, bool):
-        raise _fault(use, f"returned {type(value).__name__} from {what}, not a number or an array")
+def _check_value(fault: Fault, what: str, value: Any) -> None:
+    problem = refusal(value)
+    if problem is not None:
+        raise fault(f"returned {problem} from {what}; a gate returns float64: a number or a float64 array")
 
 
-def _forward(fn: Callable[..., Any], use: BoundGate, finite: bool) -> Callable[..., Any]:
+def _forward(fn: Callable[..., Any], fault: Fault, finite: bool) -> Callable[..., Any]:
     def forward(inputs: Sequence[Any]) -> Any:
         output = fn(inputs)
-        _check_value(use, "gate_forward", output)
+        _check_value(fault, "gate_forward", output)
         if finite:
             bad = _not_finite(output)
             if bad is not None:
                 shown = ", ".join(_short(x) for x in inputs)
-                raise _fault(use, f"produced {bad} in the forward pass, from inputs ({shown})")
+                raise fault(f"produced {bad} in the forward pass, from inputs ({shown})")
         return output
 
     return forward
 
 
-def _backward(fn: Callable[..., Any], use: BoundGate, is_vjp: bool, finite: bool) -> Callable[..., Any]:
+def _backward(fn: Callable[..., Any], fault: Fault, is_vjp: bool, finite: bool) -> Callable[..., Any]:
     hook = "gate_vjp" if is_vjp else "gate_local_grad"
 
     def backward(inputs: Sequence[Any], output: Any, *upstream: Any) -> Any:
@@ -73,14 +104,12 @@ def _backward(fn: Callable[..., Any], use: BoundGate, is_vjp: bool, finite: bool
         try:
             count = len(grads)
         except TypeError:
-            raise _fault(
-                use, f"returned {type(grads).__name__} from {hook}, not one gradient per input"
-            ) from None
+            raise fault(f"returned {type(grads).__name__} from {hook}, not one gradient per input") from None
         if count != len(inputs):
-            raise _fault(use, f"returned {count} gradient(s) from {hook} for {len(inputs)} input(s)")
+            raise fault(f"returned {count} gradient(s) from {hook} for {len(inputs)} input(s)")
         out_shape = shape_of(output)
         for position, (grad, value) in enumerate(zip(grads, inputs, strict=True)):
-            _check_value(use, hook, grad)
+            _check_value(fault, hook, grad)
             shape = shape_of(grad)
             if is_vjp:
                 fits = shape == shape_of(value) or shape == ()
@@ -89,26 +118,40 @@ def _backward(fn: Callable[..., Any], use: BoundGate, is_vjp: bool, finite: bool
                 fits = len(shape) <= len(out_shape) and np.broadcast_shapes(shape, out_shape) == out_shape
                 wanted = f"a shape that broadcasts to the output's {out_shape}"
             if not fits:
-                raise _fault(use, f"returned a gradient of shape {shape} for input {position} from {hook}; "
-                                  f"expected {wanted}")  # fmt: skip
+                raise fault(
+                    f"returned a gradient of shape {shape} for input {position} from {hook}; "
+                    f"expected {wanted}"
+                )
             if finite and _not_finite(grad) is not None:
                 shown = ", ".join(_short(x) for x in inputs)
-                raise _fault(
-                    use, f"produced {_not_finite(grad)} in the backward pass, in the gradient for input "
+                raise fault(
+                    f"produced {_not_finite(grad)} in the backward pass, in the gradient for input "
                     f"{position}, from inputs ({shown})"
-                )  # fmt: skip
+                )
         return grads
 
     return backward
 
 
+def checked(hooks: Hooks, fault: Fault, *, finite: bool = False) -> Hooks:
+    """``hooks`` wrapped to check what they return (and finiteness if ``finite``)."""
+    return Hooks(
+        _forward(hooks.forward, fault, finite),
+        _backward(hooks.backward, fault, hooks.is_vjp, finite),
+        hooks.is_vjp,
+    )
+
+
 def guarded(plan: Plan, *, finite: bool) -> Plan:
     """A copy of ``plan`` whose hooks check what they return (and finiteness if ``finite``)."""
     forward = [
-        step._replace(forward=_forward(step.forward, plan.gates[step.out], finite)) for step in plan.forward
+        step._replace(forward=_forward(step.forward, fault_of(plan.gates[step.out]), finite))
+        for step in plan.forward
     ]
     backward = [
-        step._replace(backward=_backward(step.backward, plan.gates[step.out], step.kind == VJP, finite))
+        step._replace(
+            backward=_backward(step.backward, fault_of(plan.gates[step.out]), step.kind == VJP, finite)
+        )
         for step in plan.backward
     ]
     return dataclasses.replace(plan, forward=forward, backward=backward)

@@ -38,7 +38,7 @@ import numpy as np
 
 from gatekit.engine.broadcast import shape_of, sum_to_shape
 from gatekit.engine.compiler import BINARY, MANY, SINK, UNARY, VJP, BackwardStep, Plan
-from gatekit.errors import RunError
+from gatekit.errors import PLUGIN_FAULTS, RunError, describe_exception
 
 __all__ = [
     "Observer",
@@ -85,7 +85,7 @@ def forward(plan: Plan, values: list[Any]) -> None:
                 values[out] = fn((values[a],))
             else:
                 values[out] = fn(gather(values))
-    except Exception as exc:
+    except PLUGIN_FAULTS as exc:
         raise _failure(plan, out, "forward", exc) from exc
 
 
@@ -104,7 +104,7 @@ def forward_arrays(plan: Plan, values: list[Any]) -> None:
             if type(output) is np.ndarray:
                 output.flags.writeable = False
             values[step.out] = output
-    except Exception as exc:
+    except PLUGIN_FAULTS as exc:
         raise _failure(plan, -1 if step is None else step.out, "forward", exc) from exc
 
 
@@ -196,7 +196,7 @@ def backward(plan: Plan, values: list[Any], observer: Observer | None = None) ->
                 grads[slot] = after = accumulate(before, sent)
                 if observer is not None:
                     observer.wire(step, position, local=local, sent=sent, before=before, after=after)
-    except Exception as exc:
+    except PLUGIN_FAULTS as exc:
         raise _failure(plan, out, "backward", exc) from exc
     return grads
 
@@ -226,18 +226,18 @@ def backward_floats(plan: Plan, values: list[Any]) -> list[Any]:
             else:  # VJP: the gate multiplies by upstream itself
                 for slot, sent in zip(targets, fn(gather(values), values[out], upstream), strict=True):
                     grads[slot] += sent
-    except Exception as exc:
+    except PLUGIN_FAULTS as exc:
         raise _failure(plan, out, "backward", exc) from exc
     return grads
 
 
-def _failure(plan: Plan, out: int, phase: str, exc: Exception) -> RunError:
+def _failure(plan: Plan, out: int, phase: str, exc: BaseException) -> RunError:
     if isinstance(exc, RunError):  # a guard's finding, already worded
         return exc
     bound = plan.gates.get(out)
     if bound is None:  # pragma: no cover - a bug in gatekit itself
-        return RunError(f"{phase} pass failed: {type(exc).__name__}: {exc}")
+        return RunError(f"{phase} pass failed: {describe_exception(exc)}")
     hook = "gate_forward" if phase == "forward" else "its gradient hook"
     return RunError(
-        f"{bound.describe()} failed in {hook}: {type(exc).__name__}: {exc}", bound.location, node=bound.name
+        f"{bound.describe()} failed in {hook}: {describe_exception(exc)}", bound.location, node=bound.name
     )

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from gatekit.errors import GraphError, Location
+from gatekit.errors import PLUGIN_FAULTS, GraphError, Location, PluginError, describe_exception
 from gatekit.format.parse import CircuitDef, GateUse, Leaf
 from gatekit.plugin.registry import AUTOLOAD_ENV, Gate, GateRegistry
 
@@ -136,9 +136,15 @@ def _bind(use: GateUse, registry: GateRegistry, requires: tuple[str, ...]) -> Bo
         if key in use.attrs:
             try:
                 attrs[key] = declared.convert(use.attrs[key])
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError) as exc:  # the value is the author's to fix
                 raise GraphError(
                     f"attribute {key!r} of gate {use.name!r} ({spec.name}): {exc}",
+                    use.attr_locations[key],
+                ) from None
+            except PLUGIN_FAULTS as exc:  # anything else is the plugin's
+                raise PluginError(
+                    f"the check of attribute {key!r} of gate {spec.name} (plugin {gate.plugin!r}, "
+                    f"{gate.distribution}) raised {describe_exception(exc)}",
                     use.attr_locations[key],
                 ) from None
         else:

@@ -33,6 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from gatekit.errors import PLUGIN_FAULTS, describe_exception
 from gatekit.names import is_name
 
 __all__ = ["POSITIVE", "REAL", "Attr", "Example", "GateSpec", "Interval", "describe", "number"]
@@ -183,6 +184,11 @@ class GateSpec:
                 found.append(f"attribute name {key!r} is not a valid name")
             if not isinstance(attr, Attr):
                 found.append(f"attribute {key!r} must be a gatekit.Attr")
+            elif not callable(attr.check):
+                kind = type(attr.check).__name__
+                found.append(f"attribute {key!r}: its check must be callable, not {kind}")
+            else:
+                found += _check_problems(key, attr)
         intervals = self.domain if self.domain and isinstance(self.domain[0], tuple) else (self.domain,)
         for interval in intervals:
             if not _is_interval(interval):
@@ -226,6 +232,18 @@ class GateSpec:
             elif arity_known and not self.accepts(len(example)):
                 found.append(f"example {example!r} has {len(example)} shape(s); the gate takes {expected}")
         return found
+
+
+def _check_problems(key: str, attr: Attr) -> list[str]:
+    """Try an attribute's check on its default: it may refuse it (ValueError), but not break."""
+    try:
+        attr.check(attr.default)
+    except (ValueError, TypeError):
+        pass  # a default the check does not take (None for "not given") is the gate's choice
+    except PLUGIN_FAULTS as exc:
+        raised = describe_exception(exc)
+        return [f"attribute {key!r}: its check raised {raised} on the default {attr.default!r}"]
+    return []
 
 
 def _as_tuples(examples: object) -> object:

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 import pluggy
 
-from gatekit.errors import PluginError, PluginWarning
+from gatekit.errors import PLUGIN_FAULTS, PluginError, PluginWarning, describe_exception
 from gatekit.plugin import hookspecs
 from gatekit.plugin.gatespec import GateSpec
 
@@ -221,13 +221,16 @@ def _import(name: str) -> object:
                 raise
             return module
         return importlib.import_module(name)
-    except Exception as exc:
-        raise PluginError(f"cannot import plugin {name!r}: {type(exc).__name__}: {exc}") from None
+    except PLUGIN_FAULTS as exc:
+        raise PluginError(f"cannot import plugin {name!r}: {describe_exception(exc)}") from None
 
 
 def _register(pm: PluginManager, plugin: object, name: str) -> bool:
     """Register ``plugin``; False if it was blocked or set aside as broken."""
-    misspelled = _misspelled_hook(plugin)
+    try:
+        misspelled = _misspelled_hook(plugin)
+    except PLUGIN_FAULTS as exc:  # an object whose __dir__ raises
+        misspelled = f"listing its attributes raised {describe_exception(exc)}"
     if misspelled is not None:
         pm.fault(name, misspelled)
         return False
@@ -237,6 +240,8 @@ def _register(pm: PluginManager, plugin: object, name: str) -> bool:
         pm.fault(name, _validation_message(pm, exc))
     except ValueError as exc:  # pluggy: name or object already registered
         pm.fault(name, str(exc))
+    except PLUGIN_FAULTS as exc:  # pluggy reads every attribute: a property may raise
+        pm.fault(name, f"registering it raised {describe_exception(exc)}")
     return False
 
 
@@ -249,8 +254,8 @@ def _load_entry_points(pm: PluginManager) -> None:
         pm.autoloaded.add(ep.name)
         try:
             plugin = ep.load()
-        except Exception as exc:
-            pm.fault(ep.name, f"failed to import {ep.value!r}: {type(exc).__name__}: {exc}")
+        except PLUGIN_FAULTS as exc:
+            pm.fault(ep.name, f"failed to import {ep.value!r}: {describe_exception(exc)}")
             continue
         _register(pm, plugin, ep.name)
 
@@ -386,8 +391,8 @@ class GateRegistry(Mapping[str, Gate]):
                 continue
             try:
                 provided = impl.function()
-            except Exception as exc:
-                pm.fault(name, f"gatekit_register_gates raised {type(exc).__name__}: {exc}")
+            except PLUGIN_FAULTS as exc:
+                pm.fault(name, f"gatekit_register_gates raised {describe_exception(exc)}")
                 continue
             if not isinstance(provided, list | tuple):
                 returned = type(provided).__name__
@@ -436,8 +441,8 @@ def _spec_of(pm: PluginManager, gate: object, owner: str) -> GateSpec | None:
     """The spec of a gate that ``gatekit_register_gates`` returned, or None (faulted)."""
     try:
         method = getattr(gate, "gate_spec", None)
-    except Exception as exc:  # a property that raises
-        pm.fault(owner, f"reading gate_spec of {type(gate).__name__} raised {type(exc).__name__}: {exc}")
+    except PLUGIN_FAULTS as exc:  # a property that raises
+        pm.fault(owner, f"reading gate_spec of {type(gate).__name__} raised {describe_exception(exc)}")
         return None
     if not callable(method):
         pm.fault(owner, f"gatekit_register_gates returned {type(gate).__name__}, which has no gate_spec hook")
@@ -449,16 +454,16 @@ def _checked_spec(pm: PluginManager, method: Callable[[], object], owner: str) -
     """Call a ``gate_spec`` hook and check what it returns; None (faulted) if anything is wrong."""
     try:
         spec = method()
-    except Exception as exc:
-        pm.fault(owner, f"gate_spec raised {type(exc).__name__}: {exc}")
+    except PLUGIN_FAULTS as exc:
+        pm.fault(owner, f"gate_spec raised {describe_exception(exc)}")
         return None
     if not isinstance(spec, GateSpec):
         pm.fault(owner, f"gate_spec returned {type(spec).__name__}, not gatekit.GateSpec")
         return None
     try:
         problems = spec.problems()
-    except Exception as exc:  # a spec built from odd parts
-        problems = [f"checking it raised {type(exc).__name__}: {exc}"]
+    except PLUGIN_FAULTS as exc:  # a spec built from odd parts
+        problems = [f"checking it raised {describe_exception(exc)}"]
     if problems:
         pm.fault(owner, f"bad gate spec: {'; '.join(problems)}")
         return None

@@ -93,9 +93,9 @@ def expand(circuit: CircuitDef) -> CircuitDef:
         return circuit
     for module in modules.values():
         _check_body(module)
-    _check_recursion(modules)
+    uses = _check_recursion(modules)
+    _check_size(circuit, _expanded_sizes(modules, uses))
     defined_at = dict(circuit.defined_at)
-    most = limit("GATEKIT_MAX_NODES")  # modules inside modules multiply: 10 uses of 10 uses of ...
     expanded: dict[str, GateUse] = {}
     # (gate use, its path: where it sits in the tree of module uses)
     stack = [(use, use.name) for use in reversed(list(circuit.gates.values()))]
@@ -105,12 +105,6 @@ def expand(circuit: CircuitDef) -> CircuitDef:
         if used is None:
             expanded[use.name] = use
             continue
-        if len(expanded) + len(stack) + len(circuit.leaves) + len(used.gates) > most:
-            raise GraphError(
-                f"expanding the modules of gate {path!r}: the circuit's "
-                f"{exceeded('GATEKIT_MAX_NODES', 'node count')}",
-                use.gate_location,
-            )
         instance = _instantiate(used, use, path)
         for inner, _ in instance:
             defined_at.setdefault(inner.name, inner.location)
@@ -135,7 +129,40 @@ def _check_body(module: ModuleDef) -> None:
         )
 
 
-def _check_recursion(modules: Mapping[str, ModuleDef]) -> None:
+def _expanded_sizes(modules: Mapping[str, ModuleDef], uses: nx.DiGraph[str]) -> dict[str, int]:
+    """How many gates each module expands to, its nested uses included, counted without expanding.
+
+    Modules inside modules multiply (ten uses of a module of ten uses of ...),
+    so the count is a product over the tree of uses: computed module by
+    module, each after the modules it uses.
+    """
+    sizes: dict[str, int] = {}
+    for name in reversed(list(nx.topological_sort(uses))):  # a module after every module it uses
+        sizes[name] = sum(sizes.get(use.gate, 1) for use in modules[name].gates.values())
+    return sizes
+
+
+def _check_size(circuit: CircuitDef, sizes: Mapping[str, int]) -> None:
+    """Refuse, before building it, an expansion with more nodes than ``GATEKIT_MAX_NODES``.
+
+    :raises GraphError: at the first gate (in file order) whose module uses
+        take the count past the limit.
+    """
+    most = limit("GATEKIT_MAX_NODES")
+    count = len(circuit.leaves)
+    for use in circuit.gates.values():
+        size = sizes.get(use.gate, 1)
+        count += size
+        if count > most:
+            what = f"module {use.gate!r}, which expands to {size:,} gates" if use.gate in sizes else "a gate"
+            raise GraphError(
+                f"gate {use.name!r} uses {what}: the circuit's {exceeded('GATEKIT_MAX_NODES', 'node count')}",
+                use.gate_location,
+            )
+
+
+def _check_recursion(modules: Mapping[str, ModuleDef]) -> nx.DiGraph[str]:
+    """The graph of which module uses which; refuse a module that uses itself, naming the chain."""
     uses: nx.DiGraph[str] = nx.DiGraph()
     where: dict[tuple[str, str], Location] = {}
     for module in modules.values():
@@ -147,7 +174,7 @@ def _check_recursion(modules: Mapping[str, ModuleDef]) -> None:
     try:
         edges = nx.find_cycle(uses)
     except nx.NetworkXNoCycle:
-        return
+        return uses
     names = [source for source, _ in edges]
     first = names[0]
     chain = " -> ".join([*names, first])

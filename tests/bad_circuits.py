@@ -538,6 +538,41 @@ BAD_CIRCUITS = [
         "3:26",
         "the number 1e999 is too large for a float",
     ),
+    # -- YAML 1.1's number surprises: refused, saying how to write the number ------------
+    bad(
+        "base-60-number",
+        "inputs: {x: 1:30}\noutputs: [x]\n",
+        "1:13",
+        "'1:30' is a base-60 (sexagesimal) number to YAML 1.1, which reads it as 90: write 90, "
+        "or quote it if it is text",
+    ),
+    bad(
+        "base-60-float",
+        "inputs: {x: -1:30.5}\noutputs: [x]\n",
+        "1:13",
+        "'-1:30.5' is a base-60 (sexagesimal) number to YAML 1.1, which reads it as -90.5: write -90.5",
+    ),
+    bad(
+        "a-long-base-60-number",  # PyYAML's own conversion of this is quadratic: minutes
+        "inputs: {x: 1" + ":1" * 300_000 + "}\noutputs: [x]\n",
+        "1:13",
+        "'1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:... (600001 characters)' is a base-60 (sexagesimal) number "
+        "to YAML 1.1: write the number in decimal, or quote it if it is text",
+    ),
+    bad(
+        "octal-number",
+        "inputs: {x: 1}\ngates:\n  y: {gate: mul, in: [x, 017]}\noutputs: [y]\n",
+        "3:26",
+        "'017' is an octal number to YAML 1.1, which reads it as 15: write 15, or 17 without the "
+        "leading 0, or quote it if it is text",
+    ),
+    bad(
+        "hexadecimal-number",
+        "inputs: {x: 0x1F}\noutputs: [x]\n",
+        "1:13",
+        "'0x1F' is a hexadecimal number to YAML 1.1, which reads it as 31: write 31",
+    ),
+    bad("binary-number", "inputs: {x: -0b11}\noutputs: [x]\n", "1:13", "which reads it as -3: write -3"),
     bad(
         "tagged-float-not-a-number",
         "inputs:\n  x: !!float abc\noutputs: [x]\n",

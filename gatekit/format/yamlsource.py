@@ -38,10 +38,17 @@ _STR, _INT, _FLOAT, _BOOL, _NULL = (_TAG + t for t in ("str", "int", "float", "b
 # 1.2 and in every language: 1e5, 2E-3, 1.0e+5.
 _EXPONENT_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)[eE][-+]?\d+")
 _PLAIN_TAGS = frozenset(_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map"))
-_SAFE_INT = re.compile(r"[-+]?(?:0|[1-9]\d*)")
-# Infinity written as such (.inf, or !!float inf), unlike 1e400 that overflows.
-_INFINITY = re.compile(r"[-+]?\.?inf(?:inity)?", re.IGNORECASE)
-_constructor = yaml.SafeLoader("")  # only for YAML 1.1's rarer number forms
+# The number forms gatekit reads itself (YAML 1.1's other forms are refused, below):
+_DECIMAL_INT = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)")
+_INFINITY = re.compile(r"[-+]?\.?inf(?:inity)?", re.IGNORECASE)  # .inf, or !!float inf; not 1e400
+_NAN = re.compile(r"\.?nan", re.IGNORECASE)
+# YAML 1.1 reads these as numbers where a reader (and YAML 1.2) sees something else: refused.
+_SURPRISES = (
+    (re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"), "a base-60 (sexagesimal) number", 60),
+    (re.compile(r"[-+]?0[0-7_]+"), "an octal number", 8),
+    (re.compile(r"[-+]?0x[0-9a-fA-F_]+"), "a hexadecimal number", 16),
+    (re.compile(r"[-+]?0b[01_]+"), "a binary number", 2),
+)
 
 
 def _shorten(text: str, limit: int = 40) -> str:
@@ -49,6 +56,30 @@ def _shorten(text: str, limit: int = 40) -> str:
     if len(text) <= limit:
         return text
     return f"{text[: limit - 10]}... ({len(text)} characters)"
+
+
+def _surprise(text: str, what: str, base: int) -> str:
+    """Why a YAML 1.1 number form is refused, and how to write the number instead.
+
+    >>> _surprise("0x1F", "a hexadecimal number", 16)
+    "'0x1F' is a hexadecimal number to YAML 1.1, which reads it as 31: write 31, or quote it if it is text"
+    """
+    value = None
+    if len(text) <= 40:  # the value of a long base-60 number is not worth its cost
+        digits = text.lstrip("+-").replace("_", "")
+        sign = -1 if text.startswith("-") else 1
+        if base == 60:
+            whole, _, fraction = digits.partition(".")
+            total = 0
+            for part in whole.split(":"):
+                total = total * 60 + int(part)
+            value = f"{sign * (total + float('0.' + (fraction or '0'))):g}"
+        else:
+            value = str(sign * int(digits if base == 8 else digits[2:], base))
+    reads = f", which reads it as {value}: write {value}" if value else ": write the number in decimal"
+    if base == 8:
+        reads += f", or {text.lstrip('+-').lstrip('0_') or '0'} without the leading 0"
+    return f"{_shorten(text)!r} is {what} to YAML 1.1{reads}, or quote it if it is text"
 
 
 def _items(n: int) -> str:
@@ -217,9 +248,15 @@ class Reader:
     def maybe_number(self, node: Node) -> float | None:
         """The node's value as a float if it is a number, else ``None``.
 
+        Decimal numbers (``1``, ``-2.5``, ``1e-3``, ``1_000``) and ``.inf``
+        and ``.nan`` are read here, never by PyYAML's converters (whose
+        base-60 reading is quadratic in the number's length).
+
         :raises GraphError: the number overflows a float (``1e400``, or an
-            integer of 400 digits; ``.inf`` written as such is accepted), or
-            a scalar tagged ``!!int``/``!!float`` is not one.
+            integer of 400 digits; ``.inf`` written as such is accepted), is
+            one of YAML 1.1's surprises (``1:30`` read as 90, ``017`` as 15,
+            ``0x1F``, ``0b11``: the message says how to write it), or a
+            scalar tagged ``!!int``/``!!float`` is not one.
         """
         if not isinstance(node, ScalarNode):
             return None
@@ -228,29 +265,27 @@ class Reader:
         exponent_text = tag == _STR and not node.style and _EXPONENT_NUMBER.fullmatch(text)
         if tag not in (_FLOAT, _INT) and not exponent_text:
             return None
-        try:
-            if tag == _INT:
-                if _SAFE_INT.fullmatch(text):
-                    value = float(int(text))
-                else:
-                    value = float(_constructor.construct_yaml_int(node))
-            else:
-                try:
-                    value = float(text)
-                except ValueError:  # .inf, .nan, 1:30.5
-                    value = float(_constructor.construct_yaml_float(node))
-        except OverflowError:
-            raise self._too_large(node) from None
-        except (ValueError, IndexError):
-            # int() refuses more than 4300 digits; else an explicit tag on a non-number
-            # (PyYAML's constructors raise IndexError for an empty one: !!int '')
-            if tag == _INT and text.lstrip("+-").replace("_", "").isdigit():
+        if tag == _INT and _DECIMAL_INT.fullmatch(text):
+            try:
+                value = float(int(text.replace("_", "")))
+            except (OverflowError, ValueError):  # past a float, or past int()'s 4300 digits
                 raise self._too_large(node) from None
+            return value
+        if _NAN.fullmatch(text):
+            return math.nan
+        if _INFINITY.fullmatch(text):
+            return -math.inf if text.startswith("-") else math.inf
+        for pattern, what, base in _SURPRISES:
+            if pattern.fullmatch(text):
+                raise self.error(node, _surprise(text, what, base))
+        try:
+            value = float(text.replace("_", ""))
+        except ValueError:
             kind = "integer" if tag == _INT else "float"
             raise self.error(
                 node, f"{_shorten(text)!r} is tagged as a number but is not a valid {kind}"
             ) from None
-        if math.isinf(value) and not _INFINITY.fullmatch(text):
+        if math.isinf(value):
             raise self._too_large(node)
         return value
 

@@ -52,6 +52,8 @@ class GradientCheck:
     For an array input, ``element`` is the element that agreed worst and
     ``analytic``/``numeric`` are its values. ``note`` says why a comparison
     was skipped (``"kink"``, ``"not finite"``) or what went wrong.
+    ``sample`` is ``(checked, elements)`` when only some of a large array's
+    elements were checked (spread evenly over it).
     """
 
     gate: str
@@ -63,6 +65,7 @@ class GradientCheck:
     ok: bool
     note: str = ""
     inputs: tuple[Any, ...] = ()
+    sample: tuple[int, int] | None = None
 
     @property
     def skipped(self) -> bool:
@@ -229,10 +232,12 @@ def _compare(
     tolerance: tuple[float, float, float],
     *,
     fault: Fault | None = None,
+    max_elements: int | None = None,
 ) -> list[GradientCheck]:
     """:func:`compare_gate` with ``attrs`` already converted and complete.
 
-    ``fault`` words what a hook gets wrong (default: naming the gate and ``where``).
+    ``fault`` words what a hook gets wrong (default: naming the gate and
+    ``where``); ``max_elements`` bounds the elements checked per array input.
     """
     step, rtol, atol = tolerance
     forward, backward, is_vjp = checked(resolved.bind(attrs), fault or _fault(resolved, where))
@@ -260,9 +265,25 @@ def _compare(
                 weight=upstream,
                 tolerance=(step, rtol, atol),
                 inputs=tuple(values),
+                max_elements=max_elements,
             )
         )
     return rows
+
+
+def _sample(shape: tuple[int, ...], most: int | None) -> list[tuple[int, ...]]:
+    """Every index of an array of ``shape``, or ``most`` of them spread evenly over it.
+
+    >>> _sample((2, 3), None)
+    [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
+    >>> _sample((1000,), 3)
+    [(0,), (500,), (999,)]
+    """
+    size = math.prod(shape)
+    if most is None or size <= most:
+        return list(np.ndindex(shape))
+    flat = np.unique(np.linspace(0, size - 1, most).round().astype(np.int64))
+    return [tuple(int(i) for i in np.unravel_index(int(k), shape)) for k in flat]
 
 
 def _check_input(
@@ -288,9 +309,10 @@ def _check_input(
     step, rtol, atol = tolerance
     worst: GradientCheck | None = None
     worst_excess = -math.inf
-    for count, index in enumerate(np.ndindex(np.shape(x))):
-        if max_elements is not None and count >= max_elements:
-            break
+    indices = _sample(np.shape(x), max_elements)
+    size = math.prod(np.shape(x))
+    sample = (len(indices), size) if len(indices) < size else None
+    for index in indices:
         center = float(x[index]) if index else float(x)
         h = step * max(1.0, abs(center))
         out = []
@@ -309,15 +331,15 @@ def _check_input(
         fields = (*row, index, a, numeric)
         excess = -math.inf
         if not all(math.isfinite(v) for v in (below, above, a)):
-            candidate = GradientCheck(*fields, True, "not finite", inputs)
+            candidate = GradientCheck(*fields, True, "not finite", inputs, sample)
         elif abs(above - below) / h > max(1e-4, 1e-2 * abs(numeric)):
-            candidate = GradientCheck(*fields, True, "kink", inputs)
+            candidate = GradientCheck(*fields, True, "kink", inputs, sample)
         else:
             # the outputs are rounded to about eps * |output|: divided by the step,
             # that much of the numeric gradient is noise, however right the hook is
             roundoff = 4 * EPS * float(np.max(np.abs(weight * out[1]))) / h
             excess = abs(a - numeric) - (atol + rtol * max(abs(a), abs(numeric)) + roundoff)
-            candidate = GradientCheck(*fields, excess <= 0, "", inputs)
+            candidate = GradientCheck(*fields, excess <= 0, "", inputs, sample)
         if worst is None or excess > worst_excess:
             worst, worst_excess = candidate, excess
     if worst is None:  # pragma: no cover - an input always has an element
@@ -385,7 +407,10 @@ def check_circuit(
     Per gate: its gradient at its own inputs during a run. End to end: the
     gradient of ``outputs[0]`` (summed, for an array) with respect to each
     input and param, by central differences through :meth:`Circuit.run`,
-    against backprop (the first ``max_elements`` elements of an array leaf).
+    against backprop. Each costs three evaluations per element checked, so an
+    array of more than ``max_elements`` elements is checked at that many,
+    spread evenly over it (the row's ``sample`` says so): a whole batch would
+    take time quadratic in its size.
     """
     overrides = dict(overrides or {})
     result = circuit.run(overrides, guard=True)
@@ -395,7 +420,15 @@ def check_circuit(
         bound = plan.gates[forward_step.out]
         inputs = [values[s] if isinstance(s, str) else s for s in bound.inputs]
         tolerance = (step, rtol, atol)
-        rows += _compare(bound.gate, inputs, bound.attrs, bound.name, tolerance, fault=fault_of(bound))
+        rows += _compare(
+            bound.gate,
+            inputs,
+            bound.attrs,
+            bound.name,
+            tolerance,
+            fault=fault_of(bound),
+            max_elements=max_elements,
+        )
     root = circuit.outputs[0]
     for position, (name, grad) in enumerate(result.grads.items()):
 

@@ -85,7 +85,16 @@ def check_lines(rows: Sequence[GradientCheck]) -> list[str]:
                 status,
             )
         )
-    return [*table(cells, indent=""), check_summary(rows)]
+    lines = [*table(cells, indent=""), check_summary(rows)]
+    sampled = [row.sample for row in rows if row.sample is not None]
+    if sampled:
+        most = max(checked for checked, _ in sampled)
+        largest = max(size for _, size in sampled)
+        lines.append(
+            f"(arrays of more than {most} elements were checked at {most} elements spread over each; "
+            f"the largest has {largest:,})"
+        )
+    return lines
 
 
 def check_summary(rows: Sequence[GradientCheck]) -> str:

@@ -31,6 +31,7 @@ __all__ = [
     "UsageError",
     "describe_exception",
     "printable",
+    "quoted",
 ]
 
 #: What a call into a plugin may raise and gatekit turns into a message naming the plugin:
@@ -53,6 +54,20 @@ def printable(text: str) -> str:
     return "".join(
         ch if ch == "\n" or ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
     )
+
+
+def quoted(text: str, limit: int = 60) -> str:
+    """``text`` quoted for a message: escaped, and only its start when it is longer than ``limit``.
+
+    Messages quote what a file holds, and a file may hold anything: a
+    megabyte on one line, or a whole other file (``imports: [/etc/passwd]``).
+
+    >>> quoted("mull"), quoted("x" * 100, limit=20)
+    ("'mull'", "'xxxxxxxxxx... (100 characters)'")
+    """
+    if len(text) <= limit:
+        return repr(text)
+    return repr(f"{text[: limit - 10]}... ({len(text)} characters)")
 
 
 def describe_exception(exc: BaseException) -> str:

@@ -556,7 +556,8 @@ BAD_CIRCUITS = [
         "a-long-base-60-number",  # PyYAML's own conversion of this is quadratic: minutes
         "inputs: {x: 1" + ":1" * 300_000 + "}\noutputs: [x]\n",
         "1:13",
-        "'1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:... (600001 characters)' is a base-60 (sexagesimal) number "
+        "'1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:1:... (600001 characters)' is a base-60 "
+        "(sexagesimal) number "
         "to YAML 1.1: write the number in decimal, or quote it if it is text",
     ),
     bad(
@@ -573,6 +574,78 @@ BAD_CIRCUITS = [
         "'0x1F' is a hexadecimal number to YAML 1.1, which reads it as 31: write 31",
     ),
     bad("binary-number", "inputs: {x: -0b11}\noutputs: [x]\n", "1:13", "which reads it as -3: write -3"),
+    # -- what a file says is quoted short and escaped; what goes into a command, checked -----
+    bad(
+        "requires-an-option",
+        "requires: [--extra-index-url https://example.com/simple]\ninputs: {x: 1}\noutputs: [x]\n",
+        "1:12",
+        "'--extra-index-url https://example.com/simple' is not a distribution name",
+        "letters, digits, and '.', '_' or '-' between them (for example gatekit-activations)",
+    ),
+    bad(
+        "requires-empty",
+        'requires: [""]\ninputs: {x: 1}\noutputs: [x]\n',
+        "1:12",
+        "'' is not a distribution name",
+    ),
+    bad(
+        "requires-escape",
+        'requires: ["a\\e[31mred"]\ninputs: {x: 1}\noutputs: [x]\n',
+        "1:12",
+        "'a\\x1b[31mred' is not a distribution name",
+    ),
+    bad(
+        "name-escape",
+        'name: "\\e[2J"\ninputs: {x: 1}\noutputs: [x]\n',
+        "1:7",
+        "name must be one line of printable",
+    ),
+    bad("name-two-lines", 'name: "a\\nb"\ninputs: {x: 1}\noutputs: [x]\n', "1:7", "name must be one line"),
+    bad(
+        "doc-bell",
+        'doc: "ding\\a"\ninputs: {x: 1}\noutputs: [x]\n',
+        "1:6",
+        "doc may not hold control characters",
+    ),
+    bad(
+        "name-too-long",
+        "inputs: {" + "x" * 300 + ": 1}\noutputs: [x]\n",
+        "1:10",
+        "invalid name 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx... (300 characters)' in inputs: "
+        "a name has at most 200 characters, this one 300",
+    ),
+    bad(
+        "gate-type-not-a-name",
+        "inputs: {x: 1}\ngates:\n  y: {gate: 'mul mul', in: [x, x]}\noutputs: [y]\n",
+        "3:13",
+        "'gate:' of gate 'y' must be a name, got 'mul mul': a name starts with a letter",
+    ),
+    bad(
+        "input-not-a-name",
+        "inputs: {x: 1}\ngates:\n  y: {gate: neg, in: ['" + "x " * 1000 + "']}\noutputs: [y]\n",
+        "3:23",
+        "an input of gate 'y' must be a name, got 'x x x x x x x x x x x x x x x x x x x x x x x x x ... "
+        "(2000 characters)'",
+    ),
+    bad(
+        "output-not-a-name",
+        "inputs: {x: 1}\noutputs: ['x + 1']\n",
+        "2:11",
+        "an output must be a name, got 'x + 1'",
+    ),
+    bad(
+        "attr-key-not-a-name",
+        "inputs: {x: 1}\ngates:\n  y: {gate: leaky_relu, in: [x], attrs: {'slope!': 0.1}}\noutputs: [y]\n",
+        "3:42",
+        "invalid attribute name 'slope!' in gate 'y'",
+    ),
+    bad(
+        "a-whole-text-file-as-a-circuit",
+        "a long line of text " * 50_000 + "\n",
+        "1:1",
+        "a circuit file must be a mapping, got the text 'a long line of text a long line of text a long lin"
+        "... (999999 characters)'",
+    ),
     bad(
         "tagged-float-not-a-number",
         "inputs:\n  x: !!float abc\noutputs: [x]\n",

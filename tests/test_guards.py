@@ -403,3 +403,22 @@ def test_an_attribute_check_that_breaks_on_its_default_keeps_the_gate_out() -> N
 
     spec = GateSpec("broken", 1, "x", attrs={"k": gatekit.Attr(1.0, "k", check=broken)})
     assert spec.problems() == ["attribute 'k': its check raised ZeroDivisionError: always on the default 1.0"]
+
+
+def test_what_a_plugin_says_cannot_reach_the_terminal_raw(write_yaml, tmp_path, capsys) -> None:
+    from gatekit.cli import main
+
+    plugin = tmp_path / "gk_shouty.py"
+    plugin.write_text(
+        "import gatekit\n\n\nclass Shouty(gatekit.SpecGate):\n"
+        "    spec = gatekit.GateSpec('shouty', 1, 'x')\n\n"
+        "    @gatekit.hookimpl\n    def gate_forward(self, inputs):\n"
+        "        raise ValueError('\\x1b[2J\\x1b[31mall gone\\rok')\n\n"
+        "    @gatekit.hookimpl\n    def gate_local_grad(self, inputs, output):\n        return (1.0,)\n\n\n"
+        "gatekit_register_gates = gatekit.collect_gates(__name__)\n"
+    )
+    path = write_yaml("inputs: {x: 2.0}\ngates:\n  y: {gate: shouty, in: [x]}\noutputs: [y]\n")
+    assert main(["run", "-p", str(plugin), str(path)]) == 1
+    line = one_line(capsys)
+    assert line.endswith("ValueError: \\x1b[2J\\x1b[31mall gone\\rok")
+    assert "\x1b" not in line and "\r" not in line

@@ -438,3 +438,37 @@ def test_an_imported_library_header_is_checked_like_a_circuit_header(
     error = refused(path)
     assert words in error.message
     assert at(error) == ("lib.yaml", *where)
+
+
+def test_an_import_of_some_other_file_shows_an_excerpt_not_the_file(tmp_path: Path) -> None:
+    secret = tmp_path / "passwd"
+    secret.write_text("".join(f"user{i}:x:{i}:{i}:User {i}:/home/user{i}:/bin/sh\n" for i in range(200)))
+    path = write(tmp_path, "c.yaml", f"imports: [{secret}]\ninputs: {{x: 1.0}}\noutputs: [x]\n")
+    error = refused(path)
+    assert len(str(error)) < 300
+    assert "user2:" not in error.message  # only its first 50 characters show
+    assert (
+        "a module library must be a mapping, got the text 'user0:x:0:0:User 0:/home/user0:/bin/sh"
+        in error.message
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "words"),
+    [
+        (
+            "doc: !!python/object:os.system x\n",
+            "YAML tag 'tag:yaml.org,2002:python/object:os.system' is not allowed",
+        ),
+        ("name: &n lib\ndoc: *n\n", "YAML aliases (*name) are not allowed"),
+        ("requires: [!foo x]\n", "YAML tag '!foo' is not allowed"),
+    ],
+    ids=["tag-in-doc", "alias-in-doc", "tag-in-requires"],
+)
+def test_tags_and_aliases_in_a_library_header_are_refused(tmp_path: Path, header: str, words: str) -> None:
+    write(tmp_path, "lib.yaml", header + LOGISTIC)
+    path = write(tmp_path, "c.yaml", "imports: [lib.yaml]\ninputs: {x: 1.0}\noutputs: [x]\n")
+    with pytest.raises(gatekit.LoadError) as info:
+        gatekit.load(path)
+    assert words in info.value.message
+    assert info.value.location is not None and info.value.location.file.endswith("lib.yaml")

@@ -23,7 +23,7 @@ from dataclasses import replace
 
 import networkx as nx
 
-from gatekit.errors import GraphError, LoadError, Location
+from gatekit.errors import GraphError, LoadError, Location, quoted
 from gatekit.format.parse import CircuitDef, GateUse, ModuleDef, parse_library
 from gatekit.format.yamlsource import Reader
 from gatekit.limits import exceeded, limit
@@ -62,7 +62,7 @@ def load_imports(circuit: CircuitDef) -> CircuitDef:
         except LoadError as exc:
             if exc.location is not None and exc.location.line is not None:
                 raise  # inside the imported file: its own place
-            raise GraphError(f"cannot import {text!r}: {exc.message}", location) from None
+            raise GraphError(f"cannot import {quoted(text, limit=200)}: {exc.message}", location) from None
         library = parse_library(root, reader)
         for name, module in library.modules.items():
             first = modules.get(name)

@@ -10,16 +10,17 @@ make new records (:func:`gatekit.format.modules.expand`,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from yaml.nodes import Node, ScalarNode, SequenceNode
 
-from gatekit.errors import Location
+from gatekit.errors import Location, quoted
 from gatekit.format.yamlsource import Reader
 from gatekit.limits import exceeded, limit
-from gatekit.names import is_name
+from gatekit.names import name_problem
 
 __all__ = ["CircuitDef", "GateUse", "Leaf", "ModuleDef", "parse", "parse_library"]
 
@@ -125,11 +126,17 @@ class _Header:
                 )
         elif key == "name":
             self.name = reader.text(value, "name")
+            if not self.name.isprintable():
+                raise reader.error(value, "name must be one line of printable text")
         elif key == "doc":
             self.doc = reader.text(value, "doc")
+            if not self.doc.replace("\n", "").replace("\t", "").isprintable():
+                raise reader.error(value, "doc may not hold control characters (new lines and tabs are fine)")
         elif key == "requires":
             what = "an item of 'requires:' (a distribution name)"
-            self.requires = tuple(reader.text(item, what) for item in reader.sequence(value, "'requires:'"))
+            self.requires = tuple(
+                _distribution(reader, item, what) for item in reader.sequence(value, "'requires:'")
+            )
         elif key == "modules":
             _parse_modules(self.modules, reader, value)
         else:  # imports
@@ -137,6 +144,31 @@ class _Header:
                 (reader.text(item, "an item of 'imports:' (a file path)"), reader.location(item))
                 for item in reader.sequence(value, "'imports:'")
             )
+
+
+#: A distribution's name, as PEP 508 (and pip) has it.
+_DISTRIBUTION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+
+
+def _distribution(reader: Reader, node: Node, what: str) -> str:
+    """An item of ``requires:``: a distribution name, nothing else (it goes into a pip command)."""
+    text = reader.text(node, what)
+    if not _DISTRIBUTION.fullmatch(text):
+        raise reader.error(
+            node,
+            f"{quoted(text)} is not a distribution name: letters, digits, and '.', '_' or '-' "
+            "between them (for example gatekit-activations)",
+        )
+    return text
+
+
+def _name(reader: Reader, node: Node, what: str) -> str:
+    """A node's or a gate's name given as a value (an input, an output, a gate type)."""
+    text = reader.text(node, what)
+    problem = name_problem(text)
+    if problem is not None:
+        raise reader.error(node, f"{what} must be a name, got {quoted(text)}: {problem}")
+    return text
 
 
 def parse(root: Node, reader: Reader) -> CircuitDef:
@@ -204,16 +236,13 @@ def parse_library(root: Node, reader: Reader) -> CircuitDef:
 
 
 def _unknown_key(key: str, what: str, known: tuple[str, ...], where: str = "") -> str:
-    return f"unknown {what} {key!r}{where} (expected one of: {', '.join(known)})"
+    return f"unknown {what} {quoted(key)}{where} (expected one of: {', '.join(known)})"
 
 
 def _define(scope: dict[str, Location], reader: Reader, name: str, key_node: Node, section: str) -> Location:
-    if not is_name(name):
-        raise reader.error(
-            key_node,
-            f"invalid name {name!r} in {section}: a name starts with a letter or _ "
-            "and holds only letters, digits and _",
-        )
+    problem = name_problem(name)
+    if problem is not None:
+        raise reader.error(key_node, f"invalid name {quoted(name)} in {section}: {problem}")
     location = reader.location(key_node)
     first = scope.get(name)
     if first is not None:
@@ -257,19 +286,22 @@ def _parse_gates(
         input_locations = []
         for item in reader.sequence(in_node, f"'in:' of {what}"):
             number = reader.maybe_number(item)
-            inputs.append(number if number is not None else reader.text(item, f"an input of {what}"))
+            inputs.append(number if number is not None else _name(reader, item, f"an input of {what}"))
             input_locations.append(reader.location(item))
         attrs: dict[str, Any] = {}
         attr_locations = {}
         attr_key_locations = {}
         if attrs_node is not None:
             for key, attr_key, sub_value in reader.mapping(attrs_node, f"'attrs:' of {what}"):
+                problem = name_problem(key)
+                if problem is not None:
+                    raise reader.error(attr_key, f"invalid attribute name {quoted(key)} in {what}: {problem}")
                 attrs[key] = _plain(reader, sub_value, f"attribute {key!r} of {what}")
                 attr_locations[key] = reader.location(sub_value)
                 attr_key_locations[key] = reader.location(attr_key)
         gates[name] = GateUse(
             name=name,
-            gate=reader.text(gate_node, f"'gate:' of {what}"),
+            gate=_name(reader, gate_node, f"'gate:' of {what}"),
             inputs=tuple(inputs),
             input_locations=tuple(input_locations),
             attrs=attrs,
@@ -302,7 +334,7 @@ def _parse_outputs(reader: Reader, node: Node) -> list[tuple[str, Location]]:
     items = reader.sequence(node, "'outputs:'")
     if not items:
         raise reader.error(node, "'outputs:' is empty; name at least one node")
-    return [(reader.text(item, "an output"), reader.location(item)) for item in items]
+    return [(_name(reader, item, "an output"), reader.location(item)) for item in items]
 
 
 def _parse_modules(modules: dict[str, ModuleDef], reader: Reader, node: Node) -> None:
@@ -325,7 +357,7 @@ def _parse_modules(modules: dict[str, ModuleDef], reader: Reader, node: Node) ->
                 items = reader.sequence(sub_value, f"'outputs:' of {what}")
                 if len(items) != 1:
                     raise reader.error(sub_value, f"{what} must have exactly one output, got {len(items)}")
-                output = (reader.text(items[0], f"the output of {what}"), reader.location(items[0]))
+                output = (_name(reader, items[0], f"the output of {what}"), reader.location(items[0]))
             elif key == "doc":
                 reader.text(sub_value, f"'doc:' of {what}")
             else:

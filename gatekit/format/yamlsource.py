@@ -24,7 +24,7 @@ import numpy as np
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from gatekit.errors import GraphError, LoadError, Location
+from gatekit.errors import GraphError, LoadError, Location, quoted
 from gatekit.limits import MAX_DIMENSIONS, exceeded, limit, read_bounded
 
 __all__ = ["Reader", "YamlLoader"]
@@ -52,7 +52,7 @@ _SURPRISES = (
 
 
 def _shorten(text: str, limit: int = 40) -> str:
-    """``text``, or its start and its length when it is longer than ``limit``."""
+    """``text``, or its start and its length when it is longer than ``limit`` (unquoted)."""
     if len(text) <= limit:
         return text
     return f"{text[: limit - 10]}... ({len(text)} characters)"
@@ -79,7 +79,7 @@ def _surprise(text: str, what: str, base: int) -> str:
     reads = f", which reads it as {value}: write {value}" if value else ": write the number in decimal"
     if base == 8:
         reads += f", or {text.lstrip('+-').lstrip('0_') or '0'} without the leading 0"
-    return f"{_shorten(text)!r} is {what} to YAML 1.1{reads}, or quote it if it is text"
+    return f"{quoted(text)} is {what} to YAML 1.1{reads}, or quote it if it is text"
 
 
 def _items(n: int) -> str:
@@ -99,7 +99,7 @@ def _describe(node: Node) -> str:
         return f"a boolean ({node.value})"
     if tag in (_INT, _FLOAT):
         return f"a number ({node.value})"
-    return f"the text {node.value!r}"
+    return f"the text {quoted(node.value)}"
 
 
 class Reader:
@@ -185,7 +185,8 @@ class Reader:
             raise LoadError("YAML aliases (*name) are not allowed in a circuit file", self.location(used_at))
         self._seen.add(key)
         if node.tag not in _PLAIN_TAGS:
-            raise LoadError(f"YAML tag {node.tag!r} is not allowed in a circuit file", self.location(node))
+            tag = quoted(node.tag, limit=80)
+            raise LoadError(f"YAML tag {tag} is not allowed in a circuit file", self.location(node))
 
     def mapping(self, node: Node, what: str) -> list[tuple[str, Node, Node]]:
         """The ``(key, key_node, value_node)`` pairs of a mapping, in file order.
@@ -208,7 +209,8 @@ class Reader:
                 where = self.location(first[key])
                 raise self.error(
                     key_node,
-                    f"duplicate key {key!r} in {what} (first at line {where.line}, column {where.column})",
+                    f"duplicate key {quoted(key)} in {what} "
+                    f"(first at line {where.line}, column {where.column})",
                 )
             first[key] = key_node
             self._visit(value_node, key_node)
@@ -283,7 +285,7 @@ class Reader:
         except ValueError:
             kind = "integer" if tag == _INT else "float"
             raise self.error(
-                node, f"{_shorten(text)!r} is tagged as a number but is not a valid {kind}"
+                node, f"{quoted(text)} is tagged as a number but is not a valid {kind}"
             ) from None
         if math.isinf(value):
             raise self._too_large(node)

@@ -202,6 +202,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _bounded(option: str, value: int, low: int, high: int, what: str) -> None:
+    """Refuse an option's number outside ``low..high`` (``what`` the number counts), before any work."""
+    if not low <= value <= high:
+        unit = f" {what}" if what else ""
+        raise UsageError(f"{option}: give a whole number from {low:,} to {high:,}{unit}, got {value:,}")
+
+
 def _registry(args: argparse.Namespace) -> GateRegistry:
     """The gates for this command; plugins that were set aside are warned about once."""
     plugins = [p for p in args.plugins if not p.startswith("no:")]
@@ -248,12 +255,12 @@ def _load(args: argparse.Namespace) -> Circuit:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.output:
+    if args.output is not None:
         check_results_path(args.output)
     _overrides(args.overrides)  # a malformed --set fails before the circuit is read
     circuit = _load(args)
     result = circuit.run(_leaf_values(args, circuit), check_finite=args.check_finite)
-    if args.output:
+    if args.output is not None:
         write_outputs(args.output, result)
     if args.json:
         print(json.dumps(_as_json(result)))
@@ -303,8 +310,8 @@ def _check(args: argparse.Namespace) -> int:
                 f"check --gate: no installed gate is named {args.gate!r} "
                 f"(installed: {', '.join(sorted(registry))})"
             )
-        if args.points < 1:
-            raise UsageError("check --points: give at least 1")
+        _bounded("check --points", args.points, 1, 10_000, "points")
+        _bounded("check --seed", args.seed, 0, 2**63 - 1, "")
         arities = [gate.spec.arity, gate.spec.arity + 1] if gate.spec.variadic else [gate.spec.arity]
         rows = []
         for arity in arities:
@@ -323,8 +330,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    if args.digits < 1:
-        raise UsageError("explain --digits: give at least 1 significant digit")
+    _bounded("explain --digits", args.digits, 1, 17, "significant digits (a float64 holds 17)")
     _overrides(args.overrides)
     circuit = _load(args)
     steps = trace(circuit, _leaf_values(args, circuit))
@@ -337,8 +343,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 def _draw(args: argparse.Namespace) -> int:
     draw.check_path(args.output)  # the file type, its folder, Graphviz: before anything runs
-    if args.precision < 0:
-        raise UsageError("draw --precision: give 0 or more decimals")
+    _bounded("draw --precision", args.precision, 0, 17, "decimals")
     _overrides(args.overrides)
     circuit = _load(args)
     values = _leaf_values(args, circuit)

@@ -205,9 +205,12 @@ def test_set_changes_the_values(tmp_path, capsys):
     assert found["x0", "wx0"] == [("3.00", "0.00")]  # sigmoid(11) is flat: 2 * 1.67e-5
 
 
-def test_negative_precision_is_refused(tmp_path, capsys):
-    line = one_error(capsys, ["draw", NEURON, "-o", str(tmp_path / "g.dot"), "--precision", "-1"])
-    assert line == "error: draw --precision: give 0 or more decimals"
+@pytest.mark.parametrize("precision", ["-1", "18", "100000000000000000000"])
+def test_a_precision_out_of_bounds_is_refused(tmp_path, capsys, precision):
+    line = one_error(capsys, ["draw", NEURON, "-o", str(tmp_path / "g.dot"), "--precision", precision])
+    assert (
+        line == f"error: draw --precision: give a whole number from 0 to 17 decimals, got {int(precision):,}"
+    )
     assert not (tmp_path / "g.dot").exists()
 
 

@@ -338,9 +338,13 @@ def test_set_of_an_unknown_leaf_is_a_usage_error(capsys):
     assert captured.err == f"error: --set q=1: name 'q' names no input or param of {NEURON} {known}\n"
 
 
-def test_precision_must_be_positive(capsys):
-    assert main(["explain", NEURON, "--digits", "0"]) == 2
-    assert capsys.readouterr().err == "error: explain --digits: give at least 1 significant digit\n"
+@pytest.mark.parametrize("digits", ["0", "18", str(10**20)])
+def test_digits_out_of_bounds_are_refused(capsys, digits):
+    assert main(["explain", NEURON, "--digits", digits]) == 2
+    assert capsys.readouterr().err == (
+        "error: explain --digits: give a whole number from 1 to 17 significant digits (a float64 holds 17), "
+        f"got {int(digits):,}\n"
+    )
 
 
 def test_a_bad_graph_is_one_error_line(cli, write_yaml):

@@ -422,7 +422,11 @@ def test_check_cli_on_a_circuit_and_its_usage_errors() -> None:
     for args, message in [
         (["check"], "error: check: give either GRAPH or --gate NAME"),
         (["check", "--gate", "nope"], "error: check --gate: no installed gate is named 'nope'"),
-        (["check", "--gate", "mul", "--points", "0"], "error: check --points: give at least 1"),
+        (["check", "--gate", "mul", "--points", "0"], "error: check --points: give a whole number from 1 to"),
+        (
+            ["check", "--gate", "mul", "--seed", "-1"],
+            "error: check --seed: give a whole number from 0 to 9,223,372,036,854,775,807, got -1",
+        ),
         (
             ["check", "graphs/neuron.yaml", "--set", "zz=1"],
             "error: --set zz=1: name 'zz' names no input or param of graphs/neuron.yaml",

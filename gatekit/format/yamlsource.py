@@ -149,6 +149,16 @@ class Reader:
             if exc.context and exc.problem:
                 problem = f"{exc.context}: {exc.problem}"
             raise LoadError(f"invalid YAML: {problem}", self._mark_location(mark)) from None
+        except yaml.reader.ReaderError as exc:  # a character YAML does not allow: its place
+            before = text[: exc.position]
+            line = before.count("\n") + 1
+            column = exc.position - (before.rfind("\n") + 1) + 1
+            character = f"U+{exc.character:04X}" if isinstance(exc.character, int) else repr(exc.character)
+            raise LoadError(
+                f"invalid YAML: the character {character} is not allowed: "
+                "YAML text holds no control characters but tabs and new lines",
+                Location(self.file, line, column),
+            ) from None
         except yaml.YAMLError as exc:
             raise LoadError(f"invalid YAML: {exc}", Location(self.file, 1, 1)) from None
         except RecursionError:  # the pure-Python parser, without libyaml's depth limit

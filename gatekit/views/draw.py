@@ -220,8 +220,8 @@ def to_dot(
     Above :data:`LABEL_LIMIT` gates drawn the wires carry no labels (the
     circuit still runs, once, without the trace); the graph's title says so.
     """
-    if precision < 0:
-        raise UsageError(f"--precision must be 0 or more, got {precision}")
+    if not 0 <= precision <= 17:
+        raise UsageError(f"precision must be from 0 to 17 decimals, got {precision:,}")
     plan = circuit.plan
     uses = _nodes([plan.gates[step.out] for step in plan.forward], expand)
     title = circuit.name or os.path.basename(circuit.file)

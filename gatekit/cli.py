@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import signal
 import sys
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
-
-import numpy as np
 
 import gatekit
 from gatekit import testing
@@ -29,6 +26,7 @@ from gatekit.io.inputs import check_leaf_names, read_inputs
 from gatekit.io.outputs import check_results_path, write_outputs
 from gatekit.plugin.registry import GateRegistry, default_registry
 from gatekit.views import draw, explain, report
+from gatekit.views.text import json_text
 from gatekit.views.trace import trace
 
 __all__ = ["main"]
@@ -263,17 +261,14 @@ def _run(args: argparse.Namespace) -> int:
     if args.output is not None:
         write_outputs(args.output, result)
     if args.json:
-        print(json.dumps(_as_json(result)))
+        print(json_text(_as_json(result)))
     else:
         print("\n".join(report.run_lines(circuit, result)))
     return 0
 
 
 def _as_json(result: Result) -> dict[str, Any]:
-    def plain(section: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in section.items()}
-
-    return {"outputs": plain(result.outputs), "grads": plain(result.grads), "values": plain(result.values)}
+    return {"outputs": result.outputs, "grads": result.grads, "values": result.values}
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -291,7 +286,7 @@ def _validate(args: argparse.Namespace) -> int:
 def _gates(args: argparse.Namespace) -> int:
     registry = _registry(args)
     if args.json:
-        print(json.dumps(report.gate_entries(registry), default=repr))
+        print(json_text(report.gate_entries(registry)))
     else:
         print("\n".join(report.gate_lines(registry)))
     return 0
@@ -335,7 +330,7 @@ def _explain(args: argparse.Namespace) -> int:
     circuit = _load(args)
     steps = trace(circuit, _leaf_values(args, circuit))
     if args.json:
-        print(json.dumps(explain.explain_json(steps, expand=args.expand)))
+        print(json_text(explain.explain_json(steps, expand=args.expand)))
     else:
         print("\n".join(explain.explain_lines(circuit, steps, args.digits, expand=args.expand)))
     return 0

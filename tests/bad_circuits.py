@@ -538,6 +538,13 @@ BAD_CIRCUITS = [
         "3:26",
         "the number 1e999 is too large for a float",
     ),
+    bad(
+        "a-nul-on-line-five",
+        "inputs:\n  x: 1\n\n\n  y: a\x00b\noutputs: [x]\n",
+        "5:7",
+        "invalid YAML: the character U+0000 is not allowed: YAML text holds no control characters but tabs",
+        error=LoadError,
+    ),
     # -- YAML 1.1's number surprises: refused, saying how to write the number ------------
     bad(
         "base-60-number",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import subprocess
+from typing import Any
 
 import pytest
 from bad_circuits import BAD_CIRCUITS, IN_A_PROCESS, by_id
@@ -287,3 +288,37 @@ def test_a_leaf_named_like_a_keyword_argument_is_set_everywhere(write_yaml, tmp_
     rows = [line.split() for line in capsys.readouterr().out.splitlines()]
     assert rows[1] == ["mul", "y", "0", "3", "3", "ok"]  # dy/dcheck_finite = observer = 3, as set
     assert rows[-1] == ["4", "checks:", "4", "ok,", "0", "skipped,", "0", "failed"]
+
+
+# -- strict JSON: NaN and infinities have a form every parser reads --------------------------
+
+
+def strict_loads(text: str) -> Any:
+    """``json.loads`` that refuses the NaN and Infinity tokens, as strict parsers in other languages do."""
+
+    def refuse(token: str) -> None:
+        raise ValueError(f"not strict JSON: {token}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+NON_FINITE = """\
+inputs: {x: [1.0, 0.0, -1.0], z: 0.0}
+gates:
+  r: {gate: div, in: [x, z]}
+  s: {gate: sum, in: [r]}
+outputs: [s, r]
+"""
+
+
+@pytest.mark.parametrize("command", ["run", "explain"])
+def test_json_output_is_strict_with_non_finite_numbers(write_yaml, capsys, command) -> None:
+    path = str(write_yaml(NON_FINITE))
+    assert main([command, path, "--json"]) == 0
+    data = strict_loads(capsys.readouterr().out)
+    if command == "run":
+        assert data["outputs"] == {"s": "NaN", "r": ["Infinity", "NaN", "-Infinity"]}
+        assert data["grads"]["z"] == "NaN"
+    else:
+        assert data["forward"][0]["output"] == ["Infinity", "NaN", "-Infinity"]
+        assert data["grads"]["z"] == "NaN"

@@ -33,7 +33,7 @@ import numpy as np
 
 from gatekit.engine.broadcast import shape_of
 from gatekit.engine.circuit import Circuit
-from gatekit.views.text import SUMMARY_LIMIT, significant, summary, table
+from gatekit.views.text import SUMMARY_LIMIT, json_value, significant, summary, table
 from gatekit.views.trace import BackwardRow, ForwardRow, Trace, Wire, Within, collapse
 
 __all__ = ["explain_json", "explain_lines"]
@@ -224,13 +224,6 @@ def _gradient_lines(circuit: Circuit, trace: Trace, p: int) -> list[str]:
     ]
 
 
-def _plain(value: Any) -> Any:
-    """A value as JSON: arrays as nested lists, NumPy scalars as Python numbers."""
-    if isinstance(value, np.ndarray | np.generic):
-        return value.tolist()
-    return value
-
-
 def _where(row: ForwardRow | BackwardRow) -> dict[str, Any]:
     """A row's module keys: ``module`` for a collapsed use, ``within`` for a gate inside one."""
     if row.module:
@@ -241,11 +234,13 @@ def _where(row: ForwardRow | BackwardRow) -> dict[str, Any]:
 
 
 def explain_json(trace: Trace, *, expand: bool = False) -> dict[str, Any]:
-    """The trace as one JSON-ready object: ``root``, ``forward``, ``backward``, ``grads``.
+    """The trace as one strict-JSON-ready object: ``root``, ``forward``, ``backward``, ``grads``.
 
     Collapsed (the default), a module use's rows say ``"module": NAME`` and
     its wires have ``"local": null``; with ``expand=True`` the rows of the
-    gates inside module uses say ``"within": [[path, module], ...]``.
+    gates inside module uses say ``"within": [[path, module], ...]``. Arrays
+    are nested lists; NaN and infinities the strings ``"NaN"``,
+    ``"Infinity"``, ``"-Infinity"`` (:func:`gatekit.views.text.json_value`).
     """
     if not expand:
         trace = collapse(trace)
@@ -254,8 +249,8 @@ def explain_json(trace: Trace, *, expand: bool = False) -> dict[str, Any]:
             "node": row.node,
             "gate": row.gate,
             **_where(row),
-            "inputs": [{"source": source, "value": _plain(value)} for source, value in row.inputs],
-            "output": _plain(row.output),
+            "inputs": [{"source": source, "value": value} for source, value in row.inputs],
+            "output": row.output,
         }
         for row in trace.forward
     ]
@@ -264,19 +259,22 @@ def explain_json(trace: Trace, *, expand: bool = False) -> dict[str, Any]:
             "node": row.node,
             "gate": row.gate,
             **_where(row),
-            "upstream": _plain(row.upstream),
+            "upstream": row.upstream,
             "wires": [
                 {
                     "source": wire.source,
-                    "local": _plain(wire.local),
-                    "product": _plain(wire.product),
-                    "before": _plain(wire.before),
-                    "after": _plain(wire.after),
+                    "local": wire.local,
+                    "product": wire.product,
+                    "before": wire.before,
+                    "after": wire.after,
                 }
                 for wire in row.wires
             ],
         }
         for row in trace.backward
     ]
-    grads = {name: _plain(grad) for name, grad in trace.result.grads.items()}
-    return {"root": trace.root, "forward": forward, "backward": backward, "grads": grads}
+    grads = dict(trace.result.grads)
+    data: dict[str, Any] = json_value(
+        {"root": trace.root, "forward": forward, "backward": backward, "grads": grads}
+    )
+    return data

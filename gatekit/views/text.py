@@ -15,13 +15,24 @@ columns.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["SUMMARY_LIMIT", "decimals", "full", "significant", "summary", "table"]
+__all__ = [
+    "NON_FINITE",
+    "SUMMARY_LIMIT",
+    "decimals",
+    "full",
+    "json_text",
+    "json_value",
+    "significant",
+    "summary",
+    "table",
+]
 
 SUMMARY_LIMIT = 6  # arrays with more elements are summarized
 
@@ -70,6 +81,55 @@ def summary(array: np.ndarray, show: Any, compact: bool = False) -> str:
     if compact:
         return f"<array{array.shape} mean {mean}>"
     return f"array{array.shape}  min {show(float(array.min()))}  mean {mean}  max {show(float(array.max()))}"
+
+
+#: How JSON output writes the floats strict JSON has no number for (as protobuf's JSON mapping does).
+NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def _strict(number: float) -> float | str:
+    return number if math.isfinite(number) else NON_FINITE[repr(number)]
+
+
+def json_value(value: Any) -> Any:
+    """``value`` as strict JSON data: arrays as nested lists, NumPy numbers as Python numbers,
+    and NaN and infinities as the strings ``"NaN"``, ``"Infinity"`` and ``"-Infinity"``.
+
+    Containers (dicts, lists, tuples) are converted all the way down, without recursion.
+
+    >>> json_value({"f": float("nan"), "g": np.array([1.0, -np.inf])})
+    {'f': 'NaN', 'g': [1.0, '-Infinity']}
+    """
+    root: list[Any] = [value]
+    stack: list[tuple[Any, Any]] = [(root, 0)]  # (container, key): convert container[key] in place
+    while stack:
+        container, key = stack.pop()
+        item = container[key]
+        if isinstance(item, np.ndarray):
+            if item.ndim and item.dtype.kind in "fiu" and np.isfinite(item).all():
+                container[key] = item.tolist()  # numbers JSON has: nothing to look at one by one
+                continue
+            item = item.tolist() if item.ndim else item.item()
+        elif isinstance(item, np.generic):
+            item = item.item()
+        if isinstance(item, float):
+            container[key] = _strict(item)
+        elif isinstance(item, dict):
+            item = dict(item)
+            container[key] = item
+            stack.extend((item, k) for k in item)
+        elif isinstance(item, list | tuple):
+            item = list(item)
+            container[key] = item
+            stack.extend((item, i) for i in range(len(item)))
+        else:
+            container[key] = item
+    return root[0]
+
+
+def json_text(value: Any) -> str:
+    """``value`` as one line of strict JSON (see :func:`json_value`); any parser reads it."""
+    return json.dumps(json_value(value), allow_nan=False, default=repr)
 
 
 def table(rows: Sequence[Sequence[str]], indent: str = "  ", right: int = 0, gap: int = 2) -> list[str]:

@@ -200,6 +200,7 @@ def _sum_to_shape(grad: Any, like: Any) -> np.ndarray:
     return np.broadcast_to(sum_to_shape(grad, shape), shape)
 
 
+@np.errstate(all="ignore")  # inf and nan are results here too, as in a run
 def compare_gate(
     gate: str | Gate | object,
     inputs: Sequence[Any],
@@ -347,6 +348,7 @@ def _check_input(
     return worst
 
 
+@np.errstate(all="ignore")  # inf and nan are results here too, as in a run
 def check_gate(
     gate: str | Gate | object,
     points: Iterable[Sequence[Any]] | None = None,
@@ -392,6 +394,7 @@ def check_gate(
     return rows
 
 
+@np.errstate(all="ignore")  # inf and nan are results here too, as in a run
 def check_circuit(
     circuit: Circuit,
     overrides: Mapping[str, Any] | None = None,

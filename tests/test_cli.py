@@ -118,7 +118,7 @@ RAISING_GATE = "inputs:\n  x: 1.0\ngates:\n  y: {{gate: {gate}, in: [x]}}\noutpu
         (
             # the plugin's two-line message is joined into the one error line
             "boom_grad",
-            "gate 'y' (boom_grad, plugin 'gk_boom:boom_grad') failed in its gradient hook: "
+            "gate 'y' (boom_grad, plugin 'gk_boom:boom_grad') failed in gate_local_grad: "
             "RuntimeError: no gradient here; second line of the message",
         ),
     ],

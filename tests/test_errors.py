@@ -203,7 +203,7 @@ def test_utf8_bom_is_accepted(tmp_path):
         ("boom", ["(boom, plugin 'gk_boom:boom')", "failed in gate_forward", "ZeroDivisionError: kaboom"]),
         (
             "boom_grad",
-            ["(boom_grad, plugin 'gk_boom:boom_grad')", "failed in its gradient hook", "RuntimeError"],
+            ["(boom_grad, plugin 'gk_boom:boom_grad')", "failed in gate_local_grad", "RuntimeError"],
         ),
     ],
     ids=["forward", "gradient"],

@@ -186,7 +186,7 @@ def in_place() -> GateRegistry:
     return GateRegistry.from_manager(pm)
 
 
-@pytest.mark.parametrize(("where", "hook"), [("forward", "gate_forward"), ("backward", "its gradient hook")])
+@pytest.mark.parametrize(("where", "hook"), [("forward", "gate_forward"), ("backward", "gate_local_grad")])
 def test_a_gate_that_writes_into_its_input_fails_at_once(
     in_place: GateRegistry, where: str, hook: str
 ) -> None:

@@ -83,10 +83,11 @@ class Result:
         """The gradient of the first output with respect to every input and param."""
         values, grads, reached = self._values, self._grads, self._plan.reached
         shared = {id(value) for value in values if type(value) is np.ndarray}
-        return {
-            name: _shaped_like(grads[slot] if slot in reached else None, values[slot], shared)
-            for name, slot in self._plan.leaves.items()
-        }
+        with np.errstate(all="ignore"):  # summing inf and -inf is nan, as in the run, not a warning
+            return {
+                name: _shaped_like(grads[slot] if slot in reached else None, values[slot], shared)
+                for name, slot in self._plan.leaves.items()
+            }
 
     @cached_property
     def values(self) -> Mapping[str, Any]:

@@ -28,7 +28,7 @@ import numpy as np
 from gatekit.engine.broadcast import shape_of
 from gatekit.engine.compiler import VJP, Plan
 from gatekit.engine.validate import BoundGate
-from gatekit.errors import RunError
+from gatekit.errors import PLUGIN_FAULTS, RunError, describe_exception
 from gatekit.plugin.registry import Hooks
 
 __all__ = ["Fault", "checked", "fault_of", "guarded", "refusal"]
@@ -82,10 +82,15 @@ def _check_value(fault: Fault, what: str, value: Any) -> None:
         raise fault(f"returned {problem} from {what}; a gate returns float64: a number or a float64 array")
 
 
-def _forward(fn: Callable[..., Any], fault: Fault, finite: bool) -> Callable[..., Any]:
+def _forward(fn: Callable[..., Any], fault: Fault, is_vjp: bool, finite: bool) -> Callable[..., Any]:
     def forward(inputs: Sequence[Any]) -> Any:
-        output = fn(inputs)
+        try:
+            output = fn(inputs)
+        except PLUGIN_FAULTS as exc:
+            raise fault(f"failed in gate_forward: {describe_exception(exc)}") from exc
         _check_value(fault, "gate_forward", output)
+        if not is_vjp:  # an elementwise gate's output has its inputs' broadcast shape
+            _check_broadcast(fault, inputs, output)
         if finite:
             bad = _not_finite(output)
             if bad is not None:
@@ -96,11 +101,26 @@ def _forward(fn: Callable[..., Any], fault: Fault, finite: bool) -> Callable[...
     return forward
 
 
+def _check_broadcast(fault: Fault, inputs: Sequence[Any], output: Any) -> None:
+    try:
+        wanted = np.broadcast_shapes(*(shape_of(x) for x in inputs))
+    except ValueError:
+        return  # the inputs do not broadcast: the gate raises, or says what it did
+    if shape_of(output) != wanted:
+        raise fault(
+            f"returned an output of shape {shape_of(output)} from gate_forward; an elementwise gate's "
+            f"output has its inputs' broadcast shape {wanted}"
+        )
+
+
 def _backward(fn: Callable[..., Any], fault: Fault, is_vjp: bool, finite: bool) -> Callable[..., Any]:
     hook = "gate_vjp" if is_vjp else "gate_local_grad"
 
     def backward(inputs: Sequence[Any], output: Any, *upstream: Any) -> Any:
-        grads = fn(inputs, output, *upstream)
+        try:
+            grads = fn(inputs, output, *upstream)
+        except PLUGIN_FAULTS as exc:
+            raise fault(f"failed in {hook}: {describe_exception(exc)}") from exc
         try:
             count = len(grads)
         except TypeError:
@@ -136,7 +156,7 @@ def _backward(fn: Callable[..., Any], fault: Fault, is_vjp: bool, finite: bool) 
 def checked(hooks: Hooks, fault: Fault, *, finite: bool = False) -> Hooks:
     """``hooks`` wrapped to check what they return (and finiteness if ``finite``)."""
     return Hooks(
-        _forward(hooks.forward, fault, finite),
+        _forward(hooks.forward, fault, hooks.is_vjp, finite),
         _backward(hooks.backward, fault, hooks.is_vjp, finite),
         hooks.is_vjp,
     )
@@ -144,8 +164,9 @@ def checked(hooks: Hooks, fault: Fault, *, finite: bool = False) -> Hooks:
 
 def guarded(plan: Plan, *, finite: bool) -> Plan:
     """A copy of ``plan`` whose hooks check what they return (and finiteness if ``finite``)."""
+    vjp = {out for out, bound in plan.gates.items() if bound.gate.vjp is not None}
     forward = [
-        step._replace(forward=_forward(step.forward, fault_of(plan.gates[step.out]), finite))
+        step._replace(forward=_forward(step.forward, fault_of(plan.gates[step.out]), step.out in vjp, finite))
         for step in plan.forward
     ]
     backward = [

@@ -237,7 +237,10 @@ def _failure(plan: Plan, out: int, phase: str, exc: BaseException) -> RunError:
     bound = plan.gates.get(out)
     if bound is None:  # pragma: no cover - a bug in gatekit itself
         return RunError(f"{phase} pass failed: {describe_exception(exc)}")
-    hook = "gate_forward" if phase == "forward" else "its gradient hook"
+    if phase == "forward":
+        hook = "gate_forward"
+    else:
+        hook = "gate_vjp" if bound.gate.vjp is not None else "gate_local_grad"
     return RunError(
         f"{bound.describe()} failed in {hook}: {describe_exception(exc)}", bound.location, node=bound.name
     )

@@ -93,7 +93,9 @@ def _html(text: str) -> str:
 def _show(value: Any, precision: int) -> str:
     """A number rounded, or an array's shape and mean: ``(200,) mean 0.35``."""
     if isinstance(value, np.ndarray):
-        return f"{value.shape} mean {decimals(float(np.mean(value)), precision)}"
+        with np.errstate(all="ignore"):  # the mean of [inf, -inf] is nan, not a warning
+            mean = float(np.mean(value))
+        return f"{value.shape} mean {decimals(mean, precision)}"
     return decimals(float(value), precision)
 
 

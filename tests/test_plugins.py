@@ -489,3 +489,22 @@ def test_check_of_a_large_batch_samples_each_array_and_says_so(tmp_path: Path) -
         "(arrays of more than 16 elements were checked at 16 elements spread over each; "
         "the largest has 20,000)"
     )
+
+
+RAISING_SPEC = CUBE.replace(
+    '            return GateSpec("cube", 1, "a ** 3")', '            raise RuntimeError("no spec today")'
+)
+
+
+def test_an_installed_gate_whose_spec_raises_is_set_aside_with_one_warning(site: Path) -> None:
+    """Installed, it used to end every command in a traceback, `gatekit gates` included."""
+    assert RAISING_SPEC != CUBE
+    install(site, "gatekit-raising", {"gk_raising": RAISING_SPEC}, {"raising": "gk_raising"})
+    done = gatekit_cli("gates", site=site)
+    assert done.returncode == 0
+    assert done.stderr == (
+        "warning: plugin 'raising' (gatekit-raising 1.0): gate_spec raised RuntimeError: no spec today; "
+        "it is not loaded\n"
+    )
+    assert "mul" in done.stdout
+    sys.modules.pop("gk_raising", None)

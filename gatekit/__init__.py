@@ -31,7 +31,7 @@ from gatekit.plugin.gatespec import POSITIVE, REAL, Attr, GateSpec
 from gatekit.plugin.hookspecs import hookimpl
 from gatekit.plugin.registry import default_registry
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "POSITIVE",

@@ -8,11 +8,14 @@ points, which is what ``pip install`` leaves behind and all that
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
+import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +34,7 @@ CUBE = """
     class Cube:
         @hookimpl
         def gate_spec(self):
-            return GateSpec("cube", 1, "a ** 3")
+            return GateSpec("tcube", 1, "a ** 3")
 
         @hookimpl
         def gate_forward(self, inputs):
@@ -49,7 +52,7 @@ CUBE = """
         return [Cube()]
 """
 
-WRONG_CUBE = CUBE.replace("3.0 * a * a", "2.0 * a * a").replace('"cube"', '"wrong_cube"')
+WRONG_CUBE = CUBE.replace("3.0 * a * a", "2.0 * a * a").replace('"tcube"', '"wrong_cube"')
 
 # One fault each: an import error, a hook with an argument the spec lacks, a
 # gate name the built-ins already use.
@@ -57,7 +60,7 @@ BROKEN = "raise RuntimeError('this plugin is broken')\n"
 BAD_HOOK = CUBE.replace("def gate_forward(self, inputs):", "def gate_forward(self, values):").replace(
     "(a,) = inputs\n            return a * a * a", "return values[0] ** 3"
 )
-TAKEN_NAME = CUBE.replace('"cube"', '"mul"')
+TAKEN_NAME = CUBE.replace('"tcube"', '"mul"')
 
 
 def install(folder: Path, dist: str, modules: dict[str, str], entry_points: dict[str, str]) -> Path:
@@ -106,29 +109,29 @@ def gatekit_cli(*args: str, site: Path | None = None, **env: str) -> subprocess.
 
 
 def test_an_installed_plugin_is_found_after_the_builtins(site: Path) -> None:
-    install(site, "gatekit-cube", {"gk_cube": CUBE}, {"cube": "gk_cube"})
+    install(site, "gatekit-tcube", {"gk_cube": CUBE}, {"tcube": "gk_cube"})
     gates = registry(autoload=True)
-    assert list(gates).index("cube") > list(gates).index("softplus")
-    cube = gates["cube"]
-    assert (cube.plugin, cube.distribution) == ("cube:cube", "gatekit-cube 1.0")
-    assert "cube" not in registry(autoload=False)
-    assert "cube" not in registry(autoload=True, blocked=["cube"])
+    assert list(gates).index("tcube") > list(gates).index("softplus")
+    tcube = gates["tcube"]
+    assert (tcube.plugin, tcube.distribution) == ("tcube:tcube", "gatekit-tcube 1.0")
+    assert "tcube" not in registry(autoload=False)
+    assert "tcube" not in registry(autoload=True, blocked=["tcube"])
 
 
 def test_gates_json_names_the_distribution_and_autoload_can_be_turned_off(site: Path) -> None:
-    install(site, "gatekit-cube", {"gk_cube": CUBE}, {"cube": "gk_cube"})
+    install(site, "gatekit-tcube", {"gk_cube": CUBE}, {"tcube": "gk_cube"})
     listed = {g["name"]: g for g in json.loads(gatekit_cli("gates", "--json", site=site).stdout)}
-    assert listed["cube"]["distribution"] == "gatekit-cube 1.0"
-    assert listed["cube"]["plugin"] == "cube:cube"
+    assert listed["tcube"]["distribution"] == "gatekit-tcube 1.0"
+    assert listed["tcube"]["plugin"] == "tcube:tcube"
     off = gatekit_cli("gates", "--json", site=site, GATEKIT_DISABLE_PLUGIN_AUTOLOAD="1")
-    assert "cube" not in {g["name"] for g in json.loads(off.stdout)}
+    assert "tcube" not in {g["name"] for g in json.loads(off.stdout)}
 
 
 def test_a_plugin_file_can_be_loaded_by_path(tmp_path: Path) -> None:
     plugin = tmp_path / "my_cube.py"
     plugin.write_text(textwrap.dedent(CUBE))
     graph = tmp_path / "g.yaml"
-    graph.write_text("inputs: {x: 2.0}\ngates:\n  y: {gate: cube, in: [x]}\noutputs: [y]\n")
+    graph.write_text("inputs: {x: 2.0}\ngates:\n  y: {gate: tcube, in: [x]}\noutputs: [y]\n")
     done = gatekit_cli("run", "-p", str(plugin), str(graph), "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["grads"] == {"x": 12.0}
@@ -150,7 +153,7 @@ def test_a_missing_plugin_file_is_an_error(tmp_path: Path) -> None:
             BROKEN,
             ["plugin 'broken' (gatekit-broken 1.0)", "failed to import 'gk_broken'", "this plugin is broken"],
         ),
-        (BAD_HOOK, ["plugin 'broken:cube' (gatekit-broken 1.0)", "hook gate_forward", "'values'"]),
+        (BAD_HOOK, ["plugin 'broken:tcube' (gatekit-broken 1.0)", "hook gate_forward", "'values'"]),
     ],
     ids=["import-error", "bad-hook-signature"],
 )
@@ -161,11 +164,11 @@ def test_a_broken_plugin_is_set_aside_with_one_message(site: Path, source: str, 
     [problem] = gates.problems
     for word in words:
         assert word in problem
-    assert "cube" not in gates
+    assert "tcube" not in gates
     # a circuit that does not need it runs; one that does says why the gate is missing
     assert gatekit.load(ROOT / "graphs" / "neuron.yaml", registry=gates).run().outputs["f"] > 0.7
     with pytest.raises(gatekit.GraphError, match="a plugin was not loaded: plugin 'broken"):
-        gatekit.loads("inputs: {x: 1.0}\ngates:\n  y: {gate: cube, in: [x]}\noutputs: [y]", registry=gates)
+        gatekit.loads("inputs: {x: 1.0}\ngates:\n  y: {gate: tcube, in: [x]}\noutputs: [y]", registry=gates)
     gatekit.plugin.registry._cached_registry.cache_clear()
 
 
@@ -200,22 +203,22 @@ def test_explicit_plugins_fail_loudly(tmp_path: Path) -> None:
 
 
 def test_a_required_distribution_that_is_missing_is_named() -> None:
-    text = "requires: [gatekit-cube]\ninputs: {x: 1.0}\ngates:\n  y: {gate: cube, in: [x]}\noutputs: [y]"
+    text = "requires: [gatekit-tcube]\ninputs: {x: 1.0}\ngates:\n  y: {gate: tcube, in: [x]}\noutputs: [y]"
     with pytest.raises(gatekit.GraphError) as info:
         gatekit.loads(text, file="c.yaml", registry=registry(autoload=False))
     assert str(info.value) == (
-        "c.yaml:4:13: unknown gate 'cube' (installed gates: abs, add, cos, div, dot, exp, leaky_relu, log, "
+        "c.yaml:4:13: unknown gate 'tcube' (installed gates: abs, add, cos, div, dot, exp, leaky_relu, log, "
         "matmul, max, mean, min, mul, neg, pow, reciprocal, relu, sigmoid, sin, softplus, sqrt, square, sub, "
-        "sum, tanh, transpose); this circuit requires 'gatekit-cube', which is not installed: "
-        "pip install gatekit-cube"
+        "sum, tanh, transpose); this circuit requires 'gatekit-tcube', which is not installed: "
+        "pip install gatekit-tcube"
     )
 
 
 def test_a_required_distribution_with_autoload_off_says_so(site: Path) -> None:
-    install(site, "gatekit-cube", {"gk_cube": CUBE}, {"cube": "gk_cube"})
-    text = "requires: [gatekit-cube]\ninputs: {x: 1.0}\ngates:\n  y: {gate: cube, in: [x]}\noutputs: [y]"
+    install(site, "gatekit-tcube", {"gk_cube": CUBE}, {"tcube": "gk_cube"})
+    text = "requires: [gatekit-tcube]\ninputs: {x: 1.0}\ngates:\n  y: {gate: tcube, in: [x]}\noutputs: [y]"
     with pytest.raises(
-        gatekit.GraphError, match="'gatekit-cube' is installed, but plugin autoloading is off"
+        gatekit.GraphError, match="'gatekit-tcube' is installed, but plugin autoloading is off"
     ):
         gatekit.loads(text, registry=registry(autoload=False))
     assert gatekit.loads(text, registry=registry(autoload=True)).run().outputs["y"] == 1.0
@@ -223,7 +226,7 @@ def test_a_required_distribution_with_autoload_off_says_so(site: Path) -> None:
 
 def test_requires_must_be_a_list_of_names() -> None:
     with pytest.raises(gatekit.GraphError, match="'requires:' must be a list") as info:
-        gatekit.loads("requires: gatekit-cube\ninputs: {x: 1}\noutputs: [x]", file="c.yaml")
+        gatekit.loads("requires: gatekit-tcube\ninputs: {x: 1}\noutputs: [x]", file="c.yaml")
     assert (info.value.location.line, info.value.location.column) == (1, 11)
 
 
@@ -402,7 +405,7 @@ def test_check_cli_passes_a_right_gate_and_fails_a_wrong_one(tmp_path: Path) -> 
     right, wrong = tmp_path / "cube_ok.py", tmp_path / "cube_wrong.py"
     right.write_text(textwrap.dedent(CUBE))
     wrong.write_text(textwrap.dedent(WRONG_CUBE))
-    done = gatekit_cli("check", "--gate", "cube", "-p", str(right))
+    done = gatekit_cli("check", "--gate", "tcube", "-p", str(right))
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "10 checks: 10 ok, 0 skipped, 0 failed"
     done = gatekit_cli("check", "--gate", "wrong_cube", "-p", str(wrong), "--points", "1")
@@ -438,13 +441,13 @@ def test_check_cli_on_a_circuit_and_its_usage_errors() -> None:
 
 
 def test_a_plugin_given_with_p_wins_over_the_installed_one(site: Path, tmp_path: Path) -> None:
-    install(site, "gatekit-cube", {"gk_cube": CUBE}, {"cube": "gk_cube"})
+    install(site, "gatekit-tcube", {"gk_cube": CUBE}, {"tcube": "gk_cube"})
     local = tmp_path / "dev_cube.py"
     local.write_text(textwrap.dedent(CUBE).replace('"a ** 3"', '"a ** 3, the working copy"'))
     gates = registry(autoload=True, plugins=[str(local)])
-    assert gates["cube"].spec.doc == "a ** 3, the working copy"
+    assert gates["tcube"].spec.doc == "a ** 3, the working copy"
     [problem] = gates.problems
-    assert "gate name 'cube' is claimed twice" in problem
+    assert "gate name 'tcube' is claimed twice" in problem
     assert problem.endswith("the one asked for with -p is used")
 
 
@@ -492,7 +495,7 @@ def test_check_of_a_large_batch_samples_each_array_and_says_so(tmp_path: Path) -
 
 
 RAISING_SPEC = CUBE.replace(
-    '            return GateSpec("cube", 1, "a ** 3")', '            raise RuntimeError("no spec today")'
+    '            return GateSpec("tcube", 1, "a ** 3")', '            raise RuntimeError("no spec today")'
 )
 
 
@@ -508,3 +511,45 @@ def test_an_installed_gate_whose_spec_raises_is_set_aside_with_one_warning(site:
     )
     assert "mul" in done.stdout
     sys.modules.pop("gk_raising", None)
+
+
+def test_dash_p_of_a_module_an_installed_plugin_loads_already_is_fine(site: Path) -> None:
+    install(site, "gatekit-tcube", {"gk_cube": CUBE}, {"tcube": "gk_cube"})
+    gates = registry(plugins=["gk_cube"], autoload=True)  # was pluggy's "already registered" and its registry
+    assert gates["tcube"].distribution == "gatekit-tcube 1.0"
+    assert gates.problems == []
+
+
+def test_plugins_depend_on_gatekit_s_distribution_not_the_other_gatekit() -> None:
+    """On the package index "gatekit" is an unrelated project: depending on it would install that."""
+    for pyproject in (ROOT / "plugins" / "activations" / "pyproject.toml",):
+        dependencies = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+        names = [re.split(r"[<>=!~ ;\[]", dependency, maxsplit=1)[0] for dependency in dependencies]
+        assert "gatekit" not in names
+        assert "gatekit-circuits>=0.2,<0.3" in [d.split("#")[0].strip() for d in dependencies]
+    assert tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["name"] == "gatekit-circuits"
+    readme = (ROOT / "README.md").read_text()
+    assert 'dependencies = ["gatekit-circuits>=0.2,<0.3"]' in readme
+
+
+def test_a_missing_first_party_plugin_is_installed_from_the_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """gatekit-activations is not on the package index: the hint installs it from the source tree."""
+    real = importlib.metadata.distribution
+
+    def missing(name: str) -> importlib.metadata.Distribution:
+        if name == "gatekit-activations":
+            raise importlib.metadata.PackageNotFoundError(name)
+        return real(name)
+
+    monkeypatch.setattr(importlib.metadata, "distribution", missing)
+    monkeypatch.chdir(ROOT)
+    with pytest.raises(gatekit.GraphError) as info:
+        gatekit.load("graphs/mlp_silu.yaml", registry=registry(autoload=False))
+    assert info.value.message.endswith(
+        "this circuit requires 'gatekit-activations', which is not installed: "
+        f"pip install -e {Path('plugins') / 'activations'}"
+    )
+    monkeypatch.chdir(ROOT / "graphs")  # from elsewhere: the path from there
+    with pytest.raises(gatekit.GraphError) as info:
+        gatekit.load("mlp_silu.yaml", registry=registry(autoload=False))
+    assert info.value.message.endswith(f"pip install -e {ROOT / 'plugins' / 'activations'}")

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import difflib
 import importlib.metadata
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -20,7 +22,7 @@ from gatekit.errors import PLUGIN_FAULTS, GraphError, Location, PluginError, des
 from gatekit.format.parse import CircuitDef, GateUse, Leaf
 from gatekit.plugin.registry import AUTOLOAD_ENV, Gate, GateRegistry
 
-__all__ = ["BoundGate", "ValidCircuit", "check_module_names", "validate"]
+__all__ = ["FIRST_PARTY", "BoundGate", "ValidCircuit", "check_module_names", "install_hint", "validate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +161,32 @@ def _bind(use: GateUse, registry: GateRegistry, requires: tuple[str, ...]) -> Bo
     return BoundGate(use, gate, attrs)
 
 
+#: gatekit's own plugins: the folder of gatekit's source tree each lives in. They are not on
+#: the package index, so the way to install one is from the source tree.
+FIRST_PARTY = {"gatekit-activations": "plugins/activations"}
+
+
+def install_hint(name: str) -> str:
+    """The command that installs the distribution ``name`` from where the user is.
+
+    A first-party plugin installs from gatekit's source tree: from the
+    checkout gatekit runs from when there is one (the path relative to the
+    current folder, if it is inside it), else as a folder of a checkout.
+    Anything else, by its name on the package index.
+    """
+    folder = FIRST_PARTY.get(name)
+    if folder is None:
+        return f"pip install {name}"
+    checkout = Path(__file__).resolve().parents[2] / folder
+    if (checkout / "pyproject.toml").is_file():
+        try:
+            shown = os.path.relpath(checkout)
+        except ValueError:  # another drive (Windows)
+            shown = str(checkout)
+        return f"pip install -e {shown if not shown.startswith('..') else checkout}"
+    return f"pip install -e {folder} (from a checkout of gatekit's source: it is not on the package index)"
+
+
 def _missing_plugins(requires: tuple[str, ...], registry: GateRegistry) -> str:
     """Why a gate might be missing: a required distribution, autoload off, a broken plugin."""
     notes = []
@@ -166,7 +194,7 @@ def _missing_plugins(requires: tuple[str, ...], registry: GateRegistry) -> str:
         try:
             importlib.metadata.distribution(name)
         except importlib.metadata.PackageNotFoundError:
-            notes.append(f"this circuit requires {name!r}, which is not installed: pip install {name}")
+            notes.append(f"this circuit requires {name!r}, which is not installed: {install_hint(name)}")
             continue
         if not registry.autoload:
             notes.append(f"{name!r} is installed, but plugin autoloading is off ({AUTOLOAD_ENV} is set)")

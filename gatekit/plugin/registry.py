@@ -48,6 +48,8 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "gatekit"
+#: gatekit's own distribution on the package index ("gatekit" there is an unrelated project)
+DISTRIBUTION = "gatekit-circuits"
 AUTOLOAD_ENV = "GATEKIT_DISABLE_PLUGIN_AUTOLOAD"
 
 #: The built-in gates' modules, in registration order: ordinary plugins, each
@@ -140,8 +142,11 @@ def plugin_manager(
     if autoload:
         _load_entry_points(pm)
     for name in plugins:
-        if not pm.is_blocked(name) and pm.get_plugin(name) is None:
-            _register(pm, _import(name), name)
+        if pm.is_blocked(name) or pm.get_plugin(name) is not None:
+            continue
+        plugin = _import(name)
+        if not pm.is_registered(plugin):  # an installed entry point loaded this module already: done
+            _register(pm, plugin, name)
     _check_pending(pm)
     return pm
 
@@ -288,9 +293,9 @@ def default_registry(
 @functools.cache
 def _own_distribution() -> str:
     try:
-        return f"gatekit {importlib.metadata.version('gatekit')}"
+        return f"{DISTRIBUTION} {importlib.metadata.version(DISTRIBUTION)}"
     except importlib.metadata.PackageNotFoundError:
-        return "gatekit"
+        return DISTRIBUTION
 
 
 class Hooks(NamedTuple):

@@ -259,10 +259,16 @@ def as_value(value: Any, name: str) -> Any:
         raise UsageError(f"the value for {name!r} must be a number, got a boolean")
     if isinstance(value, int | float):
         return float(value)
+    wanted = f"the value for {name!r} must be a number or an array of numbers"
+    if value is None or isinstance(value, str | bytes):  # NumPy would make None nan, and read '1.5'
+        raise UsageError(f"{wanted}, got {'None' if value is None else f'the text {value!r}'}")
     try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise UsageError(f"the value for {name!r} must be a number or an array of numbers ({exc})") from None
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as exc:  # a ragged list
+        raise UsageError(f"{wanted} ({exc})") from None
+    if raw.dtype.kind not in "iuf":  # not None, text, booleans or objects turned into numbers
+        raise UsageError(f"{wanted}, got an array of dtype {raw.dtype}")
+    array = raw.astype(np.float64, copy=False)
     if array.ndim == 0:
         return float(array)
     view = array.view()

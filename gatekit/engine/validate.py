@@ -198,6 +198,9 @@ def _missing_plugins(requires: tuple[str, ...], registry: GateRegistry) -> str:
             continue
         if not registry.autoload:
             notes.append(f"{name!r} is installed, but plugin autoloading is off ({AUTOLOAD_ENV} is set)")
+    if registry.blocked:
+        blocked = ", ".join(f"-p no:{name}" for name in registry.blocked)
+        notes.append(f"a plugin that may provide it is blocked ({blocked})")
     notes += [f"a plugin was not loaded: {problem}" for problem in registry.problems]
     return "".join(f"; {note}" for note in notes)
 

@@ -15,14 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from yaml.nodes import Node, ScalarNode, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gatekit.errors import Location, quoted
 from gatekit.format.yamlsource import Reader
 from gatekit.limits import exceeded, limit
 from gatekit.names import name_problem
 
-__all__ = ["CircuitDef", "GateUse", "Leaf", "ModuleDef", "parse", "parse_library"]
+__all__ = ["CircuitDef", "GateUse", "Leaf", "ModuleDef", "is_library", "parse", "parse_library"]
 
 FORMAT_VERSION = 1
 TOP_LEVEL_KEYS = (
@@ -206,6 +206,14 @@ def parse(root: Node, reader: Reader) -> CircuitDef:
         modules=header.modules,
         imports=header.imports,
     )
+
+
+def is_library(root: Node) -> bool:
+    """Whether a composed document is a module library: ``modules:`` or ``imports:``, and nothing to run."""
+    if not isinstance(root, MappingNode):
+        return False
+    keys = {key.value for key, _ in root.value if isinstance(key, ScalarNode)}
+    return keys <= set(LIBRARY_KEYS) and bool(keys & {"modules", "imports"})
 
 
 def parse_library(root: Node, reader: Reader) -> CircuitDef:

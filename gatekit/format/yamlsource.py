@@ -120,7 +120,10 @@ class Reader:
 
         See :meth:`compose`.
         """
-        data = read_bounded(path, LoadError)
+        return self.read_bytes(read_bounded(path, LoadError))
+
+    def read_bytes(self, data: bytes) -> Node:
+        """Decode (UTF-8, a BOM allowed) and compose a file's bytes; a bad byte is located."""
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -148,6 +151,8 @@ class Reader:
             problem = exc.problem or exc.context or "invalid YAML"
             if exc.context and exc.problem:
                 problem = f"{exc.context}: {exc.problem}"
+            if "'\\t'" in problem:  # PyYAML: "found character '\t' that cannot start any token"
+                problem = "a tab, where YAML wants spaces: indent with spaces, never tabs"
             raise LoadError(f"invalid YAML: {problem}", self._mark_location(mark)) from None
         except yaml.reader.ReaderError as exc:  # a character YAML does not allow: its place
             before = text[: exc.position]

@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 import pluggy
 
-from gatekit.errors import PLUGIN_FAULTS, PluginError, PluginWarning, describe_exception
+from gatekit.errors import PLUGIN_FAULTS, PluginError, PluginWarning, UsageError, describe_exception
 from gatekit.plugin import hookspecs
 from gatekit.plugin.gatespec import GateSpec
 
@@ -95,6 +95,8 @@ class PluginManager(pluggy.PluginManager):
         self.problems: list[str] = []
         #: whether entry points were loaded
         self.autoload = False
+        #: what -p no:NAME blocked
+        self.blocked_names: tuple[str, ...] = ()
 
     def distribution_of(self, plugin_name: str) -> str:
         """The distribution a plugin (or a gate registered by it) came from."""
@@ -110,6 +112,41 @@ class PluginManager(pluggy.PluginManager):
         self.problems.append(f"{text}; it is not loaded")
         if self.get_plugin(plugin_name) is not None:
             self.unregister(name=plugin_name)
+
+
+#: The values of GATEKIT_DISABLE_PLUGIN_AUTOLOAD that turn autoloading off, and those that leave it on.
+AUTOLOAD_OFF = ("1", "true", "yes", "on")
+AUTOLOAD_ON = ("", "0", "false", "no", "off")
+
+
+def autoload_from_environment() -> bool:
+    """Whether to load entry-point plugins, as ``GATEKIT_DISABLE_PLUGIN_AUTOLOAD`` says.
+
+    Unset, empty, ``0``, ``false``, ``no`` or ``off`` (any case): load them;
+    ``1``, ``true``, ``yes`` or ``on``: do not. Anything else is refused
+    rather than guessed at.
+
+    :raises UsageError: the variable holds another value.
+    """
+    value = os.environ.get(AUTOLOAD_ENV, "").strip().lower()
+    if value in AUTOLOAD_OFF:
+        return False
+    if value in AUTOLOAD_ON:
+        return True
+    raise UsageError(
+        f"{AUTOLOAD_ENV}={os.environ[AUTOLOAD_ENV]!r}: set it to {', '.join(AUTOLOAD_OFF)} to turn "
+        f"plugin autoloading off, or to {', '.join(AUTOLOAD_ON[1:])} (or leave it unset) to leave it on"
+    )
+
+
+def _plugin_names() -> dict[str, str]:
+    """Every name ``-p no:NAME`` can block, with what it names: built-ins' modules, entry points."""
+    names = dict.fromkeys(default_plugins, "a built-in gate module")
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist else "an installed plugin"
+        names.setdefault(ep.name, f"the entry point of {dist}")
+        names.setdefault(ep.value.split(":")[0], f"the module of {dist}")
+    return names
 
 
 def plugin_manager(
@@ -132,12 +169,19 @@ def plugin_manager(
         the hook contract (an entry point's faults go to ``pm.problems``).
     """
     pm = PluginManager()
+    known = _plugin_names() if blocked else {}
     for name in blocked:
         pm.set_blocked(name)
+        if name not in known and name not in plugins:
+            pm.problems.append(
+                f"-p no:{name} blocks nothing: no plugin is named {name!r} "
+                f"(plugins: {', '.join(sorted(known))})"
+            )
+    pm.blocked_names = tuple(blocked)
     for name in default_plugins:
         _register(pm, _import(name), name)
     if autoload is None:
-        autoload = not os.environ.get(AUTOLOAD_ENV)
+        autoload = autoload_from_environment()
     pm.autoload = autoload
     if autoload:
         _load_entry_points(pm)
@@ -286,7 +330,7 @@ def default_registry(
         ``GATEKIT_DISABLE_PLUGIN_AUTOLOAD`` is set.
     """
     if autoload is None:
-        autoload = not os.environ.get(AUTOLOAD_ENV)
+        autoload = autoload_from_environment()
     return _cached_registry(tuple(plugins), tuple(blocked), autoload)
 
 
@@ -365,11 +409,19 @@ class GateRegistry(Mapping[str, Gate]):
     autoloaded plugins, gate names claimed twice): worth a warning, not a stop.
     """
 
-    def __init__(self, gates: Iterable[Gate], problems: Sequence[str] = (), autoload: bool = True) -> None:
+    def __init__(
+        self,
+        gates: Iterable[Gate],
+        problems: Sequence[str] = (),
+        autoload: bool = True,
+        blocked: Sequence[str] = (),
+    ) -> None:
         self._gates: dict[str, Gate] = {}
         self.problems = list(problems)
         #: whether entry-point plugins were loaded
         self.autoload = autoload
+        #: the plugins blocked with -p no:NAME (one of them may have had a gate a circuit wants)
+        self.blocked = tuple(blocked)
         for gate in gates:
             other = self._gates.get(gate.name)
             if other is None:
@@ -408,7 +460,7 @@ class GateRegistry(Mapping[str, Gate]):
                 if spec is not None:
                     _register(pm, gate, f"{name}:{spec.name}")
         _check_pending(pm)
-        return cls(_collect(pm), pm.problems, pm.autoload)
+        return cls(_collect(pm), pm.problems, pm.autoload, pm.blocked_names)
 
     def __getitem__(self, name: str) -> Gate:
         return self._gates[name]

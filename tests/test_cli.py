@@ -212,7 +212,7 @@ def test_validate_warns_about_an_unused_gate(cli, write_yaml):
     proc = cli("validate", path)
     assert proc.returncode == 0
     assert proc.stderr == f"warning: {path}:4:3: gate 'unused' is not used by any output\n"
-    assert proc.stdout == f"{path}: ok (1 leaves, 2 gates, outputs: y)\n"
+    assert proc.stdout == f"{path}: ok (1 leaf, 2 gates, outputs: y)\n"
 
 
 def test_gates_json_lists_every_gate_with_its_origin(cli, plugin_dir):

@@ -139,17 +139,18 @@ class Circuit:
         file = os.fspath(path)
         reader = Reader(file)
         with _collector_paused():
-            return cls._build(reader.read_file(file), reader, registry)
+            return cls.from_document(reader.read_file(file), reader, registry)
 
     @classmethod
     def from_text(cls: type[C], text: str, file: str = "<string>", registry: GateRegistry | None = None) -> C:
         """Like :meth:`from_file`, from YAML text; ``file`` names it in messages."""
         reader = Reader(file)
         with _collector_paused():
-            return cls._build(reader.compose(text), reader, registry)
+            return cls.from_document(reader.compose(text), reader, registry)
 
     @classmethod
-    def _build(cls: type[C], root: Node, reader: Reader, registry: GateRegistry | None) -> C:
+    def from_document(cls: type[C], root: Node, reader: Reader, registry: GateRegistry | None = None) -> C:
+        """Like :meth:`from_file`, from a YAML document already composed by ``reader``."""
         registry = registry if registry is not None else default_registry()
         definition = load_imports(parse(root, reader))
         check_module_names(definition, registry)

@@ -42,6 +42,7 @@ _PLAIN_TAGS = frozenset(_TAG + t for t in ("str", "int", "float", "bool", "null"
 _DECIMAL_INT = re.compile(r"[-+]?(?:0|[1-9][0-9_]*)")
 _INFINITY = re.compile(r"[-+]?\.?inf(?:inity)?", re.IGNORECASE)  # .inf, or !!float inf; not 1e400
 _NAN = re.compile(r"\.?nan", re.IGNORECASE)
+_FLOAT_WORDS = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan"}  # how others write them
 # YAML 1.1 reads these as numbers where a reader (and YAML 1.2) sees something else: refused.
 _SURPRISES = (
     (re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?"), "a base-60 (sexagesimal) number", 60),
@@ -151,7 +152,10 @@ class Reader:
             problem = exc.problem or exc.context or "invalid YAML"
             if exc.context and exc.problem:
                 problem = f"{exc.context}: {exc.problem}"
-            if "'\\t'" in problem:  # PyYAML: "found character '\t' that cannot start any token"
+            index = getattr(mark, "index", -1)
+            if (
+                0 <= index < len(text) and text[index] == "\t"
+            ):  # "found character that cannot start any token"
                 problem = "a tab, where YAML wants spaces: indent with spaces, never tabs"
             raise LoadError(f"invalid YAML: {problem}", self._mark_location(mark)) from None
         except yaml.reader.ReaderError as exc:  # a character YAML does not allow: its place
@@ -259,7 +263,10 @@ class Reader:
         """
         value = self.maybe_number(node)
         if value is None:
-            raise self.error(node, f"{what} must be a number, got {_describe(node)}")
+            hint = ""
+            if isinstance(node, ScalarNode) and node.value.strip().lower() in _FLOAT_WORDS:
+                hint = " (YAML writes infinity .inf or -.inf, and not-a-number .nan)"
+            raise self.error(node, f"{what} must be a number, got {_describe(node)}{hint}")
         return value
 
     def maybe_number(self, node: Node) -> float | None:

@@ -1,0 +1,213 @@
+"""One function per subcommand: read the arguments, call the library, print.
+
+Each returns the exit code; every problem is a :class:`~gatekit.GatekitError`
+that :func:`gatekit.cli.main` prints as one ``error:`` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Iterable
+from typing import Any
+
+from gatekit import testing
+from gatekit.api import Circuit
+from gatekit.engine.library import check_library
+from gatekit.errors import GatekitError, LoadError, Location, PluginWarning, UsageError, printable
+from gatekit.format.parse import is_library
+from gatekit.format.yamlsource import Reader
+from gatekit.io.inputs import check_leaf_names, read_inputs
+from gatekit.io.outputs import check_results_path, write_outputs
+from gatekit.limits import read_stream
+from gatekit.plugin.registry import GateRegistry, default_registry
+from gatekit.views import draw as drawing
+from gatekit.views import explain as explaining
+from gatekit.views import report
+from gatekit.views.text import json_text
+from gatekit.views.trace import trace
+
+__all__ = ["check", "draw", "explain", "gates", "run", "validate"]
+
+STDIN = "-"
+#: Infinity and not-a-number as people type them on a command line (YAML wants .inf and .nan).
+_FLOAT_WORDS = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan"}
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _bounded(option: str, value: int, low: int, high: int, what: str) -> None:
+    """Refuse an option's number outside ``low..high`` (``what`` the number counts), before any work."""
+    if not low <= value <= high:
+        unit = f" {what}" if what else ""
+        raise UsageError(f"{option}: give a whole number from {low:,} to {high:,}{unit}, got {value:,}")
+
+
+def _registry(args: argparse.Namespace) -> GateRegistry:
+    """The gates for this command; plugins that were set aside are warned about once."""
+    plugins = [p for p in args.plugins if not p.startswith("no:")]
+    blocked = [p[3:] for p in args.plugins if p.startswith("no:")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PluginWarning)  # printed below, as one line each
+        registry = default_registry(tuple(plugins), tuple(blocked))
+    if not getattr(args, "warned", False):
+        for problem in registry.problems:
+            print(f"warning: {printable(problem)}", file=sys.stderr)
+        args.warned = True
+    return registry
+
+
+def _document(graph: str) -> tuple[Any, Reader]:
+    """The composed YAML of ``graph``, a file or ``-`` (standard input, named ``<stdin>``)."""
+    if graph == STDIN:
+        reader = Reader("<stdin>")
+        return reader.read_bytes(read_stream(sys.stdin.buffer, Location("<stdin>"), LoadError)), reader
+    reader = Reader(graph)
+    return reader.read_file(graph), reader
+
+
+def _load(args: argparse.Namespace, registry: GateRegistry | None = None) -> Circuit:
+    root, reader = _document(args.graph)
+    return Circuit.from_document(root, reader, registry if registry is not None else _registry(args))
+
+
+def _overrides(items: Iterable[str]) -> dict[str, tuple[Any, Location]]:
+    """Each ``--set NAME=VALUE``: its value, read as a circuit file's value is, and its place."""
+    found: dict[str, tuple[Any, Location]] = {}
+    for item in items:
+        place = Location(f"--set {item}")
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError("expected NAME=VALUE, for example --set x0=1.5", place)
+        if not text.strip():
+            raise UsageError(f"the value is missing: write --set {name}=VALUE", place)
+        if name in found:
+            raise UsageError(f"{name!r} is set twice (first by {found[name][1]})", place)
+        if text.strip().lower() in _FLOAT_WORDS:  # inf, -inf, nan: as float() reads them
+            found[name] = (float(text), place)
+            continue
+        reader = Reader(place.file)
+        try:
+            value = reader.value(reader.compose(text), f"the value of {name!r}")
+        except GatekitError as exc:  # the value's problem, placed at the option rather than in it
+            raise UsageError(exc.message, place) from None
+        found[name] = (value, place)
+    return found
+
+
+def _leaf_values(args: argparse.Namespace, circuit: Circuit) -> dict[str, Any]:
+    """The values of ``--inputs FILE``, then the ``--set`` ones on top, every name checked."""
+    overrides = _overrides(args.overrides)
+    for name, (_, place) in overrides.items():
+        check_leaf_names(circuit, [name], "name", place)
+    values = read_inputs(args.inputs, circuit) if args.inputs else {}
+    return values | {name: value for name, (value, _) in overrides.items()}
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.output is not None:
+        check_results_path(args.output)
+    _overrides(args.overrides)  # a malformed --set fails before the circuit is read
+    circuit = _load(args)
+    result = circuit.run(_leaf_values(args, circuit), check_finite=args.check_finite)
+    if args.output is not None:
+        write_outputs(args.output, result)
+    if args.json:
+        print(json_text({"outputs": result.outputs, "grads": result.grads, "values": result.values}))
+    else:
+        print("\n".join(report.run_lines(circuit, result)))
+    return 0
+
+
+def validate(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    root, reader = _document(args.graph)
+    if is_library(root):
+        library = check_library(root, reader, registry)
+        brought = f"; its imports bring {', '.join(library.imported)}" if library.imported else ""
+        modules = ", ".join(library.modules) or "none"
+        print(f"{library.file}: ok (a module library: {_count(len(library.modules), 'module', 'modules')}, "
+              f"{modules}{brought})")  # fmt: skip
+        return 0
+    circuit = Circuit.from_document(root, reader, registry)
+    for location, message in circuit.warnings:
+        print(f"warning: {location}: {message}", file=sys.stderr)
+    leaves = _count(len(circuit.inputs) + len(circuit.params), "leaf", "leaves")
+    gates_ = _count(len(circuit.plan.forward), "gate", "gates")
+    print(f"{circuit.file}: ok ({leaves}, {gates_}, outputs: {', '.join(circuit.outputs)})")
+    return 0
+
+
+def gates(args: argparse.Namespace) -> int:
+    registry = _registry(args)
+    if args.json:
+        print(json_text(report.gate_entries(registry)))
+    else:
+        print("\n".join(report.gate_lines(registry)))
+    return 0
+
+
+def check(args: argparse.Namespace) -> int:
+    if (args.gate is None) == (args.graph is None):
+        raise UsageError("check: give either GRAPH or --gate NAME")
+    if args.gate is not None and (args.overrides or args.inputs):
+        raise UsageError("check --gate: --set and --inputs apply to a circuit (check GRAPH)")
+    if args.gate is None and (args.points is not None or args.seed is not None):
+        given = "--points" if args.points is not None else "--seed"
+        raise UsageError(
+            f"check GRAPH: {given} applies to check --gate (a circuit is checked at its own values)"
+        )
+    registry = _registry(args)
+    if args.gate is not None:
+        gate = registry.get(args.gate)
+        if gate is None:
+            raise UsageError(
+                f"check --gate: no installed gate is named {args.gate!r} "
+                f"(installed: {', '.join(sorted(registry))})"
+            )
+        points = 5 if args.points is None else args.points
+        seed = 0 if args.seed is None else args.seed
+        _bounded("check --points", points, 1, 10_000, "points")
+        _bounded("check --seed", seed, 0, 2**63 - 1, "")
+        arities = [gate.spec.arity, gate.spec.arity + 1] if gate.spec.variadic else [gate.spec.arity]
+        rows = []
+        for arity in arities:
+            rows += testing.check_gate(gate, arity=arity, count=points, seed=seed, raise_on_failure=False)
+    else:
+        _overrides(args.overrides)
+        circuit = _load(args, registry)
+        rows = testing.check_circuit(circuit, _leaf_values(args, circuit), raise_on_failure=False)
+    print("\n".join(report.check_lines(rows)))
+    for row in rows:
+        if not row.ok:
+            print(f"error: {printable(row.describe())}", file=sys.stderr)
+    return 0 if all(row.ok for row in rows) else 1
+
+
+def explain(args: argparse.Namespace) -> int:
+    _bounded("explain --digits", args.digits, 1, 17, "significant digits (a float64 holds 17)")
+    _overrides(args.overrides)
+    circuit = _load(args)
+    steps = trace(circuit, _leaf_values(args, circuit))
+    if args.json:
+        print(json_text(explaining.explain_json(steps, expand=args.expand)))
+    else:
+        print("\n".join(explaining.explain_lines(circuit, steps, args.digits, expand=args.expand)))
+    return 0
+
+
+def draw(args: argparse.Namespace) -> int:
+    drawing.check_path(args.output)  # the file type, its folder, Graphviz: before anything runs
+    _bounded("draw --precision", args.precision, 0, 17, "decimals")
+    _overrides(args.overrides)
+    circuit = _load(args)
+    values = _leaf_values(args, circuit)
+    text = drawing.to_dot(
+        circuit, values, grads=not args.no_grads, precision=args.precision, expand=args.expand
+    )
+    drawing.save(args.output, text)
+    return 0

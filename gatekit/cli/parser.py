@@ -1,0 +1,247 @@
+"""The command line's words: every subcommand, its options, its help and examples.
+
+:func:`build` makes the parser. Its error method raises
+:class:`CommandLineError` instead of exiting, so :func:`gatekit.cli.main` can
+print the usage of the subcommand that was given (not the top level's) and
+one ``error:`` line, with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+import gatekit
+from gatekit.cli import commands
+from gatekit.views import draw
+
+__all__ = ["CommandLineError", "Parser", "build"]
+
+
+class CommandLineError(Exception):
+    """A bad command line: what argparse found, and the parser whose usage to show."""
+
+    def __init__(self, message: str, parser: argparse.ArgumentParser) -> None:
+        super().__init__(message)
+        self.message = message
+        self.parser = parser
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser that raises :class:`CommandLineError` rather than exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CommandLineError(message, self)
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+SET_HELP = (
+    "set an input or param: a number (1.5, -2, inf, nan) or a YAML list, quoted for the shell "
+    "('w=[1, 2]'); repeat --set for more; applied after --inputs"
+)
+
+
+def _subcommand(
+    commands_: Any,
+    name: str,
+    run: Callable[[argparse.Namespace], int],
+    *,
+    summary: str,
+    description: str,
+    examples: Sequence[str],
+    parents: Sequence[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands_.add_parser(
+        name,
+        parents=list(parents),
+        help=summary,
+        description=description,
+        epilog=_examples(*examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(command=run, parser=parser)
+    return parser
+
+
+def build() -> Parser:
+    """The ``gatekit`` parser, with every subcommand."""
+    common = Parser(add_help=False)
+    common.add_argument(
+        "-p",
+        dest="plugins",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="load the plugin module NAME (an import name or a .py file); -p no:NAME blocks plugin NAME",
+    )
+    leaf_options = Parser(add_help=False)
+    leaf_options.add_argument(
+        "--inputs",
+        metavar="FILE",
+        help="read inputs and params by name from FILE (.npz, .csv with a header row, .json)",
+    )
+    leaf_options.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE", help=SET_HELP
+    )
+    circuit_options = Parser(add_help=False, parents=[leaf_options])
+    circuit_options.add_argument(
+        "graph", metavar="GRAPH", help="a circuit file (.yaml); - reads standard input"
+    )
+
+    parser = Parser(
+        prog="gatekit",
+        description="Build circuits of gates and backpropagate through them.",
+        epilog=_examples(
+            "gatekit run graphs/neuron.yaml",
+            "gatekit explain graphs/neuron.yaml",
+            "gatekit draw graphs/neuron.yaml -o neuron.svg",
+            "gatekit COMMAND --help",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"gatekit {gatekit.__version__}")
+    subcommands = parser.add_subparsers(metavar="COMMAND", parser_class=Parser)
+
+    run = _subcommand(
+        subcommands,
+        "run",
+        commands.run,
+        summary="forward and backward; outputs and gradients",
+        description="Run the circuit forward and backward, and print every output and the gradient of the\n"
+        "first output with respect to every input and param.",
+        examples=[
+            "gatekit run graphs/neuron.yaml",
+            "gatekit run graphs/neuron.yaml --set x0=1.5 --set 'w0=[1, 2]'",
+            "gatekit run graphs/neuron_batch.yaml --inputs graphs/data/neuron_batch.csv --json",
+            "gatekit run graphs/neuron.yaml -o run.npz",
+            "cat graphs/neuron.yaml | gatekit run -",
+        ],
+        parents=[common, circuit_options],
+    )
+    run.add_argument("--json", action="store_true", help="print one JSON object (strict JSON)")
+    run.add_argument(
+        "--check-finite",
+        action="store_true",
+        help="stop at the first gate that produces NaN or infinity (forward or backward); exit 1",
+    )
+    run.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE.npz",
+        help="also save outputs, gradients and every value to FILE.npz (keys outputs/NAME, grads/NAME, "
+        "values/NAME)",
+    )
+
+    validate = _subcommand(
+        subcommands,
+        "validate",
+        commands.validate,
+        summary="check a circuit or a module library without running it",
+        description="Read and check a circuit (its format, its gates, attrs, references, cycles) without\n"
+        "running it; warn about gates no output uses. A module library (a file of modules:\n"
+        "and imports:) is checked module by module.",
+        examples=["gatekit validate graphs/neuron.yaml", "gatekit validate graphs/lib/neuron.yaml"],
+        parents=[common],
+    )
+    validate.add_argument(
+        "graph", metavar="GRAPH", help="a circuit file or a module library (.yaml); - reads stdin"
+    )
+
+    gates = _subcommand(
+        subcommands,
+        "gates",
+        commands.gates,
+        summary="list the installed gates",
+        description="List every installed gate: name, number of inputs, attributes with their defaults, the\n"
+        "plugin and distribution it comes from, and its one-line doc.",
+        examples=["gatekit gates", "gatekit gates --json", "gatekit gates -p my_gates.py"],
+        parents=[common],
+    )
+    gates.add_argument("--json", action="store_true", help="print a JSON list")
+
+    check = _subcommand(
+        subcommands,
+        "check",
+        commands.check,
+        summary="check gradients against central differences: one gate, or a circuit",
+        description="Check gradients against central differences (float64). `check --gate NAME` checks one\n"
+        "installed gate at random points in its domain; `check GRAPH` checks every gate of the\n"
+        "circuit at the circuit's own values, then the circuit end to end. Exit 1 when a\n"
+        "gradient disagrees.",
+        examples=[
+            "gatekit check --gate sigmoid",
+            "gatekit check --gate pow --points 20 --seed 3",
+            "gatekit check graphs/neuron.yaml --set x0=0.5",
+        ],
+        parents=[common, leaf_options],
+    )
+    check.add_argument("graph", metavar="GRAPH", nargs="?", help="a circuit file (.yaml); - reads stdin")
+    check.add_argument("--gate", metavar="NAME", help="check one installed gate instead of a circuit")
+    check.add_argument(
+        "--points", type=int, metavar="N", help="random points per shape, with --gate (default 5)"
+    )
+    check.add_argument("--seed", type=int, help="seed of the random points, with --gate (default 0)")
+
+    explain = _subcommand(
+        subcommands,
+        "explain",
+        commands.explain,
+        summary="the forward and backward passes gate by gate, for learning backprop",
+        description="Run the circuit and write out every step: each gate's inputs and output, then, in\n"
+        "reverse, the gradient arriving at each gate, each local gradient, its product with the\n"
+        "upstream gradient, and how the products add up into each input's gradient. A module\n"
+        "use is one gate, whose wires carry what comes back through the whole module; --expand\n"
+        "shows the gates inside instead.",
+        examples=[
+            "gatekit explain graphs/neuron.yaml",
+            "gatekit explain graphs/neuron.yaml --digits 2",
+            "gatekit explain graphs/neuron_modules.yaml --expand --json",
+        ],
+        parents=[common, circuit_options],
+    )
+    explain.add_argument("--json", action="store_true", help="print one JSON object, at full precision")
+    explain.add_argument(
+        "--expand", action="store_true", help="a row for every gate inside module uses (default: one per use)"
+    )
+    explain.add_argument(
+        "--digits",
+        type=int,
+        default=4,
+        metavar="N",
+        help="significant digits in the text, 1 to 17 (default 4)",
+    )
+
+    drawing = _subcommand(
+        subcommands,
+        "draw",
+        commands.draw,
+        summary="draw the circuit with values and gradients on its wires (.dot, .svg, .png)",
+        description="Draw the circuit left to right with each wire's forward value (green) and the gradient\n"
+        "sent back along it (red). FILE's extension picks the format: .dot is Graphviz text;\n"
+        ".svg and .png run Graphviz's `dot` program (the system package graphviz). Above\n"
+        f"{draw.LABEL_LIMIT} gates the wires are left unlabelled. A module use is one node; --expand\n"
+        "draws the gates inside, boxed per module use.",
+        examples=[
+            "gatekit draw graphs/neuron.yaml -o neuron.svg",
+            "gatekit draw graphs/neuron_modules.yaml -o neuron.png --expand",
+            "gatekit draw graphs/fanout.yaml -o fanout.dot --no-grads --precision 3",
+        ],
+        parents=[common, circuit_options],
+    )
+    drawing.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="FILE.dot, FILE.svg or FILE.png"
+    )
+    drawing.add_argument("--no-grads", action="store_true", help="values only, no gradients")
+    drawing.add_argument(
+        "--expand",
+        action="store_true",
+        help="draw every gate inside module uses, boxed per use (default: one node per use)",
+    )
+    drawing.add_argument(
+        "--precision", type=int, default=2, metavar="N", help="decimals shown, 0 to 17 (default 2)"
+    )
+    return parser

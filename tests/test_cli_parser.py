@@ -229,3 +229,21 @@ def test_a_tab_is_named_as_a_tab(write_yaml, capsys) -> None:
     assert capsys.readouterr().err == (
         f"error: {path}:2:1: invalid YAML: a tab, where YAML wants spaces: indent with spaces, never tabs\n"
     )
+
+
+def test_the_readme_and_the_help_name_the_same_commands_and_options() -> None:
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## Command line", 1)[1].split("\n\n", 2)[1]
+    rows = [line for line in table.splitlines() if line.startswith("| `gatekit ")]
+    documented = {row.split("`")[1].split()[1] for row in rows}
+    subcommands = build()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert set(subcommands) <= documented
+    for name, subcommand in subcommands.items():
+        text = " ".join(row for row in rows if row.split("`")[1].split()[1] == name)
+        for action in subcommand._actions:
+            if action.dest in ("help", "plugins", "inputs", "overrides") or not action.option_strings:
+                continue  # -h, and the options every command shares, are described under the table
+            assert any(option in text for option in action.option_strings), (name, action.option_strings)
+    shared = readme.split("## Command line", 1)[1]
+    for option in ("-p NAME", "-p no:NAME", "--set NAME=VALUE", "--inputs FILE"):
+        assert option in shared

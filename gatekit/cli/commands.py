@@ -7,6 +7,7 @@ that :func:`gatekit.cli.main` prints as one ``error:`` line.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import warnings
 from collections.abc import Iterable
@@ -25,10 +26,11 @@ from gatekit.plugin.registry import GateRegistry, default_registry
 from gatekit.views import draw as drawing
 from gatekit.views import explain as explaining
 from gatekit.views import report
+from gatekit.views.schema import circuit_schema
 from gatekit.views.text import json_text
 from gatekit.views.trace import trace
 
-__all__ = ["check", "draw", "explain", "gates", "run", "validate"]
+__all__ = ["check", "draw", "explain", "gates", "run", "schema", "validate"]
 
 STDIN = "-"
 #: Infinity and not-a-number as people type them on a command line (YAML wants .inf and .nan).
@@ -186,6 +188,11 @@ def check(args: argparse.Namespace) -> int:
         if not row.ok:
             print(f"error: {printable(row.describe())}", file=sys.stderr)
     return 0 if all(row.ok for row in rows) else 1
+
+
+def schema(args: argparse.Namespace) -> int:
+    print(json.dumps(circuit_schema(_registry(args)), indent=2))
+    return 0
 
 
 def explain(args: argparse.Namespace) -> int:

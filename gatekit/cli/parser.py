@@ -215,6 +215,25 @@ def build() -> Parser:
         help="significant digits in the text, 1 to 17 (default 4)",
     )
 
+    schema = _subcommand(
+        subcommands,
+        "schema",
+        commands.schema,
+        summary="print the JSON Schema of the file format, with the installed gates",
+        description="Print the JSON Schema (draft 2020-12) of format version 1: every key, every\n"
+        "installed gate with its number of inputs and its attributes (plugins' gates included,\n"
+        "so it is the schema of this installation). Editors that read JSON Schema (VS Code's\n"
+        "YAML extension, any editor with yaml-language-server) then complete and check circuit\n"
+        "files that start with the line\n"
+        "  # yaml-language-server: $schema=gatekit.schema.json",
+        examples=[
+            "gatekit schema > gatekit.schema.json",
+            "gatekit schema -p my_gates.py > gatekit.schema.json",
+        ],
+        parents=[common],
+    )
+    del schema
+
     drawing = _subcommand(
         subcommands,
         "draw",

@@ -77,7 +77,8 @@ BAD_CIRCUITS = [
         """,
         "3:1",
         "unknown top-level key 'output'",
-        "expected one of: gatekit, name, doc, requires, imports, modules, inputs, params, gates, outputs",
+        "expected one of: gatekit, name, doc, requires, seed, imports, modules, inputs, params, gates, "
+        "outputs, train",
     ),
     bad(
         "format-version-2",
@@ -460,7 +461,65 @@ BAD_CIRCUITS = [
         "leaf-mapping",
         "inputs:\n  x: {a: 1}\noutputs: [x]\n",
         "2:6",
-        "input 'x' must be a number, got a mapping",
+        "input 'x' must be a number or a list (an initializer is for a param)",
+    ),
+    # -- params declared by initializer ---------------------------------------------------
+    bad(
+        "init-missing",
+        "params:\n  w: {shape: [2]}\noutputs: [w]\n",
+        "2:6",
+        "the initializer of param 'w' has no 'init:' (one of zeros, ones, constant, uniform, normal, xavier",
+    ),
+    bad(
+        "init-unknown",
+        "params:\n  w: {init: gaussian, shape: [2]}\noutputs: [w]\n",
+        "2:13",
+        "unknown initializer 'gaussian' for param 'w' (expected one of: zeros, ones, constant, uniform",
+    ),
+    bad(
+        "init-unknown-setting",
+        "params:\n  w: {init: normal, stdev: 0.1}\noutputs: [w]\n",
+        "2:21",
+        "unknown setting 'stdev' of initializer 'normal' (expected one of: init, shape, mean, std)",
+    ),
+    bad(
+        "init-bad-shape",
+        "params:\n  w: {init: zeros, shape: [2, 0.5]}\noutputs: [w]\n",
+        "2:27",
+        "the shape of param 'w' must list whole numbers of at least 1",
+    ),
+    bad(
+        "init-setting-not-a-number",
+        "params:\n  w: {init: uniform, low: lots}\noutputs: [w]\n",
+        "2:27",
+        "'low' of the initializer of param 'w' must be a number, got the text 'lots'",
+    ),
+    bad(
+        "init-setting-infinite",
+        "params:\n  w: {init: constant, value: .inf}\noutputs: [w]\n",
+        "2:30",
+        "'value' of the initializer of param 'w' must be finite",
+    ),
+    bad(
+        "init-too-large",
+        "params:\n  w: {init: zeros, shape: [100000, 100000]}\noutputs: [w]\n",
+        "2:27",
+        "param 'w': its element count exceeds the limit of 100,000,000",
+    ),
+    bad(
+        "seed-fraction", "seed: 1.5\ninputs: {x: 1}\noutputs: [x]\n", "1:7", "the seed must be a whole number"
+    ),
+    bad(
+        "seed-negative",
+        "seed: -1\ninputs: {x: 1}\noutputs: [x]\n",
+        "1:7",
+        "the seed must be a whole number from 0",
+    ),
+    bad(
+        "train-not-a-mapping",
+        "train: fast\ninputs: {x: 1}\noutputs: [x]\n",
+        "1:8",
+        "'train:' must be a mapping",
     ),
     bad(
         "param-text",

@@ -10,23 +10,26 @@ make new records (:func:`gatekit.format.modules.expand`,
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gatekit.errors import Location, quoted
+from gatekit.format.initializers import INITIALIZERS, Init
 from gatekit.format.yamlsource import Reader
-from gatekit.limits import exceeded, limit
+from gatekit.limits import MAX_DIMENSIONS, exceeded, limit
 from gatekit.names import name_problem
 
-__all__ = ["CircuitDef", "GateUse", "Leaf", "ModuleDef", "is_library", "parse", "parse_library"]
+__all__ = ["CircuitDef", "GateUse", "Leaf", "ModuleDef", "Solver", "is_library", "parse", "parse_library"]
 
 FORMAT_VERSION = 1
 TOP_LEVEL_KEYS = (
-    "gatekit", "name", "doc", "requires", "imports", "modules", "inputs", "params", "gates", "outputs"
+    "gatekit", "name", "doc", "requires", "seed", "imports", "modules",
+    "inputs", "params", "gates", "outputs", "train",
 )  # fmt: skip
 HEADER_KEYS = ("gatekit", "name", "doc", "requires")
 LIBRARY_KEYS = (*HEADER_KEYS, "imports", "modules")
@@ -43,6 +46,23 @@ class Leaf:
     kind: str  # "input" or "param"
     value: Any  # float or float64 array
     location: Location
+    #: for a param declared by initializer, how its value was drawn
+    init: Init | None = None
+    #: where the value is written, as (start, end) offsets into the file's text, so that a trained
+    #: file can replace the value and nothing else
+    span: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Solver:
+    """A ``train:`` section (or a ``--solver`` file), read for its form only, with the reader that locates it.
+
+    Which keys and values it may hold depends on the optimizers and
+    schedules installed: :mod:`gatekit.train.solver` reads it.
+    """
+
+    node: MappingNode
+    reader: Reader
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +124,10 @@ class CircuitDef:
     modules: Mapping[str, ModuleDef] = field(default_factory=dict)
     #: the files named in ``imports:``, with where each is named
     imports: tuple[tuple[str, Location], ...] = ()
+    #: the seed of the params' initializers (``seed:``)
+    seed: int = 0
+    #: the ``train:`` section, if the file has one
+    train: Solver | None = None
 
 
 @dataclass(slots=True)
@@ -178,9 +202,17 @@ def parse(root: Node, reader: Reader) -> CircuitDef:
     gates: dict[str, GateUse] = {}
     defined_at: dict[str, Location] = {}
     outputs: list[tuple[str, Location]] | None = None
+    seed = 0
+    train = None
     for key, key_node, value in reader.mapping(root, "a circuit file"):
         if key in LIBRARY_KEYS:
             header.read(reader, key, value)
+        elif key == "seed":
+            seed = _seed(reader, value)
+        elif key == "train":
+            if not isinstance(value, MappingNode):
+                raise reader.error(value, "'train:' must be a mapping of the solver's settings")
+            train = Solver(value, reader)
         elif key in LEAF_KINDS:
             _parse_leaves(leaves, defined_at, reader, value, key)
         elif key == "gates":
@@ -193,6 +225,9 @@ def parse(root: Node, reader: Reader) -> CircuitDef:
         raise reader.error(root, "the circuit has no 'outputs:' list; name the node(s) to compute")
     if len(leaves) + len(gates) > limit("GATEKIT_MAX_NODES"):
         raise reader.error(root, f"the circuit's {exceeded('GATEKIT_MAX_NODES', 'node count')}")
+    for name, leaf in leaves.items():
+        if leaf.init is not None:  # drawn once the seed is known, wherever it is written
+            leaves[name] = replace(leaf, value=leaf.init.values(seed, name))
     return CircuitDef(
         file=reader.file,
         name=header.name,
@@ -205,6 +240,8 @@ def parse(root: Node, reader: Reader) -> CircuitDef:
         defined_at=defined_at,
         modules=header.modules,
         imports=header.imports,
+        seed=seed,
+        train=train,
     )
 
 
@@ -261,13 +298,71 @@ def _define(scope: dict[str, Location], reader: Reader, name: str, key_node: Nod
     return location
 
 
+def _seed(reader: Reader, node: Node) -> int:
+    number = reader.number(node, "the seed (seed:)")
+    if not number.is_integer() or not 0 <= number < 2**63:
+        raise reader.error(node, f"the seed must be a whole number from 0 to 2**63 - 1, got {node.value}")
+    return int(number)
+
+
 def _parse_leaves(
     leaves: dict[str, Leaf], defined_at: dict[str, Location], reader: Reader, node: Node, section: str
 ) -> None:
     kind = LEAF_KINDS[section]
     for name, key_node, value in reader.mapping(node, f"'{section}:'"):
         location = _define(defined_at, reader, name, key_node, section)
-        leaves[name] = Leaf(name, kind, reader.value(value, f"{kind} {name!r}"), location)
+        span = (value.start_mark.index, value.end_mark.index)
+        if isinstance(value, MappingNode):
+            if kind != "param":
+                raise reader.error(
+                    value,
+                    f"input {name!r} must be a number or a list (an initializer is for a param)",
+                )
+            leaves[name] = Leaf(name, kind, None, location, init=_init(reader, value, name), span=span)
+        else:
+            leaves[name] = Leaf(name, kind, reader.value(value, f"{kind} {name!r}"), location, span=span)
+
+
+def _init(reader: Reader, node: MappingNode, name: str) -> Init:
+    """``{init: KIND, shape: [...], SETTING: NUMBER ...}``, checked for form."""
+    what = f"the initializer of param {name!r}"
+    entries = {key: (key_node, value) for key, key_node, value in reader.mapping(node, what)}
+    if "init" not in entries:
+        raise reader.error(node, f"{what} has no 'init:' (one of {', '.join(INITIALIZERS)})")
+    kind_node = entries.pop("init")[1]
+    kind = reader.text(kind_node, f"'init:' of param {name!r}")
+    if kind not in INITIALIZERS:
+        raise reader.error(
+            kind_node, _unknown_key(kind, "initializer", tuple(INITIALIZERS), f" for param {name!r}")
+        )
+    shape: tuple[int, ...] = ()
+    if "shape" in entries:
+        shape_node = entries.pop("shape")[1]
+        sizes = [
+            reader.number(item, f"each size in the shape of param {name!r}")
+            for item in reader.sequence(shape_node, f"'shape:' of param {name!r}")
+        ]
+        if not all(size.is_integer() and size >= 1 for size in sizes) or len(sizes) > MAX_DIMENSIONS:
+            raise reader.error(
+                shape_node,
+                f"the shape of param {name!r} must list whole numbers of at least 1 "
+                f"(at most {MAX_DIMENSIONS} of them)",
+            )
+        shape = tuple(int(size) for size in sizes)
+        if math.prod(shape) > limit("GATEKIT_MAX_ARRAY_ELEMENTS"):
+            raise reader.error(
+                shape_node, f"param {name!r}: its {exceeded('GATEKIT_MAX_ARRAY_ELEMENTS', 'element count')}"
+            )
+    known = INITIALIZERS[kind]
+    settings = {}
+    for key, (key_node, value) in entries.items():
+        if key not in known:
+            accepted = ("init", "shape", *known)
+            raise reader.error(key_node, _unknown_key(key, "setting", accepted, f" of initializer {kind!r}"))
+        settings[key] = reader.number(value, f"{key!r} of the initializer of param {name!r}")
+        if not math.isfinite(settings[key]):
+            raise reader.error(value, f"{key!r} of the initializer of param {name!r} must be finite")
+    return Init(kind, shape, settings)
 
 
 def _parse_gates(

@@ -23,6 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from gatekit.format.initializers import INITIALIZERS
 from gatekit.names import MAX_LENGTH, NAME_PATTERN
 from gatekit.plugin.registry import Gate, GateRegistry
 
@@ -106,6 +107,25 @@ def circuit_schema(registry: GateRegistry) -> dict[str, Any]:
         "propertyNames": {"$ref": "#/$defs/name"},
         "additionalProperties": {"$ref": "#/$defs/value"},
     }
+    init = {
+        "type": "object",
+        "description": "a param's starting values drawn by an initializer (seeded by the file's seed)",
+        "properties": {
+            "init": {"enum": list(INITIALIZERS)},
+            "shape": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+            **{
+                setting: {"type": "number", "description": f"default {default!r}"}
+                for settings in INITIALIZERS.values()
+                for setting, default in settings.items()
+            },
+        },
+        "required": ["init"],
+        "additionalProperties": False,
+    }
+    named_params = {
+        **named_values,
+        "additionalProperties": {"anyOf": [{"$ref": "#/$defs/value"}, {"$ref": "#/$defs/init"}]},
+    }
     gates = {
         "type": "object",
         "propertyNames": {"$ref": "#/$defs/name"},
@@ -149,7 +169,15 @@ def circuit_schema(registry: GateRegistry) -> dict[str, Any]:
                 "additionalProperties": {"$ref": "#/$defs/module"},
             },
             "inputs": {**named_values, "description": "leaves: data, by name"},
-            "params": {**named_values, "description": "leaves: trainable parameters, by name"},
+            "params": {
+                **named_params,
+                "description": "leaves: trainable parameters, by name (or initializer)",
+            },
+            "seed": {"type": "integer", "minimum": 0, "description": "the seed of the params' initializers"},
+            "train": {
+                "type": "object",
+                "description": "the solver of gatekit train: optimizer, lr, schedule, steps, batch_size, ...",
+            },
             "gates": {"$ref": "#/$defs/gates"},
             "outputs": {
                 "type": "array",
@@ -169,5 +197,12 @@ def circuit_schema(registry: GateRegistry) -> dict[str, Any]:
                 "description": "a module library",
             },
         ],
-        "$defs": {"name": _NAME, "value": _VALUE, "gate": gate_use, "gates": gates, "module": module},
+        "$defs": {
+            "name": _NAME,
+            "value": _VALUE,
+            "init": init,
+            "gate": gate_use,
+            "gates": gates,
+            "module": module,
+        },
     }

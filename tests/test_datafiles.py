@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_fuzz import time_limit
 
 import gatekit
 from gatekit.cli import main
@@ -184,6 +185,12 @@ BAD_FILES = [
         b"x0\n\xe9\n",
         "{file}: the file is not UTF-8 text (invalid continuation byte)",
         id="csv-not-utf8",
+    ),
+    pytest.param(
+        "d.csv",
+        "x0,x1\n1,2\n\r\n\r3,4\n",
+        "{file}:3: a blank line inside the data (only the end may have blank lines)",
+        id="csv-blank-lines-of-every-ending",
     ),
     # json
     pytest.param(
@@ -376,6 +383,34 @@ def test_unreadable_npz(tmp_path, neuron, content, expected):
     assert str(info.value) == expected.format(file=path)
 
 
+# -- hostile files -------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+@pytest.mark.parametrize("suffix", [".csv", ".json", ".npz"])
+@pytest.mark.parametrize("kind", ["pipe", "device"])
+def test_a_pipe_or_a_device_is_refused_before_it_is_read(tmp_path, neuron, suffix, kind):
+    # A pipe waits for a writer and /dev/zero never ends: both were read (or waited on) forever.
+    path = tmp_path / f"{kind}{suffix}"
+    if kind == "pipe":
+        os.mkfifo(path)
+    else:
+        if not os.path.exists("/dev/zero"):
+            pytest.skip("no /dev/zero here")
+        path.symlink_to("/dev/zero")
+    with pytest.raises(gatekit.UsageError) as info, time_limit(10):
+        read_inputs(path, neuron)
+    assert (
+        str(info.value) == f"{path}: cannot read the file: not a regular file (a pipe, a device or a folder)"
+    )
+
+
+def test_dev_zero_itself_is_refused_by_its_name(neuron):
+    with pytest.raises(gatekit.UsageError) as info, time_limit(10):
+        read_inputs("/dev/zero", neuron)
+    assert str(info.value) == "/dev/zero: no file extension; inputs can be read from .npz, .csv, .json"
+
+
 @pytest.mark.parametrize("suffix", [".npz", ".csv", ".json"])
 def test_missing_file(tmp_path, neuron, suffix):
     path = tmp_path / f"missing{suffix}"
@@ -385,11 +420,14 @@ def test_missing_file(tmp_path, neuron, suffix):
 
 
 def test_a_folder_is_unreadable(tmp_path, neuron):
+    # refused before it is opened, by the reader every file goes through (gatekit.limits.read_bounded)
     path = tmp_path / "folder.csv"
     path.mkdir()
     with pytest.raises(gatekit.UsageError) as info:
         read_inputs(path, neuron)
-    assert str(info.value) == f"{path}: cannot read the file: Is a directory"
+    assert (
+        str(info.value) == f"{path}: cannot read the file: not a regular file (a pipe, a device or a folder)"
+    )
 
 
 def test_a_circuit_without_leaves_says_so(tmp_path):

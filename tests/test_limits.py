@@ -129,3 +129,25 @@ def test_a_bad_limit_in_the_environment_is_a_usage_error(monkeypatch: pytest.Mon
         limit("GATEKIT_MAX_NODES")
     monkeypatch.setenv("GATEKIT_MAX_NODES", "1_000")
     assert limit("GATEKIT_MAX_NODES") == 1000
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("d.csv", b"x0\n" + b"1\n" * 100),
+        ("d.json", b'{"x0": [' + b"1, " * 100 + b"1]}"),
+        ("d.npz", b"PK" * 100),
+    ],
+)
+def test_a_data_file_larger_than_the_limit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, content: bytes
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    circuit = gatekit.load(NEURON)  # before the limit: the circuit file is larger than 100 bytes
+    monkeypatch.setenv("GATEKIT_MAX_FILE_BYTES", "100")
+    with pytest.raises(gatekit.UsageError) as info:
+        read_inputs(path, circuit)
+    assert str(info.value) == (
+        f"{path}: the file's size in bytes exceeds the limit of 100 (set GATEKIT_MAX_FILE_BYTES to raise it)"
+    )

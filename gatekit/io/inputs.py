@@ -22,18 +22,20 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import json
 import math
 import os
+import re
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
 from gatekit.engine.circuit import Circuit
 from gatekit.errors import Location, UsageError
-from gatekit.limits import MAX_DIMENSIONS, exceeded, limit
+from gatekit.limits import MAX_DIMENSIONS, exceeded, limit, read_bounded
 
 __all__ = ["INPUT_TYPES", "check_leaf_names", "read_inputs"]
 
@@ -73,11 +75,12 @@ def read_inputs(path: str | os.PathLike[str], circuit: Circuit) -> dict[str, Any
     ``.json`` (an object mapping leaf names to a number or a regular nested
     list). Values are Python floats (0-d) or float64 arrays.
 
-    :raises UsageError: the file cannot be read or is not of a supported
-        type; it is empty, or a csv file has no header row; a name is no
-        input or param of ``circuit``; a value is not numeric, a nested list
-        is ragged, a csv row has the wrong number of cells, a ``.npz`` holds
-        an object array.
+    :raises UsageError: the file cannot be read, is not a regular file, is
+        larger than ``GATEKIT_MAX_FILE_BYTES`` or is not of a supported type;
+        it is empty, or a csv file has no header row; a name is no input or
+        param of ``circuit``; a value is not numeric, a nested list is
+        ragged, a csv row has the wrong number of cells, a ``.npz`` holds an
+        object array.
     """
     file = os.fspath(path)
     suffix = _suffix(file)
@@ -85,14 +88,9 @@ def read_inputs(path: str | os.PathLike[str], circuit: Circuit) -> dict[str, Any
     if reader is None:
         what = f"unsupported file type {suffix!r}" if suffix else "no file extension"
         raise UsageError(f"{what}; inputs can be read from {', '.join(INPUT_TYPES)}", Location(file))
-    try:
-        if os.path.getsize(file) > limit("GATEKIT_MAX_FILE_BYTES"):
-            raise UsageError(
-                f"the file's size {exceeded('GATEKIT_MAX_FILE_BYTES', 'in bytes')}", Location(file)
-            )
-        return reader(file, _Names(file, circuit))
-    except OSError as exc:
-        raise UsageError(f"cannot read the file: {exc.strerror or exc}", Location(file)) from None
+    # a regular file, at most GATEKIT_MAX_FILE_BYTES of it; the reader holds the only
+    # reference to the bytes, so it can let them go once it has decoded them
+    return reader(read_bounded(file, UsageError), file, _Names(file, circuit))
 
 
 def check_leaf_names(circuit: Circuit, names: Iterable[str], what: str, place: Location) -> None:
@@ -157,15 +155,13 @@ def _close_matches(name: str, known: list[str]) -> list[str]:
     return [candidate for _, _, candidate in sorted(scored)[:3]]
 
 
-def _read_npz(file: str, names: _Names) -> dict[str, Any]:
-    with open(file, "rb") as f:
-        magic = f.read(len(_ZIP_MAGIC))
-    if not magic:
+def _read_npz(data: bytes, file: str, names: _Names) -> dict[str, Any]:
+    if not data:
         raise UsageError("the file is empty", Location(file))
-    if magic != _ZIP_MAGIC:
+    if not data.startswith(_ZIP_MAGIC):
         raise UsageError("not a .npz file (a zip of NumPy arrays, as numpy.savez writes)", Location(file))
     try:
-        archive = np.load(file, allow_pickle=False)
+        archive = np.load(io.BytesIO(data), allow_pickle=False)
     except (ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise UsageError(f"not a readable .npz file ({exc})", Location(file)) from None
     values: dict[str, Any] = {}
@@ -219,14 +215,32 @@ def _numeric_array(array: np.ndarray, place: Location, subject: str) -> Any:
     return float(array) if array.ndim == 0 else array
 
 
-def _read_csv(file: str, names: _Names) -> dict[str, Any]:
-    with open(file, encoding="utf-8-sig", newline="") as f:
-        try:
-            rows = list(_numbered(csv.reader(f)))
-        except UnicodeDecodeError as exc:
-            raise UsageError(f"the file is not UTF-8 text ({exc.reason})", Location(file)) from None
-        except csv.Error as exc:
-            raise UsageError(f"not a readable csv file ({exc})", Location(file)) from None
+def _text(data: bytes, file: str) -> str:
+    """The file's bytes as text: UTF-8, with or without a byte order mark."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"the file is not UTF-8 text ({exc.reason})", Location(file)) from None
+
+
+#: A line and its end (``\n``, ``\r\n`` or ``\r``), or a last line without one: how a
+#: file opened with ``newline=""`` splits, which is what :func:`csv.reader` expects.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` one at a time, each with its end: never a list of them all."""
+    for match in _LINE.finditer(text):
+        yield match.group()
+
+
+def _read_csv(data: bytes, file: str, names: _Names) -> dict[str, Any]:
+    text = _text(data, file)
+    del data  # the bytes go: only the text is parsed
+    try:
+        rows = list(_numbered(csv.reader(_lines(text))))
+    except csv.Error as exc:
+        raise UsageError(f"not a readable csv file ({exc})", Location(file)) from None
     while rows and not rows[-1][1]:  # blank lines at the end
         rows.pop()
     if not rows:
@@ -234,11 +248,11 @@ def _read_csv(file: str, names: _Names) -> dict[str, Any]:
     header_line, header = rows[0]
     columns = [cell.strip() for cell in header]
     _check_header(file, header_line, columns, names)
-    data = rows[1:]
-    if not data:
+    body = rows[1:]
+    if not body:
         raise UsageError("no data rows after the header", Location(file))
-    table = np.empty((len(data), len(columns)), dtype=np.float64)
-    for i, (line, row) in enumerate(data):
+    table = np.empty((len(body), len(columns)), dtype=np.float64)
+    for i, (line, row) in enumerate(body):
         if not row:
             raise UsageError(
                 "a blank line inside the data (only the end may have blank lines)", Location(file, line)
@@ -320,13 +334,9 @@ class _DuplicateKey(Exception):
     pass
 
 
-def _read_json(file: str, names: _Names) -> dict[str, Any]:
-    with open(file, "rb") as f:
-        data = f.read()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"the file is not UTF-8 text ({exc.reason})", Location(file)) from None
+def _read_json(data: bytes, file: str, names: _Names) -> dict[str, Any]:
+    text = _text(data, file)
+    del data  # the bytes go: only the text is parsed
     if not text.strip():
         raise UsageError("the file is empty", Location(file))
     try:
@@ -406,7 +416,7 @@ def _json_value(value: Any, place: Location, where: str) -> Any:
     return np.array(numbers, dtype=np.float64).reshape(shape)
 
 
-_READERS: dict[str, Callable[[str, _Names], dict[str, Any]]] = {
+_READERS: dict[str, Callable[[bytes, str, _Names], dict[str, Any]]] = {
     ".npz": _read_npz,
     ".csv": _read_csv,
     ".json": _read_json,

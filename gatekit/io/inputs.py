@@ -22,12 +22,10 @@ from __future__ import annotations
 
 import csv
 import difflib
-import io
 import json
 import math
 import os
 import re
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -35,14 +33,13 @@ import numpy as np
 
 from gatekit.engine.circuit import Circuit
 from gatekit.errors import Location, UsageError
-from gatekit.limits import MAX_DIMENSIONS, exceeded, limit, read_bounded
+from gatekit.io.npz import read_npz
+from gatekit.limits import MAX_DIMENSIONS, read_bounded
 
 __all__ = ["INPUT_TYPES", "check_leaf_names", "read_inputs"]
 
 #: the file types :func:`read_inputs` reads, by extension
 INPUT_TYPES = (".npz", ".csv", ".json")
-
-_ZIP_MAGIC = b"PK"
 
 
 def _suffix(file: str) -> str:
@@ -79,8 +76,9 @@ def read_inputs(path: str | os.PathLike[str], circuit: Circuit) -> dict[str, Any
         larger than ``GATEKIT_MAX_FILE_BYTES`` or is not of a supported type;
         it is empty, or a csv file has no header row; a name is no input or
         param of ``circuit``; a value is not numeric, a nested list is
-        ragged, a csv row has the wrong number of cells, a ``.npz`` holds an
-        object array.
+        ragged, a csv row has the wrong number of cells; a ``.npz`` member is
+        not a plain, intact ``.npy`` array of numbers (see
+        :func:`gatekit.io.npz.read_npz`).
     """
     file = os.fspath(path)
     suffix = _suffix(file)
@@ -156,63 +154,7 @@ def _close_matches(name: str, known: list[str]) -> list[str]:
 
 
 def _read_npz(data: bytes, file: str, names: _Names) -> dict[str, Any]:
-    if not data:
-        raise UsageError("the file is empty", Location(file))
-    if not data.startswith(_ZIP_MAGIC):
-        raise UsageError("not a .npz file (a zip of NumPy arrays, as numpy.savez writes)", Location(file))
-    try:
-        archive = np.load(io.BytesIO(data), allow_pickle=False)
-    except (ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise UsageError(f"not a readable .npz file ({exc})", Location(file)) from None
-    values: dict[str, Any] = {}
-    with archive:
-        if not archive.files:
-            raise UsageError("the file holds no arrays", Location(file))
-        names.check(archive.files, "array")
-        for name in archive.files:
-            _check_npz_size(file, archive, name)
-            try:
-                array = archive[name]
-            except ValueError as exc:
-                if "object" in str(exc).lower():
-                    raise UsageError(
-                        f"array {name!r} holds Python objects (an object array); "
-                        "save numbers only, for example with .astype(float)",
-                        Location(file),
-                    ) from None
-                raise UsageError(f"array {name!r} cannot be read ({exc})", Location(file)) from None
-            values[name] = _numeric_array(array, Location(file), f"array {name!r}")
-    return values
-
-
-def _check_npz_size(file: str, archive: Any, name: str) -> None:
-    """Refuse an array too large to read, from its header, before decompressing it."""
-    try:
-        with archive.zip.open(f"{name}.npy") as member:
-            version = np.lib.format.read_magic(member)
-            if version == (1, 0):
-                shape = np.lib.format.read_array_header_1_0(member)[0]
-            elif version == (2, 0):
-                shape = np.lib.format.read_array_header_2_0(member)[0]
-            else:
-                return  # a newer header: reading the array checks it
-    except (ValueError, KeyError, OSError, zipfile.BadZipFile):
-        return  # not a plain .npy member: reading it reports the problem
-    if math.prod(shape) > limit("GATEKIT_MAX_ARRAY_ELEMENTS"):
-        what = f"element count ({math.prod(shape):,}, shape {tuple(shape)})"
-        raise UsageError(
-            f"array {name!r}: its {exceeded('GATEKIT_MAX_ARRAY_ELEMENTS', what)}", Location(file)
-        )
-
-
-def _numeric_array(array: np.ndarray, place: Location, subject: str) -> Any:
-    dtype = array.dtype
-    if dtype == np.bool_ or not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)):
-        raise UsageError(f"{subject}: expected numbers, got an array of dtype {dtype}", place)
-    if array.size == 0:
-        raise UsageError(f"{subject}: the array is empty (shape {array.shape})", place)
-    array = array.astype(np.float64)
-    return float(array) if array.ndim == 0 else array
+    return read_npz(data, Location(file), lambda arrays: names.check(arrays, "array"))
 
 
 def _text(data: bytes, file: str) -> str:

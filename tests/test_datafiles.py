@@ -196,6 +196,12 @@ BAD_FILES = [
     ),
     pytest.param(
         "d.csv",
+        "x0\n1\n" + "9" * 200_000 + "\n",
+        "{file}:3: not a readable csv file (field larger than field limit (131072))",
+        id="csv-cell-too-long",
+    ),
+    pytest.param(
+        "d.csv",
         "x0,x1\n1,2\n\r\n\r3,4\n",
         "{file}:3: a blank line inside the data (only the end may have blank lines)",
         id="csv-blank-lines-of-every-ending",
@@ -885,6 +891,41 @@ def test_a_deflate_bomb_claiming_a_huge_size_is_refused_from_its_header(tmp_path
         f"{path}: array 'x0': its size in bytes (3,221,225,472, decompressed) exceeds the limit of "
         "268,435,456 (set GATEKIT_MAX_FILE_BYTES to raise it)"
     )
+
+
+# -- memory ---------------------------------------------------------------------------
+
+LARGE = 350_000  # rows of 3 numbers: a csv or JSON file of about 20 MB
+SIZES = [
+    pytest.param(".csv", LARGE // 10, id="csv-2MB"),
+    pytest.param(".csv", LARGE, id="csv-20MB", marks=pytest.mark.slow),  # 6 s under tracemalloc
+]
+
+
+@pytest.mark.parametrize(("suffix", "rows"), SIZES)
+def test_a_large_file_takes_memory_for_its_numbers_not_an_object_per_number(tmp_path, neuron, suffix, rows):
+    # What is measured: the peak of the memory traced by tracemalloc (Python's and NumPy's allocations)
+    # while read_inputs reads the file, less the file's own bytes twice over (the bytes read and the
+    # text they decode to, both held for a moment); what is left must be at most 10 times the float64
+    # size of the numbers. Before, reading a 21 MB csv of 3 columns raised the process's peak
+    # RSS by 170 MB (a list of rows of strings), a 22 MB JSON file by 323 MB (a float per number).
+    table = np.random.default_rng(0).uniform(-1, 1, (rows, 3))  # 17 significant digits each
+    text = json.dumps(table.tolist())
+    path = tmp_path / f"large{suffix}"
+    if suffix == ".csv":  # [[a, b, c], [d, e, f]] -> x0,x1,w0 / a,b,c / d,e,f
+        path.write_text("x0,x1,w0\n" + text[2:-2].replace("], [", "\n").replace(", ", ",") + "\n")
+    else:
+        path.write_text(f'{{"x0": {text}}}')
+    size = path.stat().st_size
+    tracemalloc.start()
+    try:
+        values = read_inputs(path, neuron)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    read = np.stack(list(values.values()), axis=1) if suffix == ".csv" else values["x0"]
+    assert np.array_equal(read, table)
+    assert peak - 2 * size <= 10 * table.nbytes, f"peak {peak:,} B for {size:,} B holding {table.nbytes:,} B"
 
 
 @pytest.mark.parametrize("suffix", [".npz", ".csv", ".json"])

@@ -151,3 +151,18 @@ def test_a_data_file_larger_than_the_limit_is_refused(
     assert str(info.value) == (
         f"{path}: the file's size in bytes exceeds the limit of 100 (set GATEKIT_MAX_FILE_BYTES to raise it)"
     )
+
+
+def test_a_csv_table_with_too_many_elements(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # rows x columns, counted as the rows are read: the row that goes past the limit is named
+    path = tmp_path / "d.csv"
+    path.write_text("x0,x1\n1,2\n3,4\n5,6\n7,8\n")
+    monkeypatch.setenv("GATEKIT_MAX_ARRAY_ELEMENTS", "5")
+    with pytest.raises(gatekit.UsageError) as info:
+        read_inputs(path, gatekit.load(NEURON))
+    assert str(info.value) == (
+        f"{path}:4: the table's element count (rows x columns, 3 x 2 up to this row) exceeds the limit of 5 "
+        "(set GATEKIT_MAX_ARRAY_ELEMENTS to raise it)"
+    )
+    monkeypatch.setenv("GATEKIT_MAX_ARRAY_ELEMENTS", "8")
+    assert read_inputs(path, gatekit.load(NEURON))["x1"].tolist() == [2.0, 4.0, 6.0, 8.0]

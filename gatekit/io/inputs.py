@@ -20,6 +20,7 @@ or key and what is wrong.
 
 from __future__ import annotations
 
+import array
 import csv
 import difflib
 import json
@@ -34,7 +35,7 @@ import numpy as np
 from gatekit.engine.circuit import Circuit
 from gatekit.errors import Location, UsageError
 from gatekit.io.npz import read_npz
-from gatekit.limits import MAX_DIMENSIONS, read_bounded
+from gatekit.limits import MAX_DIMENSIONS, exceeded, limit, read_bounded
 
 __all__ = ["INPUT_TYPES", "check_leaf_names", "read_inputs"]
 
@@ -165,6 +166,8 @@ def _text(data: bytes, file: str) -> str:
         raise UsageError(f"the file is not UTF-8 text ({exc.reason})", Location(file)) from None
 
 
+# -- csv -----------------------------------------------------------------------------
+
 #: A line and its end (``\n``, ``\r\n`` or ``\r``), or a last line without one: how a
 #: file opened with ``newline=""`` splits, which is what :func:`csv.reader` expects.
 _LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
@@ -177,46 +180,77 @@ def _lines(text: str) -> Iterator[str]:
 
 
 def _read_csv(data: bytes, file: str, names: _Names) -> dict[str, Any]:
+    """The columns of a csv file as float64 arrays, by the header's names.
+
+    The text is read once, one row alive at a time, and the numbers go into
+    one growing ``array('d')`` (8 bytes each): no Python object per cell
+    outlives its row.
+    """
     text = _text(data, file)
     del data  # the bytes go: only the text is parsed
+    reader = csv.reader(_lines(text))
     try:
-        rows = list(_numbered(csv.reader(_lines(text))))
+        return _csv_columns(_numbered(reader), file, names)
     except csv.Error as exc:
-        raise UsageError(f"not a readable csv file ({exc})", Location(file)) from None
-    while rows and not rows[-1][1]:  # blank lines at the end
-        rows.pop()
-    if not rows:
+        raise UsageError(f"not a readable csv file ({exc})", Location(file, reader.line_num)) from None
+
+
+def _csv_columns(rows: Iterator[tuple[int, list[str]]], file: str, names: _Names) -> dict[str, Any]:
+    header_line, header = next(rows, (1, []))
+    if not header and not any(row for _, row in rows):  # nothing but blank lines
         raise UsageError("the file is empty", Location(file))
-    header_line, header = rows[0]
     columns = [cell.strip() for cell in header]
     _check_header(file, header_line, columns, names)
-    body = rows[1:]
-    if not body:
-        raise UsageError("no data rows after the header", Location(file))
-    table = np.empty((len(body), len(columns)), dtype=np.float64)
-    for i, (line, row) in enumerate(body):
+    width = len(columns)
+    most = limit("GATEKIT_MAX_ARRAY_ELEMENTS")
+    numbers = array.array("d")
+    count = 0
+    blank: int | None = None  # the line of the first blank row since the last row of data
+    for line, row in rows:
         if not row:
+            if blank is None:
+                blank = line
+            continue
+        if blank is not None:
             raise UsageError(
-                "a blank line inside the data (only the end may have blank lines)", Location(file, line)
+                "a blank line inside the data (only the end may have blank lines)", Location(file, blank)
             )
-        if len(row) != len(columns):
+        if len(row) != width:
             raise UsageError(
-                f"expected {len(columns)} cells ({', '.join(columns)}), got {len(row)}", Location(file, line)
+                f"expected {width} cells ({', '.join(columns)}), got {len(row)}", Location(file, line)
             )
-        for j, cell in enumerate(row):
-            try:
-                value = _number(cell)
-            except ValueError as exc:
-                raise UsageError(f"column {columns[j]!r}: {exc}", Location(file, line)) from None
-            if value is None:
-                raise UsageError(
-                    f"column {columns[j]!r}: expected a number, got {cell!r}", Location(file, line)
-                )
-            table[i, j] = value
+        if (count + 1) * width > most:
+            what = f"element count (rows x columns, {count + 1:,} x {width} up to this row)"
+            raise UsageError(
+                f"the table's {exceeded('GATEKIT_MAX_ARRAY_ELEMENTS', what)}", Location(file, line)
+            )
+        numbers.extend(_csv_row(row, columns, Location(file, line)))
+        count += 1
+    if not count:
+        raise UsageError("no data rows after the header", Location(file))
+    table = np.frombuffer(numbers, dtype=np.float64).reshape(count, width)
     return {name: table[:, j].copy() for j, name in enumerate(columns)}
 
 
-def _numbered(reader: Any) -> Iterable[tuple[int, list[str]]]:
+def _csv_row(row: list[str], columns: list[str], place: Location) -> list[float]:
+    """The numbers of one row: :func:`float` of each cell, or the first bad cell's message."""
+    try:
+        values = list(map(float, row))
+    except ValueError:
+        values = []
+    if len(values) == len(row) and not any(map(math.isinf, values)):
+        return values
+    for name, cell in zip(columns, row, strict=True):  # the slow way, for the message
+        try:
+            value = _number(cell)
+        except ValueError as exc:
+            raise UsageError(f"column {name!r}: {exc}", place) from None
+        if value is None:
+            raise UsageError(f"column {name!r}: expected a number, got {cell!r}", place)
+    return values
+
+
+def _numbered(reader: Any) -> Iterator[tuple[int, list[str]]]:
     """Each row with the line it starts on (a quoted cell may span lines)."""
     line = 1
     for row in reader:

@@ -295,6 +295,36 @@ BAD_FILES = [
         "{file}: key 'x0': ragged list: item [1] is a list, expected a number",
         id="json-ragged-list",
     ),
+    pytest.param(
+        "d.json",
+        '{"x0": [1, 1e400]}',
+        "{file}: key 'x0': item [1] must be a number, got the number 1e400, too large for a float",
+        id="json-item-too-large",
+    ),
+    pytest.param(
+        "d.json",
+        '{"x0": [[1], [null]]}',
+        "{file}: key 'x0': item [1][0] must be a number, got null",
+        id="json-item-null",
+    ),
+    pytest.param(
+        "d.json",
+        '{"x0": [[[1], [2]], [[3], 4]]}',
+        "{file}: key 'x0': ragged list: item [1][1] is a number (4.0), expected a list of 1 item",
+        id="json-ragged-number-deep",
+    ),
+    pytest.param(
+        "d.json",
+        '{"x1": [[7, 8], [9, 10]], "w0": NaN, "x0": [[1], 2]}',
+        "{file}: key 'x0': ragged list: item [1] is a number (2.0), expected a list of 1 item",
+        id="json-ragged-number-after-other-keys",
+    ),
+    pytest.param(
+        "d.json",
+        "5",
+        "{file}: expected a JSON object mapping input and param names to values, got a number (5.0)",
+        id="json-a-number",
+    ),
     pytest.param("d.json", '{"x0": []}', "{file}: key 'x0': the list is empty", id="json-empty-list"),
     pytest.param(
         "d.json", '{"x0": [[], []]}', "{file}: key 'x0': item [0] is an empty list", id="json-nested-empty"
@@ -395,6 +425,23 @@ def test_unreadable_npz(tmp_path, neuron, content, expected):
     with pytest.raises(gatekit.UsageError) as info:
         read_inputs(path, neuron)
     assert str(info.value) == expected.format(file=path)
+
+
+def test_json_values_are_split_by_key_in_document_order(tmp_path, neuron):
+    path = tmp_path / "values.json"
+    path.write_text(
+        '{"x1": [[1, 2.5], [3, 4]], "x0": 5, "w0": [NaN, -Infinity, 1e308], "w1": [[[7]]], "w2": -0.0}'
+    )
+    values = read_inputs(path, neuron)
+    assert list(values) == ["x1", "x0", "w0", "w1", "w2"]
+    assert values["x1"].tolist() == [[1.0, 2.5], [3.0, 4.0]]
+    assert type(values["x0"]) is float and values["x0"] == 5.0
+    assert np.isnan(values["w0"][0]) and values["w0"][1:].tolist() == [-np.inf, 1e308]
+    assert values["w1"].shape == (1, 1, 1) and values["w1"].dtype == np.float64
+    assert type(values["w2"]) is float and str(values["w2"]) == "-0.0"
+    for value in values.values():
+        if isinstance(value, np.ndarray):
+            assert value.flags.owndata and value.flags.writeable  # no view of the parser's buffer
 
 
 # -- hostile files -------------------------------------------------------------------
@@ -898,7 +945,9 @@ def test_a_deflate_bomb_claiming_a_huge_size_is_refused_from_its_header(tmp_path
 LARGE = 350_000  # rows of 3 numbers: a csv or JSON file of about 20 MB
 SIZES = [
     pytest.param(".csv", LARGE // 10, id="csv-2MB"),
+    pytest.param(".json", LARGE // 10, id="json-2MB"),
     pytest.param(".csv", LARGE, id="csv-20MB", marks=pytest.mark.slow),  # 6 s under tracemalloc
+    pytest.param(".json", LARGE, id="json-20MB", marks=pytest.mark.slow),
 ]
 
 

@@ -166,3 +166,15 @@ def test_a_csv_table_with_too_many_elements(tmp_path: Path, monkeypatch: pytest.
     )
     monkeypatch.setenv("GATEKIT_MAX_ARRAY_ELEMENTS", "8")
     assert read_inputs(path, gatekit.load(NEURON))["x1"].tolist() == [2.0, 4.0, 6.0, 8.0]
+
+
+def test_a_json_value_with_too_many_elements(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "d.json"
+    path.write_text('{"x1": [1, 2, 3], "x0": [[1, 2, 3], [4, 5, 6]]}')
+    monkeypatch.setenv("GATEKIT_MAX_ARRAY_ELEMENTS", "5")
+    with pytest.raises(gatekit.UsageError) as info:
+        read_inputs(path, gatekit.load(NEURON))
+    assert str(info.value) == (
+        f"{path}: key 'x0': its element count exceeds the limit of 5 "
+        "(set GATEKIT_MAX_ARRAY_ELEMENTS to raise it)"
+    )

@@ -8,6 +8,14 @@ Every problem is a :class:`~gatekit.UsageError` placed at the file (and, for
 csv, the line; for JSON syntax, the line and column) that names the column
 or key and what is wrong.
 
+The file comes from someone else, so it is read through
+:func:`gatekit.limits.read_bounded` (a regular file, at most
+``GATEKIT_MAX_FILE_BYTES``: never a pipe or a device that would be read
+forever), each value is held to ``GATEKIT_MAX_ARRAY_ELEMENTS``, and the numbers
+of a csv or JSON file go straight into one array of float64 as they are
+parsed, without a Python object for each (a ``.npz`` is read by
+:mod:`gatekit.io.npz`, which trusts nothing in it).
+
 >>> import gatekit, pathlib, tempfile
 >>> circuit = gatekit.loads("inputs: {x: 1.0}\\nparams: {w: 2.0}\\ngates: {y: {gate: mul, in: [w, x]}}\\n"
 ...                         "outputs: [y]")
@@ -76,10 +84,10 @@ def read_inputs(path: str | os.PathLike[str], circuit: Circuit) -> dict[str, Any
     :raises UsageError: the file cannot be read, is not a regular file, is
         larger than ``GATEKIT_MAX_FILE_BYTES`` or is not of a supported type;
         it is empty, or a csv file has no header row; a name is no input or
-        param of ``circuit``; a value is not numeric, a nested list is
-        ragged, a csv row has the wrong number of cells; a ``.npz`` member is
-        not a plain, intact ``.npy`` array of numbers (see
-        :func:`gatekit.io.npz.read_npz`).
+        param of ``circuit``; a value is not numeric, has more elements than
+        ``GATEKIT_MAX_ARRAY_ELEMENTS``, a nested list is ragged, a csv row
+        has the wrong number of cells; a ``.npz`` member is not a plain,
+        intact ``.npy`` array of numbers (see :func:`gatekit.io.npz.read_npz`).
     """
     file = os.fspath(path)
     suffix = _suffix(file)
@@ -286,15 +294,50 @@ def _is_number(text: str) -> bool:
         return True
 
 
+# -- json ----------------------------------------------------------------------------
+
+
+class _Number:
+    """Stands in the parsed document for each number, which is kept in :class:`_Numbers`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<number>"
+
+
+_NUMBER = _Number()
+
+
 class _TooLarge(str):
     """A JSON number that overflows a float, kept as text for the message."""
 
     __slots__ = ()
 
 
-def _json_number(text: str) -> float | _TooLarge:
-    value = float(text)
-    return _TooLarge(text) if math.isinf(value) else value
+class _Numbers:
+    """The JSON parser's number hooks: each number appended to one ``array('d')``, in document order.
+
+    The parser gets back the one shared :data:`_NUMBER` (``null`` stays
+    ``None``, so it is still refused), so a list of a million numbers is a
+    list of a million references to one object, and the numbers themselves
+    take 8 bytes each. In document order the numbers of each key's value
+    come together, item after item: one slice of :attr:`values`.
+    """
+
+    def __init__(self) -> None:
+        self.values = array.array("d")
+
+    def number(self, text: str) -> _Number | _TooLarge:
+        value = float(text)
+        if math.isinf(value):  # "Infinity" comes to constant()
+            return _TooLarge(text)
+        self.values.append(value)
+        return _NUMBER
+
+    def constant(self, name: str) -> _Number:
+        self.values.append(float(name))  # NaN, Infinity, -Infinity
+        return _NUMBER
 
 
 def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -311,32 +354,56 @@ class _DuplicateKey(Exception):
 
 
 def _read_json(data: bytes, file: str, names: _Names) -> dict[str, Any]:
+    """The values of a JSON object of numbers and regular nested lists, by key.
+
+    Every value's shape is checked on the parsed document (numbers stand
+    there as :data:`_NUMBER`), then each value is its slice of the numbers.
+    """
+    place = Location(file)
     text = _text(data, file)
     del data  # the bytes go: only the text is parsed
-    if not text.strip():
-        raise UsageError("the file is empty", Location(file))
+    if not text or text.isspace():
+        raise UsageError("the file is empty", place)
+    numbers = _Numbers()
     try:
         document = json.loads(
-            text, parse_float=_json_number, parse_int=_json_number, object_pairs_hook=_json_object
+            text,
+            parse_float=numbers.number,
+            parse_int=numbers.number,
+            parse_constant=numbers.constant,
+            object_pairs_hook=_json_object,
         )
     except json.JSONDecodeError as exc:
         raise UsageError(f"invalid JSON: {exc.msg}", Location(file, exc.lineno, exc.colno)) from None
     except _DuplicateKey as exc:
-        raise UsageError(f"key {exc.args[0]!r} appears twice", Location(file)) from None
+        raise UsageError(f"key {exc.args[0]!r} appears twice", place) from None
     except RecursionError:  # Python's json parser recurses into each nested list
-        raise UsageError("invalid JSON: the lists are nested too deeply", Location(file)) from None
+        raise UsageError("invalid JSON: the lists are nested too deeply", place) from None
+    del text  # parsed: the document and the numbers are all that is needed
     if not isinstance(document, dict):
-        raise UsageError(
-            f"expected a JSON object mapping input and param names to values, got {_json_kind(document)}",
-            Location(file),
-        )
+        kind = _json_kind(document, numbers.values[0] if document is _NUMBER else None)
+        raise UsageError(f"expected a JSON object mapping input and param names to values, got {kind}", place)
     if not document:
-        raise UsageError("the JSON object is empty; give at least one input or param", Location(file))
+        raise UsageError("the JSON object is empty; give at least one input or param", place)
     names.check(document, "key")
-    return {key: _json_value(value, Location(file), f"key {key!r}") for key, value in document.items()}
+    shapes: dict[str, tuple[int, ...]] = {}
+    start = 0
+    for key, value in document.items():
+        shapes[key] = _json_shape(value, numbers.values, start, f"key {key!r}", place)
+        start += math.prod(shapes[key])
+    del document  # the lists go before the arrays are made
+    flat = np.frombuffer(numbers.values, dtype=np.float64)
+    values: dict[str, Any] = {}
+    start = 0
+    for key, shape in shapes.items():
+        size = math.prod(shape)
+        values[key] = float(flat[start]) if not shape else flat[start : start + size].reshape(shape).copy()
+        start += size
+    return values
 
 
-def _json_kind(value: Any) -> str:
+def _json_kind(value: Any, number: float | None = None) -> str:
+    """What a JSON value is, for a message; ``number`` is the value of a :data:`_NUMBER`."""
     if isinstance(value, bool):
         return f"a boolean ({json.dumps(value)})"
     if isinstance(value, _TooLarge):
@@ -349,47 +416,75 @@ def _json_kind(value: Any) -> str:
         return "an object"
     if isinstance(value, list):
         return "a list"
-    return f"a number ({value!r})"
+    return f"a number ({number!r})"
 
 
-def _at(path: tuple[int, ...]) -> str:
+def _at(path: Iterable[int]) -> str:
     return "item " + "".join(f"[{i}]" for i in path)
 
 
-def _json_value(value: Any, place: Location, where: str) -> Any:
-    """A JSON number or regular nested list as a float or a float64 array."""
+def _json_shape(
+    value: Any, numbers: array.array[float], start: int, where: str, place: Location
+) -> tuple[int, ...]:
+    """The shape of a JSON number (``()``) or regular nested list of numbers, checked.
+
+    The shape is read down the first items; then every list is walked in
+    document order (a stack, not recursion) and must have its depth's
+    length, and the deepest lists must hold numbers only. ``start`` is the
+    index in ``numbers`` of the value's first number, for a message that
+    shows one.
+    """
+    if value is _NUMBER:
+        return ()
     if not isinstance(value, list):
-        if isinstance(value, float):
-            return value
         raise UsageError(f"{where}: expected a number or a list of numbers, got {_json_kind(value)}", place)
     shape: list[int] = []
-    level: list[tuple[tuple[int, ...], Any]] = [((), value)]
-    while isinstance(level[0][1], list):
-        size = len(level[0][1])
-        if size == 0:
-            path = level[0][0]
-            empty = f"{_at(path)} is an empty list" if path else "the list is empty"
+    first: Any = value
+    while isinstance(first, list):
+        if not first:
+            empty = f"{_at([0] * len(shape))} is an empty list" if shape else "the list is empty"
             raise UsageError(f"{where}: {empty}", place)
-        for path, item in level:
-            if not isinstance(item, list) or len(item) != size:
-                got = f"a list of {_items(len(item))}" if isinstance(item, list) else _json_kind(item)
-                raise UsageError(
-                    f"{where}: ragged list: {_at(path)} is {got}, expected a list of {_items(size)}", place
-                )
         if len(shape) == MAX_DIMENSIONS:
             raise UsageError(
                 f"{where}: nested too deeply: an array has at most {MAX_DIMENSIONS} dimensions", place
             )
-        shape.append(size)
-        level = [((*path, i), sub) for path, item in level for i, sub in enumerate(item)]
-    numbers = []
-    for path, item in level:
-        if isinstance(item, list):
-            raise UsageError(f"{where}: ragged list: {_at(path)} is a list, expected a number", place)
-        if not isinstance(item, float):
-            raise UsageError(f"{where}: {_at(path)} must be a number, got {_json_kind(item)}", place)
-        numbers.append(item)
-    return np.array(numbers, dtype=np.float64).reshape(shape)
+        shape.append(len(first))
+        first = first[0]
+    if math.prod(shape) > limit("GATEKIT_MAX_ARRAY_ELEMENTS"):
+        raise UsageError(f"{where}: its {exceeded('GATEKIT_MAX_ARRAY_ELEMENTS', 'element count')}", place)
+    deepest = len(shape) - 1
+    seen = 0  # numbers in the lists walked so far: the next one is numbers[start + seen]
+    lists: list[list[Any]] = [value]  # the lists from the value down to the one being walked
+    path: list[int] = [0]  # the index of the next item in each of them
+    while lists:
+        items, index = lists[-1], path[-1]
+        depth = len(lists) - 1
+        if depth == deepest:  # a list of numbers: checked at C speed, walked only for the message
+            if items.count(_NUMBER) != len(items):
+                bad = next(i for i, item in enumerate(items) if item is not _NUMBER)
+                item = items[bad]
+                at = _at([*(i - 1 for i in path[:-1]), bad])
+                if isinstance(item, list):
+                    raise UsageError(f"{where}: ragged list: {at} is a list, expected a number", place)
+                raise UsageError(f"{where}: {at} must be a number, got {_json_kind(item)}", place)
+            seen += len(items)
+        elif index < len(items):
+            item = items[index]
+            path[-1] += 1
+            size = shape[depth + 1]
+            if not isinstance(item, list) or len(item) != size:
+                at = _at([*(i - 1 for i in path)])
+                number = numbers[start + seen] if item is _NUMBER else None
+                got = f"a list of {_items(len(item))}" if isinstance(item, list) else _json_kind(item, number)
+                raise UsageError(
+                    f"{where}: ragged list: {at} is {got}, expected a list of {_items(size)}", place
+                )
+            lists.append(item)
+            path.append(0)
+            continue
+        lists.pop()
+        path.pop()
+    return tuple(shape)
 
 
 _READERS: dict[str, Callable[[bytes, str, _Names], dict[str, Any]]] = {

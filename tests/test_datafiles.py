@@ -202,6 +202,26 @@ BAD_FILES = [
     ),
     pytest.param(
         "d.csv",
+        "x0\n" + "a" * 1000 + "\n",
+        "{file}:2: column 'x0': expected a number, got " + repr("a" * 100) + "... (1,000 characters)",
+        id="csv-long-text-cut-short",
+    ),
+    pytest.param(
+        "d.csv",
+        "x0\n" + "9" * 400 + "\n",
+        "{file}:2: column 'x0': the number " + "9" * 100 + "... (400 characters) is too large for a float",
+        id="csv-long-number-cut-short",
+    ),
+    pytest.param(
+        "d.csv",
+        "x0," + "x" * 200 + "\n1,2\n",
+        "{file}:1: column "
+        + repr("x" * 100)
+        + f"... (200 characters) names no input or param of {{graph}} {KNOWN}",
+        id="csv-long-name-cut-short",
+    ),
+    pytest.param(
+        "d.csv",
         "x0,x1\n1,2\n\r\n\r3,4\n",
         "{file}:3: a blank line inside the data (only the end may have blank lines)",
         id="csv-blank-lines-of-every-ending",
@@ -303,6 +323,14 @@ BAD_FILES = [
     ),
     pytest.param(
         "d.json",
+        '{"x0": ' + "9" * 5000 + "}",
+        "{file}: key 'x0': expected a number or a list of numbers, got the number "
+        + "9" * 100
+        + "... (5,000 characters), too large for a float",
+        id="json-integer-of-5000-digits",
+    ),
+    pytest.param(
+        "d.json",
         '{"x0": [[1], [null]]}',
         "{file}: key 'x0': item [1][0] must be a number, got null",
         id="json-item-null",
@@ -324,6 +352,22 @@ BAD_FILES = [
         "5",
         "{file}: expected a JSON object mapping input and param names to values, got a number (5.0)",
         id="json-a-number",
+    ),
+    pytest.param(
+        "d.json",
+        '{"' + "k" * 1000 + '": 1}',
+        "{file}: key "
+        + repr("k" * 100)
+        + f"... (1,000 characters) names no input or param of {{graph}} {KNOWN}",
+        id="json-long-key-cut-short",
+    ),
+    pytest.param(
+        "d.json",
+        '{"x0": "' + "t" * 1000 + '"}',
+        "{file}: key 'x0': expected a number or a list of numbers, got the text "
+        + repr("t" * 100)
+        + "... (1,000 characters)",
+        id="json-long-text-cut-short",
     ),
     pytest.param("d.json", '{"x0": []}', "{file}: key 'x0': the list is empty", id="json-empty-list"),
     pytest.param(
@@ -993,6 +1037,21 @@ def test_a_folder_is_unreadable(tmp_path, neuron):
         read_inputs(path, neuron)
     assert (
         str(info.value) == f"{path}: cannot read the file: not a regular file (a pipe, a device or a folder)"
+    )
+
+
+def test_a_name_of_millions_of_characters_is_refused_at_once(tmp_path, neuron):
+    # difflib's ratio() against each leaf took about 0.35 s a million characters: minutes for a
+    # 256 MB key; its quick upper bounds rule such a name out without comparing it
+    path = tmp_path / "d.json"
+    path.write_text('{"' + "x0" * 10_000_000 + '": 1}')
+    start = time.perf_counter()
+    with pytest.raises(gatekit.UsageError) as info, time_limit(30):
+        read_inputs(path, neuron)
+    assert time.perf_counter() - start < 2
+    assert str(info.value) == (
+        f"{path}: key {'x0' * 50!r}... (20,000,000 characters) "
+        f"names no input or param of {neuron.file} {KNOWN}"
     )
 
 

@@ -43,6 +43,7 @@ import numpy as np
 from gatekit.engine.circuit import Circuit
 from gatekit.errors import Location, UsageError
 from gatekit.io.npz import read_npz
+from gatekit.io.quote import cut, shown
 from gatekit.limits import MAX_DIMENSIONS, exceeded, limit, read_bounded
 
 __all__ = ["INPUT_TYPES", "check_leaf_names", "read_inputs"]
@@ -66,7 +67,7 @@ def _number(text: str) -> float | None:
     except ValueError:
         return None
     if math.isinf(value) and "inf" not in text.lower():
-        raise ValueError(f"the number {text.strip()} is too large for a float")
+        raise ValueError(f"the number {cut(text.strip())} is too large for a float")
     return value
 
 
@@ -126,8 +127,9 @@ class _Names:
         """
         circuit = self.circuit
         leaves = [*circuit.inputs, *circuit.params]
+        known = set(leaves)
         for name in names:
-            if name in leaves:
+            if name in known:
                 continue
             place = where or Location(self.file)
             if name in circuit.definition.gates:
@@ -137,7 +139,7 @@ class _Names:
                 matches = _close_matches(name, leaves)
                 if matches:
                     problem += "; did you mean " + " or ".join(repr(m) for m in matches) + "?"
-            raise UsageError(f"{what} {name!r} {problem} ({self._known()})", place)
+            raise UsageError(f"{what} {shown(name)} {problem} ({self._known()})", place)
 
     def _known(self) -> str:
         parts = []
@@ -156,9 +158,12 @@ def _close_matches(name: str, known: list[str]) -> list[str]:
     """
     scored = []
     for position, candidate in enumerate(known):
-        ratio = difflib.SequenceMatcher(None, name, candidate).ratio()
-        if ratio >= 0.5:
-            scored.append((-ratio, position, candidate))
+        matcher = difflib.SequenceMatcher(None, name, candidate)
+        # the quick upper bounds first: a name of a million characters is compared in no time
+        if matcher.real_quick_ratio() >= 0.5 and matcher.quick_ratio() >= 0.5:
+            ratio = matcher.ratio()
+            if ratio >= 0.5:
+                scored.append((-ratio, position, candidate))
     return [candidate for _, _, candidate in sorted(scored)[:3]]
 
 
@@ -252,9 +257,9 @@ def _csv_row(row: list[str], columns: list[str], place: Location) -> list[float]
         try:
             value = _number(cell)
         except ValueError as exc:
-            raise UsageError(f"column {name!r}: {exc}", place) from None
+            raise UsageError(f"column {shown(name)}: {exc}", place) from None
         if value is None:
-            raise UsageError(f"column {name!r}: expected a number, got {cell!r}", place)
+            raise UsageError(f"column {shown(name)}: expected a number, got {shown(cell)}", place)
     return values
 
 
@@ -282,7 +287,9 @@ def _check_header(file: str, line: int, columns: list[str], names: _Names) -> No
         if not name:
             raise UsageError(f"column {position} has no name", where)
         if name in first:
-            raise UsageError(f"column {name!r} appears twice (columns {first[name]} and {position})", where)
+            raise UsageError(
+                f"column {shown(name)} appears twice (columns {first[name]} and {position})", where
+            )
         first[name] = position
     names.check(columns, "column", where)
 
@@ -376,7 +383,7 @@ def _read_json(data: bytes, file: str, names: _Names) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise UsageError(f"invalid JSON: {exc.msg}", Location(file, exc.lineno, exc.colno)) from None
     except _DuplicateKey as exc:
-        raise UsageError(f"key {exc.args[0]!r} appears twice", place) from None
+        raise UsageError(f"key {shown(exc.args[0])} appears twice", place) from None
     except RecursionError:  # Python's json parser recurses into each nested list
         raise UsageError("invalid JSON: the lists are nested too deeply", place) from None
     del text  # parsed: the document and the numbers are all that is needed
@@ -389,7 +396,7 @@ def _read_json(data: bytes, file: str, names: _Names) -> dict[str, Any]:
     shapes: dict[str, tuple[int, ...]] = {}
     start = 0
     for key, value in document.items():
-        shapes[key] = _json_shape(value, numbers.values, start, f"key {key!r}", place)
+        shapes[key] = _json_shape(value, numbers.values, start, f"key {shown(key)}", place)
         start += math.prod(shapes[key])
     del document  # the lists go before the arrays are made
     flat = np.frombuffer(numbers.values, dtype=np.float64)
@@ -407,9 +414,9 @@ def _json_kind(value: Any, number: float | None = None) -> str:
     if isinstance(value, bool):
         return f"a boolean ({json.dumps(value)})"
     if isinstance(value, _TooLarge):
-        return f"the number {value}, too large for a float"
+        return f"the number {cut(value)}, too large for a float"
     if isinstance(value, str):
-        return f"the text {value!r}"
+        return f"the text {shown(value)}"
     if value is None:
         return "null"
     if isinstance(value, dict):

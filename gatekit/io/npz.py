@@ -37,6 +37,7 @@ from typing import IO, Any
 import numpy as np
 
 from gatekit.errors import Location, UsageError
+from gatekit.io.quote import shown
 from gatekit.limits import MAX_DIMENSIONS, exceeded, limit
 
 __all__ = ["MAX_HEADER_BYTES", "MAX_MEMBERS", "read_npz"]
@@ -132,7 +133,7 @@ def read_npz(data: bytes, place: Location, check_names: Callable[[list[str]], No
         for info in members:
             name = _check_entry(info, place)
             if name in seen:
-                raise UsageError(f"member {info.filename!r} appears twice", place)
+                raise UsageError(f"member {shown(info.filename)} appears twice", place)
             seen.add(name)
             names.append(name)
         check_names(names)
@@ -146,15 +147,15 @@ def _check_entry(info: zipfile.ZipInfo, place: Location) -> str:
     member = info.filename
     if not member.endswith(".npy"):
         raise UsageError(
-            f"member {member!r} is not a .npy array (a .npz holds one NAME.npy member for each array)",
+            f"member {shown(member)} is not a .npy array (a .npz holds one NAME.npy member for each array)",
             place,
         )
     if info.flag_bits & _ENCRYPTED:
-        raise UsageError(f"member {member!r} is encrypted; only unencrypted members can be read", place)
+        raise UsageError(f"member {shown(member)} is encrypted; only unencrypted members can be read", place)
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         method = _METHODS.get(info.compress_type, "unknown")
         raise UsageError(
-            f"member {member!r} is compressed with method {info.compress_type} ({method}); only stored "
+            f"member {shown(member)} is compressed with method {info.compress_type} ({method}); only stored "
             "and deflated members (as numpy.savez and numpy.savez_compressed write them) can be read",
             place,
         )
@@ -169,16 +170,16 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, pla
             expected = header.length + header.data_bytes
             if info.file_size != expected:
                 raise UsageError(
-                    f"member {info.filename!r}: its zip entry says it holds {info.file_size:,} bytes, "
+                    f"member {shown(info.filename)}: its zip entry says it holds {info.file_size:,} bytes, "
                     f"its .npy header describes {expected:,}",
                     place,
                 )
             data = member.read(header.data_bytes + 1)  # zipfile stops at the entry's size
     except _ZIP_ERRORS as exc:
-        raise UsageError(f"member {info.filename!r} cannot be read: {_reason(exc)}", place) from None
+        raise UsageError(f"member {shown(info.filename)} cannot be read: {_reason(exc)}", place) from None
     if len(data) != header.data_bytes:
         raise UsageError(
-            f"member {info.filename!r} is truncated: its data holds {len(data):,} of the "
+            f"member {shown(info.filename)} is truncated: its data holds {len(data):,} of the "
             f"{header.data_bytes:,} bytes its .npy header describes",
             place,
         )
@@ -189,13 +190,15 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, pla
         values = array.astype(np.float64)
         too_large = header.dtype.itemsize > 8 and bool(np.any(np.isinf(values) & ~np.isinf(array)))
     if too_large:
-        raise UsageError(f"array {name!r}: a number is too large for a float64 (dtype {header.dtype})", place)
+        raise UsageError(
+            f"array {shown(name)}: a number is too large for a float64 (dtype {header.dtype})", place
+        )
     return float(values) if values.ndim == 0 else values
 
 
 def _read_header(member: IO[bytes], name: str, place: Location) -> _Header:
     """The checked header at the start of a ``.npy`` member, read with bounded reads."""
-    subject = f"array {name!r}"
+    subject = f"array {shown(name)}"
     start = _read_exactly(member, len(_NPY_MAGIC) + 2, subject, place)
     if not start.startswith(_NPY_MAGIC):
         raise UsageError(f"{subject}: not a .npy array (it does not start with NumPy's magic bytes)", place)

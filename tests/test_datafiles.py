@@ -932,6 +932,26 @@ def test_a_zip_of_too_many_members_is_refused_before_they_are_listed(tmp_path, n
     )
 
 
+def test_the_arrays_of_an_npz_together_are_held_to_the_file_limit(tmp_path, neuron, monkeypatch):
+    # Each member alone is within the limit, and the file is far smaller: deflated zeros. Without a
+    # bound on the sum, a file of 256 MB could inflate to 256 MB times the circuit's leaf count.
+    members = [
+        Member(f"{name}.npy", f8((50,), bytes(400)), zipfile.ZIP_DEFLATED) for name in ["x0", "x1", "w0"]
+    ]
+    path = tmp_path / "d.npz"
+    path.write_bytes(zip_bytes(members))
+    assert path.stat().st_size < 600
+    monkeypatch.setenv("GATEKIT_MAX_FILE_BYTES", "1000")
+    with pytest.raises(gatekit.UsageError) as info:
+        read_inputs(path, neuron)
+    assert str(info.value) == (
+        f"{path}: array 'w0': the arrays' size in bytes (1,200 with this one, decompressed) exceeds the "
+        "limit of 1,000 (set GATEKIT_MAX_FILE_BYTES to raise it)"
+    )
+    monkeypatch.setenv("GATEKIT_MAX_FILE_BYTES", "1200")
+    assert [value.tolist() for value in read_inputs(path, neuron).values()] == [[0.0] * 50] * 3
+
+
 @pytest.mark.parametrize("crc", ["of-what-is-read", "of-the-whole"])
 def test_a_deflate_bomb_claiming_a_small_size_is_never_inflated_whole(tmp_path, neuron, crc):
     # The member says it holds one float64 (74 bytes) but inflates to 4 GiB: only 74 bytes are inflated.

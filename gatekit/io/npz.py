@@ -137,9 +137,12 @@ def read_npz(data: bytes, place: Location, check_names: Callable[[list[str]], No
             seen.add(name)
             names.append(name)
         check_names(names)
-        return {
-            name: _read_member(archive, info, name, place) for name, info in zip(names, members, strict=True)
-        }
+        values: dict[str, Any] = {}
+        total = 0  # the data of the members read so far: together, too, within GATEKIT_MAX_FILE_BYTES
+        for name, info in zip(names, members, strict=True):
+            values[name], size = _read_member(archive, info, name, place, total)
+            total += size
+        return values
 
 
 def _check_entry(info: zipfile.ZipInfo, place: Location) -> str:
@@ -162,11 +165,16 @@ def _check_entry(info: zipfile.ZipInfo, place: Location) -> str:
     return member.removesuffix(".npy")
 
 
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, place: Location) -> Any:
-    """The array in the member ``info``: its header checked, then no more than its data read."""
+def _read_member(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, place: Location, before: int
+) -> tuple[Any, int]:
+    """The array in the member ``info`` and its data's size: its header checked, then no more read.
+
+    ``before`` is the size of the data of the members read before it.
+    """
     try:
         with archive.open(info) as member:
-            header = _read_header(member, name, place)
+            header = _read_header(member, name, place, before)
             expected = header.length + header.data_bytes
             if info.file_size != expected:
                 raise UsageError(
@@ -193,11 +201,16 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, pla
         raise UsageError(
             f"array {shown(name)}: a number is too large for a float64 (dtype {header.dtype})", place
         )
-    return float(values) if values.ndim == 0 else values
+    return (float(values) if values.ndim == 0 else values), header.data_bytes
 
 
-def _read_header(member: IO[bytes], name: str, place: Location) -> _Header:
-    """The checked header at the start of a ``.npy`` member, read with bounded reads."""
+def _read_header(member: IO[bytes], name: str, place: Location, before: int) -> _Header:
+    """The checked header at the start of a ``.npy`` member, read with bounded reads.
+
+    Its data, and the ``before`` bytes of the data of the members before it,
+    must fit in ``GATEKIT_MAX_FILE_BYTES``: a ``.npz`` may not hold more,
+    once decompressed, than a file of stored arrays could.
+    """
     subject = f"array {shown(name)}"
     start = _read_exactly(member, len(_NPY_MAGIC) + 2, subject, place)
     if not start.startswith(_NPY_MAGIC):
@@ -249,9 +262,12 @@ def _read_header(member: IO[bytes], name: str, place: Location) -> _Header:
         raise UsageError(f"{subject}: its {exceeded('GATEKIT_MAX_ARRAY_ELEMENTS', what)}", place)
     if count == 0:
         raise UsageError(f"{subject}: the array is empty (shape {shape})", place)
-    if header.data_bytes > limit("GATEKIT_MAX_FILE_BYTES"):
-        what = f"size in bytes ({header.data_bytes:,}, decompressed)"
-        raise UsageError(f"{subject}: its {exceeded('GATEKIT_MAX_FILE_BYTES', what)}", place)
+    if before + header.data_bytes > limit("GATEKIT_MAX_FILE_BYTES"):
+        if before:
+            what = f"the arrays' size in bytes ({before + header.data_bytes:,} with this one, decompressed)"
+        else:
+            what = f"its size in bytes ({header.data_bytes:,}, decompressed)"
+        raise UsageError(f"{subject}: {exceeded('GATEKIT_MAX_FILE_BYTES', what)}", place)
     return header
 
 

@@ -1,7 +1,8 @@
 """Fuzzing data files: random and mutated ``.csv``, ``.json`` and ``.npz`` files read by ``--inputs``.
 
 Every file is fed to :func:`gatekit.io.inputs.read_inputs` against a small
-circuit whose three leaves take any shape: it either returns Python floats
+circuit whose three leaves take any shape (now and then under limits low
+enough for small files to reach): it either returns Python floats
 or float64 arrays (by leaf name), or raises a :class:`gatekit.UsageError`
 placed at the file, on one line, the file's name in the place and not in the
 message. Nothing else escapes, and nothing takes more than a few seconds. A
@@ -33,10 +34,13 @@ CLI property a tenth of that)::
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
+import os
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +95,7 @@ CELLS = st.one_of(
 JSON_TOKENS = [
     "[", "]", "{", "}", ",", ":", " ", "null", "true", "false", '"x"', '"y":', "NaN", "-Infinity",
     "1e400", "9" * 400, "-", ".5", "[" * 40, "]" * 40, "\\u0000", "\x00", '"\ud800"', "\ufeff", "{}", "[]",
+    '"x": 1, ', '"y": [[1], 2], ', '"w": [1, [2]], ', "[[], []]", "[1e400]",
 ]  # fmt: skip
 #: The descrs of the numbers numpy writes; every other kind, and nonsense.
 NUMERIC_DESCRS = ["<f8", "<f4", "<f2", "<f16", ">f8", "<i8", "|i1", "<u4", ">i2", "|u1"]
@@ -111,6 +116,29 @@ class DataFile:
 
     suffix: str
     data: bytes
+
+
+#: Limits low enough for small files to reach (GATEKIT_MAX_ARRAY_ELEMENTS, GATEKIT_MAX_FILE_BYTES).
+LIMITS = st.one_of(
+    st.just({}),
+    st.fixed_dictionaries({"GATEKIT_MAX_ARRAY_ELEMENTS": st.integers(1, 12).map(str)}),
+    st.fixed_dictionaries({"GATEKIT_MAX_FILE_BYTES": st.integers(1, 600).map(str)}),
+)
+
+
+@contextlib.contextmanager
+def environment(variables: dict[str, str]) -> Iterator[None]:
+    """``variables`` set in ``os.environ`` for the block (the limits are read at each check)."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
 
 
 @st.composite
@@ -179,6 +207,8 @@ def json_files(draw: st.DrawFn) -> DataFile:
         )
         document[name] = draw(mostly(st.just(numbers[0] if not shape else _nested(numbers, shape)), ANY_JSON))
     text = json.dumps(document, indent=draw(st.sampled_from([None, 1])))
+    if sometimes(draw, 5):  # what json.dumps never writes
+        text = text.replace("Infinity", draw(st.sampled_from(["1e400", "9" * 400]))).replace("NaN", "null")
     tokens = [token.encode("utf8", "surrogatepass") for token in JSON_TOKENS]
     return DataFile(".json", draw(mutated(text.encode("utf8"), tokens)))
 
@@ -321,13 +351,13 @@ def assert_clean(error: UsageError, path: Path) -> None:
 
 
 @fuzz_settings(500)
-@given(drawn=DATA_FILES)
+@given(drawn=DATA_FILES, limits=LIMITS)
 def test_a_data_file_gives_numbers_or_one_located_error(
-    folder: Path, circuit: gatekit.Circuit, drawn: DataFile
+    folder: Path, circuit: gatekit.Circuit, drawn: DataFile, limits: dict[str, str]
 ) -> None:
     path = written(folder, drawn)
     try:
-        with time_limit(10):
+        with time_limit(10), environment(limits):
             values = read_inputs(path, circuit)
     except UsageError as error:
         assert_clean(error, path)

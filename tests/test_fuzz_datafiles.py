@@ -22,8 +22,9 @@ with exactly one ``error:`` line.
   method, the flag bits, the CRC, the declared size, the stored bytes
   mutated; the ``.npy`` header's version, length field, text, descr (every
   dtype kind), fortran_order, shape (negative, huge, 33 dimensions) and keys,
-  the data's length; and ``numpy.savez`` files. Then, now and then, the
-  whole file's bytes mutated.
+  the data's length; ``numpy.savez`` files; zips that :mod:`zipfile` writes
+  (zip64 extra fields, a comment, every ``.npy`` version); noise after a zip
+  signature. Then, now and then, the whole file's bytes mutated.
 
 The settings are those of ``tests/test_fuzz.py``: a fixed, derandomized set
 in CI; ``GATEKIT_FUZZ_EXAMPLES=N`` runs a campaign of N random examples (the
@@ -81,15 +82,15 @@ def mostly(good: st.SearchStrategy[object], odd: st.SearchStrategy[object]) -> s
 NAMES = mostly(
     st.sampled_from(LEAVES), st.sampled_from(["a", "z", "", " x", "X", "x\n", "é", "outputs/a", "x" * 300])
 )
-#: How a number may be written, and what is not one.
-CELLS = st.one_of(
-    st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.integers(-(10**20), 10**20).map(str),
-    st.floats(-1e6, 1e6).map(lambda value: f"{value:.3e}"),
-    st.sampled_from(
-        ["", " 1 ", "1_0", "0x10", "1e400", "-1e400", "-0", "nan", "inf", "-Infinity", "1,5", "two"]
+#: How a number may be written, and (one time in five) what is not one.
+CELLS = mostly(
+    st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True).map(repr),
+        st.integers(-(10**20), 10**20).map(str),
+        st.floats(-1e6, 1e6).map(lambda value: f"{value:.3e}"),
+        st.sampled_from([" 1 ", "1_0", "-0", "nan", "inf", "-Infinity", "1e-400", "\u0661"]),
     ),
-    st.sampled_from(["9" * 400, '"', "\x00", "\ufeff1", "1\n2", "\u0661"]),
+    st.sampled_from(["", "0x10", "1e400", "-1e400", "1,5", "two", "9" * 400, '"', "\x00", "\ufeff1", "1\n2"]),
 )
 #: Tokens to drop into a JSON document.
 JSON_TOKENS = [
@@ -103,6 +104,7 @@ ODD_DESCRS = [
     "|b1", "<c16", "|O", "<U3", "|S2000000000", "|V8", "<M8[ns]", "<m8", "f8,f8", "(2,)f8", "", "xyz", "<f3",
     "<U99999999999", "O", "?", "=f8", "|f8", "<f0", [("a", "<f8")], 8, None, b"<f8", ["<f8"],
 ]  # fmt: skip
+VERSIONS = [(1, 0), (2, 0), (3, 0)]
 #: What can be wrong with a ``.npz`` member: each is drawn alone or with others.
 DEFECTS = [
     "name", "method", "flags", "crc", "size", "local-name", "stored-bytes", "version", "length", "text",
@@ -167,12 +169,14 @@ def mutated(draw: st.DrawFn, data: bytes, tokens: list[bytes], often: bool = Tru
 
 
 def sometimes(draw: st.DrawFn, one_in: int) -> bool:
-    return draw(st.integers(0, one_in - 1)) == 0
+    """True one time in ``one_in`` (False first: hypothesis favours the first choice)."""
+    return draw(st.sampled_from([False] * (one_in - 1) + [True]))
 
 
 @st.composite
 def csv_files(draw: st.DrawFn) -> DataFile:
-    columns = draw(st.lists(NAMES, min_size=1, max_size=4, unique=True))
+    leaves = st.lists(st.sampled_from(LEAVES), min_size=1, max_size=3, unique=True)
+    columns = draw(mostly(leaves, st.lists(NAMES, min_size=1, max_size=4, unique=True)))
     width = len(columns)
     rows = draw(
         st.lists(
@@ -264,7 +268,7 @@ def zip_members(draw: st.DrawFn) -> Member:
     if "data-size" in defects:
         size = max(size + draw(st.sampled_from([-1, 1, -8, 8])), 0)
     odd_versions = [(4, 0), (0, 0), (1, 1), (255, 255)]
-    version = draw(st.sampled_from(odd_versions if "version" in defects else [(1, 0), (2, 0), (3, 0)]))
+    version = draw(st.sampled_from(odd_versions if "version" in defects else VERSIONS))
     length = None
     if "length" in defects:  # a length field that lies
         length = draw(st.sampled_from([0, 3, 2**16 - 1] + ([] if version == (1, 0) else [70_000, 2**32 - 1])))
@@ -298,25 +302,36 @@ def zip_members(draw: st.DrawFn) -> Member:
 
 @st.composite
 def npz_files(draw: st.DrawFn) -> DataFile:
-    if sometimes(draw, 3):  # as numpy writes them
-        arrays = {
-            name: draw(
-                st.sampled_from(
-                    [np.arange(3.0), np.float32(2.5), np.ones((2, 2), "<i2"), np.array([True]), np.zeros(0)]
-                )
+    kind = draw(st.sampled_from(["built", "built", "numpy", "zipfile", "noise"]))
+    arrays = {
+        name: draw(
+            st.sampled_from(
+                [np.arange(3.0), np.float32(2.5), np.ones((2, 2), "<i2"), np.array([True]), np.zeros(0)]
             )
-            for name in draw(st.lists(NAMES, max_size=3, unique=True))
-        }
-        buffer = io.BytesIO()
+        )
+        for name in draw(st.lists(NAMES, max_size=3, unique=True))
+    }
+    buffer = io.BytesIO()
+    if kind == "numpy":  # as numpy.savez and savez_compressed write them
         (np.savez_compressed if draw(st.booleans()) else np.savez)(buffer, **arrays)
-        data = buffer.getvalue()
-    else:
+    elif kind == "zipfile":  # zip64 extra fields, a comment, every .npy version
+        method = draw(st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]))
+        with zipfile.ZipFile(buffer, "w", compression=method) as archive:
+            for name, value in arrays.items():
+                with archive.open(f"{name}.npy", "w", force_zip64=draw(st.booleans())) as member:
+                    np.lib.format.write_array(
+                        member, np.asarray(value), version=draw(st.sampled_from(VERSIONS))
+                    )
+            archive.comment = draw(st.binary(max_size=20))
+    elif kind == "noise":
+        buffer.write(b"PK\x03\x04" + draw(st.binary(max_size=300)))
+    else:  # byte by byte, with defects
         members = draw(st.lists(zip_members(), min_size=1, max_size=3, unique_by=lambda member: member.name))
-        if members and sometimes(draw, 10):
+        if sometimes(draw, 10):
             members.append(members[0])  # two entries of one name
-        data = zip_bytes(members)
+        buffer.write(zip_bytes(members))
     tokens = [b"PK\x03\x04", b"PK\x01\x02", b"\x00" * 4, b"\xff" * 4]
-    return DataFile(".npz", draw(mutated(data, tokens, often=False)))
+    return DataFile(".npz", draw(mutated(buffer.getvalue(), tokens, often=False)))
 
 
 DATA_FILES = st.one_of(csv_files(), json_files(), npz_files())

@@ -850,6 +850,20 @@ def test_bad_npz_member(tmp_path, neuron, members, expected):
     assert not Path("PWNED").exists()
 
 
+def test_compressed_data_that_runs_out_is_named_so(tmp_path, neuron, monkeypatch):
+    # zipfile raises a bare EOFError (no message) when a member's compressed bytes run out early;
+    # CPython 3.11's own checks (overlapping entries, CRC) usually come first, so it is simulated
+    def read(self: object, size: int = -1) -> bytes:
+        raise EOFError
+
+    path = tmp_path / "d.npz"
+    path.write_bytes(zip_bytes([Member("x0.npy", method=zipfile.ZIP_DEFLATED)]))
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", read)
+    with pytest.raises(gatekit.UsageError) as info:
+        read_inputs(path, neuron)
+    assert str(info.value) == f"{path}: member 'x0.npy' cannot be read: its compressed data ends early"
+
+
 @pytest.mark.parametrize(
     ("content", "expected"),
     [

@@ -40,6 +40,7 @@ import csv
 import io
 import json
 import os
+import warnings
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -391,7 +392,8 @@ def test_a_data_file_through_the_cli_exits_0_or_2_with_one_error_line(
 ) -> None:
     path = written(folder, drawn)
     capsys.readouterr()
-    with time_limit(10):
+    with time_limit(10), warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning would be lines on stderr: pytest would hide them
         code = main(["run", str(folder / "graph.yaml"), "--inputs", str(path)])
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
@@ -401,3 +403,30 @@ def test_a_data_file_through_the_cli_exits_0_or_2_with_one_error_line(
         assert code == 2, err
         [line] = err.splitlines()
         assert line.startswith(f"error: {path}"), line
+
+
+# -- regressions: what the fuzzers found ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("column", "shown"),
+    [
+        (["1.7e308"] * 7, "min -1.7e+308  mean -inf  max -1.7e+308"),  # the sum overflows
+        (["inf", "-inf"] * 4, "min -inf  mean nan  max inf"),  # inf - inf
+    ],
+    ids=["sum-overflows", "inf-and-minus-inf"],
+)
+def test_the_summary_of_an_array_read_prints_no_warning(
+    folder: Path, capsys: pytest.CaptureFixture[str], column: list[str], shown: str
+) -> None:
+    # The mean in `gatekit run`'s table of an array over 6 elements made NumPy print a RuntimeWarning,
+    # two lines on stderr after exit 0 ("overflow encountered in reduce", "invalid value ...").
+    path = folder / "huge.csv"
+    path.write_text("x\n" + "\n".join(column) + "\n")
+    capsys.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["run", str(folder / "graph.yaml"), "--inputs", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert f"  a  array({len(column)},)  {shown}" in out.replace("-nan", "nan")

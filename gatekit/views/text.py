@@ -66,7 +66,8 @@ def summary(array: np.ndarray, show: Any, compact: bool = False) -> str:
 
     ``compact``: ``<array(200,) mean ...>``, for a value inside a sentence.
     """
-    mean = show(float(array.mean()))
+    with np.errstate(all="ignore"):  # the mean of [inf, -inf] is nan, not a warning
+        mean = show(float(array.mean()))
     if compact:
         return f"<array{array.shape} mean {mean}>"
     return f"array{array.shape}  min {show(float(array.min()))}  mean {mean}  max {show(float(array.max()))}"

@@ -118,3 +118,52 @@ def test_a_bad_limit_in_the_environment_is_a_usage_error(monkeypatch: pytest.Mon
         limit("GATEKIT_MAX_NODES")
     monkeypatch.setenv("GATEKIT_MAX_NODES", "1_000")
     assert limit("GATEKIT_MAX_NODES") == 1000
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("d.csv", b"x0\n" + b"1\n" * 100),
+        ("d.json", b'{"x0": [' + b"1, " * 100 + b"1]}"),
+        ("d.npz", b"PK" * 100),
+    ],
+)
+def test_a_data_file_larger_than_the_limit_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, content: bytes
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    circuit = gatekit.load(NEURON)  # before the limit: the circuit file is larger than 100 bytes
+    monkeypatch.setenv("GATEKIT_MAX_FILE_BYTES", "100")
+    with pytest.raises(gatekit.UsageError) as info:
+        read_inputs(path, circuit)
+    assert str(info.value) == (
+        f"{path}: the file's size in bytes exceeds the limit of 100 (set GATEKIT_MAX_FILE_BYTES to raise it)"
+    )
+
+
+def test_a_csv_table_with_too_many_elements(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # rows x columns, counted as the rows are read: the row that goes past the limit is named
+    path = tmp_path / "d.csv"
+    path.write_text("x0,x1\n1,2\n3,4\n5,6\n7,8\n")
+    monkeypatch.setenv("GATEKIT_MAX_ARRAY_ELEMENTS", "5")
+    with pytest.raises(gatekit.UsageError) as info:
+        read_inputs(path, gatekit.load(NEURON))
+    assert str(info.value) == (
+        f"{path}:4: the table's element count (rows x columns, 3 x 2 up to this row) exceeds the limit of 5 "
+        "(set GATEKIT_MAX_ARRAY_ELEMENTS to raise it)"
+    )
+    monkeypatch.setenv("GATEKIT_MAX_ARRAY_ELEMENTS", "8")
+    assert read_inputs(path, gatekit.load(NEURON))["x1"].tolist() == [2.0, 4.0, 6.0, 8.0]
+
+
+def test_a_json_value_with_too_many_elements(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "d.json"
+    path.write_text('{"x1": [1, 2, 3], "x0": [[1, 2, 3], [4, 5, 6]]}')
+    monkeypatch.setenv("GATEKIT_MAX_ARRAY_ELEMENTS", "5")
+    with pytest.raises(gatekit.UsageError) as info:
+        read_inputs(path, gatekit.load(NEURON))
+    assert str(info.value) == (
+        f"{path}: key 'x0': its element count exceeds the limit of 5 "
+        "(set GATEKIT_MAX_ARRAY_ELEMENTS to raise it)"
+    )

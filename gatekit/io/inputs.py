@@ -8,6 +8,14 @@ Every problem is a :class:`~gatekit.UsageError` placed at the file (and, for
 csv, the line; for JSON syntax, the line and column) that names the column
 or key and what is wrong.
 
+The file comes from someone else, so it is read through
+:func:`gatekit.limits.read_bounded` (a regular file, at most
+``GATEKIT_MAX_FILE_BYTES``: never a pipe or a device that would be read
+forever), each value is held to ``GATEKIT_MAX_ARRAY_ELEMENTS``, and the numbers
+of a csv or JSON file go straight into one array of float64 as they are
+parsed, without a Python object for each (a ``.npz`` is read by
+:mod:`gatekit.io.npz`, which trusts nothing in it).
+
 >>> import gatekit, pathlib, tempfile
 >>> circuit = gatekit.loads("inputs: {x: 1.0}\\nparams: {w: 2.0}\\ngates: {y: {gate: mul, in: [w, x]}}\\n"
 ...                         "outputs: [y]")
@@ -20,27 +28,28 @@ or key and what is wrong.
 
 from __future__ import annotations
 
+import array
 import csv
 import difflib
 import json
 import math
 import os
-import zipfile
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 
 from gatekit.engine.circuit import Circuit
 from gatekit.errors import Location, UsageError
-from gatekit.limits import MAX_DIMENSIONS, exceeded, limit
+from gatekit.io.npz import read_npz
+from gatekit.io.quote import cut, shown
+from gatekit.limits import MAX_DIMENSIONS, exceeded, limit, read_bounded
 
 __all__ = ["INPUT_TYPES", "check_leaf_names", "read_inputs"]
 
 #: the file types :func:`read_inputs` reads, by extension
 INPUT_TYPES = (".npz", ".csv", ".json")
-
-_ZIP_MAGIC = b"PK"
 
 
 def _suffix(file: str) -> str:
@@ -58,7 +67,7 @@ def _number(text: str) -> float | None:
     except ValueError:
         return None
     if math.isinf(value) and "inf" not in text.lower():
-        raise ValueError(f"the number {text.strip()} is too large for a float")
+        raise ValueError(f"the number {cut(text.strip())} is too large for a float")
     return value
 
 
@@ -73,11 +82,13 @@ def read_inputs(path: str | os.PathLike[str], circuit: Circuit) -> dict[str, Any
     ``.json`` (an object mapping leaf names to a number or a regular nested
     list). Values are Python floats (0-d) or float64 arrays.
 
-    :raises UsageError: the file cannot be read or is not of a supported
-        type; it is empty, or a csv file has no header row; a name is no
-        input or param of ``circuit``; a value is not numeric, a nested list
-        is ragged, a csv row has the wrong number of cells, a ``.npz`` holds
-        an object array.
+    :raises UsageError: the file cannot be read, is not a regular file, is
+        larger than ``GATEKIT_MAX_FILE_BYTES`` or is not of a supported type;
+        it is empty, or a csv file has no header row; a name is no input or
+        param of ``circuit``; a value is not numeric, has more elements than
+        ``GATEKIT_MAX_ARRAY_ELEMENTS``, a nested list is ragged, a csv row
+        has the wrong number of cells; a ``.npz`` member is not a plain,
+        intact ``.npy`` array of numbers (see :func:`gatekit.io.npz.read_npz`).
     """
     file = os.fspath(path)
     suffix = _suffix(file)
@@ -85,14 +96,9 @@ def read_inputs(path: str | os.PathLike[str], circuit: Circuit) -> dict[str, Any
     if reader is None:
         what = f"unsupported file type {suffix!r}" if suffix else "no file extension"
         raise UsageError(f"{what}; inputs can be read from {', '.join(INPUT_TYPES)}", Location(file))
-    try:
-        if os.path.getsize(file) > limit("GATEKIT_MAX_FILE_BYTES"):
-            raise UsageError(
-                f"the file's size {exceeded('GATEKIT_MAX_FILE_BYTES', 'in bytes')}", Location(file)
-            )
-        return reader(file, _Names(file, circuit))
-    except OSError as exc:
-        raise UsageError(f"cannot read the file: {exc.strerror or exc}", Location(file)) from None
+    # a regular file, at most GATEKIT_MAX_FILE_BYTES of it; the reader holds the only
+    # reference to the bytes, so it can let them go once it has decoded them
+    return reader(read_bounded(file, UsageError), file, _Names(file, circuit))
 
 
 def check_leaf_names(circuit: Circuit, names: Iterable[str], what: str, place: Location) -> None:
@@ -121,8 +127,9 @@ class _Names:
         """
         circuit = self.circuit
         leaves = [*circuit.inputs, *circuit.params]
+        known = set(leaves)
         for name in names:
-            if name in leaves:
+            if name in known:
                 continue
             place = where or Location(self.file)
             if name in circuit.definition.gates:
@@ -132,7 +139,7 @@ class _Names:
                 matches = _close_matches(name, leaves)
                 if matches:
                     problem += "; did you mean " + " or ".join(repr(m) for m in matches) + "?"
-            raise UsageError(f"{what} {name!r} {problem} ({self._known()})", place)
+            raise UsageError(f"{what} {shown(name)} {problem} ({self._known()})", place)
 
     def _known(self) -> str:
         parts = []
@@ -151,116 +158,112 @@ def _close_matches(name: str, known: list[str]) -> list[str]:
     """
     scored = []
     for position, candidate in enumerate(known):
-        ratio = difflib.SequenceMatcher(None, name, candidate).ratio()
-        if ratio >= 0.5:
-            scored.append((-ratio, position, candidate))
+        matcher = difflib.SequenceMatcher(None, name, candidate)
+        # the quick upper bounds first: a name of a million characters is compared in no time
+        if matcher.real_quick_ratio() >= 0.5 and matcher.quick_ratio() >= 0.5:
+            ratio = matcher.ratio()
+            if ratio >= 0.5:
+                scored.append((-ratio, position, candidate))
     return [candidate for _, _, candidate in sorted(scored)[:3]]
 
 
-def _read_npz(file: str, names: _Names) -> dict[str, Any]:
-    with open(file, "rb") as f:
-        magic = f.read(len(_ZIP_MAGIC))
-    if not magic:
-        raise UsageError("the file is empty", Location(file))
-    if magic != _ZIP_MAGIC:
-        raise UsageError("not a .npz file (a zip of NumPy arrays, as numpy.savez writes)", Location(file))
+def _read_npz(data: bytes, file: str, names: _Names) -> dict[str, Any]:
+    return read_npz(data, Location(file), lambda arrays: names.check(arrays, "array"))
+
+
+def _text(data: bytes, file: str) -> str:
+    """The file's bytes as text: UTF-8, with or without a byte order mark."""
     try:
-        archive = np.load(file, allow_pickle=False)
-    except (ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise UsageError(f"not a readable .npz file ({exc})", Location(file)) from None
-    values: dict[str, Any] = {}
-    with archive:
-        if not archive.files:
-            raise UsageError("the file holds no arrays", Location(file))
-        names.check(archive.files, "array")
-        for name in archive.files:
-            _check_npz_size(file, archive, name)
-            try:
-                array = archive[name]
-            except ValueError as exc:
-                if "object" in str(exc).lower():
-                    raise UsageError(
-                        f"array {name!r} holds Python objects (an object array); "
-                        "save numbers only, for example with .astype(float)",
-                        Location(file),
-                    ) from None
-                raise UsageError(f"array {name!r} cannot be read ({exc})", Location(file)) from None
-            values[name] = _numeric_array(array, Location(file), f"array {name!r}")
-    return values
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"the file is not UTF-8 text ({exc.reason})", Location(file)) from None
 
 
-def _check_npz_size(file: str, archive: Any, name: str) -> None:
-    """Refuse an array too large to read, from its header, before decompressing it."""
+# -- csv -----------------------------------------------------------------------------
+
+#: A line and its end (``\n``, ``\r\n`` or ``\r``), or a last line without one: how a
+#: file opened with ``newline=""`` splits, which is what :func:`csv.reader` expects.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n?|\n)|[^\r\n]+")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` one at a time, each with its end: never a list of them all."""
+    for match in _LINE.finditer(text):
+        yield match.group()
+
+
+def _read_csv(data: bytes, file: str, names: _Names) -> dict[str, Any]:
+    """The columns of a csv file as float64 arrays, by the header's names.
+
+    The text is read once, one row alive at a time, and the numbers go into
+    one growing ``array('d')`` (8 bytes each): no Python object per cell
+    outlives its row.
+    """
+    text = _text(data, file)
+    del data  # the bytes go: only the text is parsed
+    reader = csv.reader(_lines(text))
     try:
-        with archive.zip.open(f"{name}.npy") as member:
-            version = np.lib.format.read_magic(member)
-            if version == (1, 0):
-                shape = np.lib.format.read_array_header_1_0(member)[0]
-            elif version == (2, 0):
-                shape = np.lib.format.read_array_header_2_0(member)[0]
-            else:
-                return  # a newer header: reading the array checks it
-    except (ValueError, KeyError, OSError, zipfile.BadZipFile):
-        return  # not a plain .npy member: reading it reports the problem
-    if math.prod(shape) > limit("GATEKIT_MAX_ARRAY_ELEMENTS"):
-        what = f"element count ({math.prod(shape):,}, shape {tuple(shape)})"
-        raise UsageError(
-            f"array {name!r}: its {exceeded('GATEKIT_MAX_ARRAY_ELEMENTS', what)}", Location(file)
-        )
+        return _csv_columns(_numbered(reader), file, names)
+    except csv.Error as exc:
+        raise UsageError(f"not a readable csv file ({exc})", Location(file, reader.line_num)) from None
 
 
-def _numeric_array(array: np.ndarray, place: Location, subject: str) -> Any:
-    dtype = array.dtype
-    if dtype == np.bool_ or not (np.issubdtype(dtype, np.integer) or np.issubdtype(dtype, np.floating)):
-        raise UsageError(f"{subject}: expected numbers, got an array of dtype {dtype}", place)
-    if array.size == 0:
-        raise UsageError(f"{subject}: the array is empty (shape {array.shape})", place)
-    array = array.astype(np.float64)
-    return float(array) if array.ndim == 0 else array
-
-
-def _read_csv(file: str, names: _Names) -> dict[str, Any]:
-    with open(file, encoding="utf-8-sig", newline="") as f:
-        try:
-            rows = list(_numbered(csv.reader(f)))
-        except UnicodeDecodeError as exc:
-            raise UsageError(f"the file is not UTF-8 text ({exc.reason})", Location(file)) from None
-        except csv.Error as exc:
-            raise UsageError(f"not a readable csv file ({exc})", Location(file)) from None
-    while rows and not rows[-1][1]:  # blank lines at the end
-        rows.pop()
-    if not rows:
+def _csv_columns(rows: Iterator[tuple[int, list[str]]], file: str, names: _Names) -> dict[str, Any]:
+    header_line, header = next(rows, (1, []))
+    if not header and not any(row for _, row in rows):  # nothing but blank lines
         raise UsageError("the file is empty", Location(file))
-    header_line, header = rows[0]
     columns = [cell.strip() for cell in header]
     _check_header(file, header_line, columns, names)
-    data = rows[1:]
-    if not data:
-        raise UsageError("no data rows after the header", Location(file))
-    table = np.empty((len(data), len(columns)), dtype=np.float64)
-    for i, (line, row) in enumerate(data):
+    width = len(columns)
+    most = limit("GATEKIT_MAX_ARRAY_ELEMENTS")
+    numbers = array.array("d")
+    count = 0
+    blank: int | None = None  # the line of the first blank row since the last row of data
+    for line, row in rows:
         if not row:
+            if blank is None:
+                blank = line
+            continue
+        if blank is not None:
             raise UsageError(
-                "a blank line inside the data (only the end may have blank lines)", Location(file, line)
+                "a blank line inside the data (only the end may have blank lines)", Location(file, blank)
             )
-        if len(row) != len(columns):
+        if len(row) != width:
             raise UsageError(
-                f"expected {len(columns)} cells ({', '.join(columns)}), got {len(row)}", Location(file, line)
+                f"expected {width} cells ({', '.join(columns)}), got {len(row)}", Location(file, line)
             )
-        for j, cell in enumerate(row):
-            try:
-                value = _number(cell)
-            except ValueError as exc:
-                raise UsageError(f"column {columns[j]!r}: {exc}", Location(file, line)) from None
-            if value is None:
-                raise UsageError(
-                    f"column {columns[j]!r}: expected a number, got {cell!r}", Location(file, line)
-                )
-            table[i, j] = value
+        if (count + 1) * width > most:
+            what = f"element count (rows x columns, {count + 1:,} x {width} up to this row)"
+            raise UsageError(
+                f"the table's {exceeded('GATEKIT_MAX_ARRAY_ELEMENTS', what)}", Location(file, line)
+            )
+        numbers.extend(_csv_row(row, columns, Location(file, line)))
+        count += 1
+    if not count:
+        raise UsageError("no data rows after the header", Location(file))
+    table = np.frombuffer(numbers, dtype=np.float64).reshape(count, width)
     return {name: table[:, j].copy() for j, name in enumerate(columns)}
 
 
-def _numbered(reader: Any) -> Iterable[tuple[int, list[str]]]:
+def _csv_row(row: list[str], columns: list[str], place: Location) -> list[float]:
+    """The numbers of one row: :func:`float` of each cell, or the first bad cell's message."""
+    try:
+        values = list(map(float, row))
+    except ValueError:
+        values = []
+    if len(values) == len(row) and not any(map(math.isinf, values)):
+        return values
+    for name, cell in zip(columns, row, strict=True):  # the slow way, for the message
+        try:
+            value = _number(cell)
+        except ValueError as exc:
+            raise UsageError(f"column {shown(name)}: {exc}", place) from None
+        if value is None:
+            raise UsageError(f"column {shown(name)}: expected a number, got {shown(cell)}", place)
+    return values
+
+
+def _numbered(reader: Any) -> Iterator[tuple[int, list[str]]]:
     """Each row with the line it starts on (a quoted cell may span lines)."""
     line = 1
     for row in reader:
@@ -284,7 +287,9 @@ def _check_header(file: str, line: int, columns: list[str], names: _Names) -> No
         if not name:
             raise UsageError(f"column {position} has no name", where)
         if name in first:
-            raise UsageError(f"column {name!r} appears twice (columns {first[name]} and {position})", where)
+            raise UsageError(
+                f"column {shown(name)} appears twice (columns {first[name]} and {position})", where
+            )
         first[name] = position
     names.check(columns, "column", where)
 
@@ -296,15 +301,50 @@ def _is_number(text: str) -> bool:
         return True
 
 
+# -- json ----------------------------------------------------------------------------
+
+
+class _Number:
+    """Stands in the parsed document for each number, which is kept in :class:`_Numbers`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<number>"
+
+
+_NUMBER = _Number()
+
+
 class _TooLarge(str):
     """A JSON number that overflows a float, kept as text for the message."""
 
     __slots__ = ()
 
 
-def _json_number(text: str) -> float | _TooLarge:
-    value = float(text)
-    return _TooLarge(text) if math.isinf(value) else value
+class _Numbers:
+    """The JSON parser's number hooks: each number appended to one ``array('d')``, in document order.
+
+    The parser gets back the one shared :data:`_NUMBER` (``null`` stays
+    ``None``, so it is still refused), so a list of a million numbers is a
+    list of a million references to one object, and the numbers themselves
+    take 8 bytes each. In document order the numbers of each key's value
+    come together, item after item: one slice of :attr:`values`.
+    """
+
+    def __init__(self) -> None:
+        self.values = array.array("d")
+
+    def number(self, text: str) -> _Number | _TooLarge:
+        value = float(text)
+        if math.isinf(value):  # "Infinity" comes to constant()
+            return _TooLarge(text)
+        self.values.append(value)
+        return _NUMBER
+
+    def constant(self, name: str) -> _Number:
+        self.values.append(float(name))  # NaN, Infinity, -Infinity
+        return _NUMBER
 
 
 def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -320,93 +360,141 @@ class _DuplicateKey(Exception):
     pass
 
 
-def _read_json(file: str, names: _Names) -> dict[str, Any]:
-    with open(file, "rb") as f:
-        data = f.read()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UsageError(f"the file is not UTF-8 text ({exc.reason})", Location(file)) from None
-    if not text.strip():
-        raise UsageError("the file is empty", Location(file))
+def _read_json(data: bytes, file: str, names: _Names) -> dict[str, Any]:
+    """The values of a JSON object of numbers and regular nested lists, by key.
+
+    Every value's shape is checked on the parsed document (numbers stand
+    there as :data:`_NUMBER`), then each value is its slice of the numbers.
+    """
+    place = Location(file)
+    text = _text(data, file)
+    del data  # the bytes go: only the text is parsed
+    if not text or text.isspace():
+        raise UsageError("the file is empty", place)
+    numbers = _Numbers()
     try:
         document = json.loads(
-            text, parse_float=_json_number, parse_int=_json_number, object_pairs_hook=_json_object
+            text,
+            parse_float=numbers.number,
+            parse_int=numbers.number,
+            parse_constant=numbers.constant,
+            object_pairs_hook=_json_object,
         )
     except json.JSONDecodeError as exc:
         raise UsageError(f"invalid JSON: {exc.msg}", Location(file, exc.lineno, exc.colno)) from None
     except _DuplicateKey as exc:
-        raise UsageError(f"key {exc.args[0]!r} appears twice", Location(file)) from None
+        raise UsageError(f"key {shown(exc.args[0])} appears twice", place) from None
     except RecursionError:  # Python's json parser recurses into each nested list
-        raise UsageError("invalid JSON: the lists are nested too deeply", Location(file)) from None
+        raise UsageError("invalid JSON: the lists are nested too deeply", place) from None
+    del text  # parsed: the document and the numbers are all that is needed
     if not isinstance(document, dict):
-        raise UsageError(
-            f"expected a JSON object mapping input and param names to values, got {_json_kind(document)}",
-            Location(file),
-        )
+        kind = _json_kind(document, numbers.values[0] if document is _NUMBER else None)
+        raise UsageError(f"expected a JSON object mapping input and param names to values, got {kind}", place)
     if not document:
-        raise UsageError("the JSON object is empty; give at least one input or param", Location(file))
+        raise UsageError("the JSON object is empty; give at least one input or param", place)
     names.check(document, "key")
-    return {key: _json_value(value, Location(file), f"key {key!r}") for key, value in document.items()}
+    shapes: dict[str, tuple[int, ...]] = {}
+    start = 0
+    for key, value in document.items():
+        shapes[key] = _json_shape(value, numbers.values, start, f"key {shown(key)}", place)
+        start += math.prod(shapes[key])
+    del document  # the lists go before the arrays are made
+    flat = np.frombuffer(numbers.values, dtype=np.float64)
+    values: dict[str, Any] = {}
+    start = 0
+    for key, shape in shapes.items():
+        size = math.prod(shape)
+        values[key] = float(flat[start]) if not shape else flat[start : start + size].reshape(shape).copy()
+        start += size
+    return values
 
 
-def _json_kind(value: Any) -> str:
+def _json_kind(value: Any, number: float | None = None) -> str:
+    """What a JSON value is, for a message; ``number`` is the value of a :data:`_NUMBER`."""
     if isinstance(value, bool):
         return f"a boolean ({json.dumps(value)})"
     if isinstance(value, _TooLarge):
-        return f"the number {value}, too large for a float"
+        return f"the number {cut(value)}, too large for a float"
     if isinstance(value, str):
-        return f"the text {value!r}"
+        return f"the text {shown(value)}"
     if value is None:
         return "null"
     if isinstance(value, dict):
         return "an object"
     if isinstance(value, list):
         return "a list"
-    return f"a number ({value!r})"
+    return f"a number ({number!r})"
 
 
-def _at(path: tuple[int, ...]) -> str:
+def _at(path: Iterable[int]) -> str:
     return "item " + "".join(f"[{i}]" for i in path)
 
 
-def _json_value(value: Any, place: Location, where: str) -> Any:
-    """A JSON number or regular nested list as a float or a float64 array."""
+def _json_shape(
+    value: Any, numbers: array.array[float], start: int, where: str, place: Location
+) -> tuple[int, ...]:
+    """The shape of a JSON number (``()``) or regular nested list of numbers, checked.
+
+    The shape is read down the first items; then every list is walked in
+    document order (a stack, not recursion) and must have its depth's
+    length, and the deepest lists must hold numbers only. ``start`` is the
+    index in ``numbers`` of the value's first number, for a message that
+    shows one.
+    """
+    if value is _NUMBER:
+        return ()
     if not isinstance(value, list):
-        if isinstance(value, float):
-            return value
         raise UsageError(f"{where}: expected a number or a list of numbers, got {_json_kind(value)}", place)
     shape: list[int] = []
-    level: list[tuple[tuple[int, ...], Any]] = [((), value)]
-    while isinstance(level[0][1], list):
-        size = len(level[0][1])
-        if size == 0:
-            path = level[0][0]
-            empty = f"{_at(path)} is an empty list" if path else "the list is empty"
+    first: Any = value
+    while isinstance(first, list):
+        if not first:
+            empty = f"{_at([0] * len(shape))} is an empty list" if shape else "the list is empty"
             raise UsageError(f"{where}: {empty}", place)
-        for path, item in level:
-            if not isinstance(item, list) or len(item) != size:
-                got = f"a list of {_items(len(item))}" if isinstance(item, list) else _json_kind(item)
-                raise UsageError(
-                    f"{where}: ragged list: {_at(path)} is {got}, expected a list of {_items(size)}", place
-                )
         if len(shape) == MAX_DIMENSIONS:
             raise UsageError(
                 f"{where}: nested too deeply: an array has at most {MAX_DIMENSIONS} dimensions", place
             )
-        shape.append(size)
-        level = [((*path, i), sub) for path, item in level for i, sub in enumerate(item)]
-    numbers = []
-    for path, item in level:
-        if isinstance(item, list):
-            raise UsageError(f"{where}: ragged list: {_at(path)} is a list, expected a number", place)
-        if not isinstance(item, float):
-            raise UsageError(f"{where}: {_at(path)} must be a number, got {_json_kind(item)}", place)
-        numbers.append(item)
-    return np.array(numbers, dtype=np.float64).reshape(shape)
+        shape.append(len(first))
+        first = first[0]
+    if math.prod(shape) > limit("GATEKIT_MAX_ARRAY_ELEMENTS"):
+        raise UsageError(f"{where}: its {exceeded('GATEKIT_MAX_ARRAY_ELEMENTS', 'element count')}", place)
+    deepest = len(shape) - 1
+    seen = 0  # numbers in the lists walked so far: the next one is numbers[start + seen]
+    lists: list[list[Any]] = [value]  # the lists from the value down to the one being walked
+    path: list[int] = [0]  # the index of the next item in each of them
+    while lists:
+        items, index = lists[-1], path[-1]
+        depth = len(lists) - 1
+        if depth == deepest:  # a list of numbers: checked at C speed, walked only for the message
+            if items.count(_NUMBER) != len(items):
+                bad = next(i for i, item in enumerate(items) if item is not _NUMBER)
+                item = items[bad]
+                at = _at([*(i - 1 for i in path[:-1]), bad])
+                if isinstance(item, list):
+                    raise UsageError(f"{where}: ragged list: {at} is a list, expected a number", place)
+                raise UsageError(f"{where}: {at} must be a number, got {_json_kind(item)}", place)
+            seen += len(items)
+        elif index < len(items):
+            item = items[index]
+            path[-1] += 1
+            size = shape[depth + 1]
+            if not isinstance(item, list) or len(item) != size:
+                at = _at([*(i - 1 for i in path)])
+                number = numbers[start + seen] if item is _NUMBER else None
+                got = f"a list of {_items(len(item))}" if isinstance(item, list) else _json_kind(item, number)
+                raise UsageError(
+                    f"{where}: ragged list: {at} is {got}, expected a list of {_items(size)}", place
+                )
+            lists.append(item)
+            path.append(0)
+            continue
+        lists.pop()
+        path.pop()
+    return tuple(shape)
 
 
-_READERS: dict[str, Callable[[str, _Names], dict[str, Any]]] = {
+_READERS: dict[str, Callable[[bytes, str, _Names], dict[str, Any]]] = {
     ".npz": _read_npz,
     ".csv": _read_csv,
     ".json": _read_json,

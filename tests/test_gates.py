@@ -80,6 +80,11 @@ def _apart(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs(a - b)
 
 
+def _off_margin(score: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """How far the hinge's ``1 - y * score`` is from its kink at 0."""
+    return np.abs(1.0 - y * score)
+
+
 @dataclass(frozen=True)
 class Domain:
     """Where to sample a gate's inputs.
@@ -124,6 +129,9 @@ DOMAINS: dict[str, Domain] = {
     "leaky_relu": Domain(kink=_off_zero),
     "max": Domain(kink=_apart),
     "min": Domain(kink=_apart),
+    "binary_cross_entropy_with_logits": Domain((ANYWHERE, uniform(0.0, 1.0))),  # targets in [0, 1]
+    "hinge": Domain(kink=_off_margin),
+    "step": Domain(kink=_off_zero),
 }
 
 # Attribute settings to check besides the defaults ({} is the defaults).
@@ -133,8 +141,9 @@ ATTR_CASES: dict[str, list[dict[str, Any]]] = {
 
 # Gates that are not elementwise: attribute settings to check, each with the
 # input shapes to check it at (None: the spec's examples). Gates not listed
-# are checked with their defaults at their examples. Every gate listed here
-# takes one input, so a shape is that input's shape.
+# are checked with their defaults at their examples. A shape is given to
+# every input of the gate: softmax_cross_entropy's targets then have the
+# logits' shape, the probability form (tests/test_losses.py checks labels).
 MATRICES = ((2, 3), (2, 3, 4))
 REDUCTION_CASES: list[tuple[dict[str, Any], tuple[tuple[int, ...], ...] | None]] = [
     ({}, None),
@@ -144,9 +153,24 @@ REDUCTION_CASES: list[tuple[dict[str, Any], tuple[tuple[int, ...], ...] | None]]
     ({"axis": [0, 1]}, MATRICES),
     ({"axis": [-1, 0]}, ((2, 3, 4),)),
 ]
+CLASS_AXIS_CASES: list[tuple[dict[str, Any], tuple[tuple[int, ...], ...] | None]] = [
+    ({}, None),
+    ({"axis": 0}, ((4,), *MATRICES)),
+    ({"axis": 1}, MATRICES),
+    ({"axis": -2}, MATRICES),
+]
 VJP_CASES: dict[str, list[tuple[dict[str, Any], tuple[tuple[int, ...], ...] | None]]] = {
     "sum": REDUCTION_CASES,
     "mean": REDUCTION_CASES,
+    "softmax": CLASS_AXIS_CASES,
+    "log_softmax": CLASS_AXIS_CASES,
+    "softmax_cross_entropy": [
+        *CLASS_AXIS_CASES,
+        ({"reduction": "sum"}, None),
+        ({"reduction": "none"}, None),
+        ({"axis": 0, "reduction": "none"}, MATRICES),
+        ({"axis": 1, "reduction": "sum"}, MATRICES),
+    ],
     "transpose": [
         ({}, None),
         ({"axes": [1, 0, 2]}, ((2, 3, 4),)),

@@ -60,6 +60,7 @@ default_plugins: tuple[str, ...] = (
     "gatekit.gates.elementary",
     "gatekit.gates.activations",
     "gatekit.gates.reductions",
+    "gatekit.gates.losses",
 )
 
 #: Every hook a plugin may implement, from the spec module.

@@ -1,4 +1,4 @@
-"""The plugin contract: every hook a gate plugin may implement.
+"""The plugin contract: every hook a plugin may implement.
 
 A *gate* is a plugin object (an instance, a class or a module) that implements
 ``gate_spec``, ``gate_forward`` and one of ``gate_local_grad`` or ``gate_vjp``.
@@ -22,6 +22,12 @@ accept both: Python operators work on either, and the functions of
 following IEEE arithmetic instead of raising (the built-in gates use them).
 :class:`gatekit.SpecGate` and :func:`gatekit.collect_gates` make a gate class
 and its registration short to write.
+
+A plugin may also provide optimizers and learning-rate schedules for
+training, by implementing ``gatekit_register_optimizers`` or
+``gatekit_register_schedules``; the built-in ones (the modules
+``gatekit.train.optimizers`` and ``gatekit.train.schedules``) come in
+through the same two hooks.
 """
 
 from __future__ import annotations
@@ -104,5 +110,37 @@ def gate_vjp(inputs: Sequence[Any], output: Any, upstream: Any, attrs: Mapping[s
     """
 
 
+@hookspec
+def gatekit_register_optimizers() -> Sequence[type]:
+    """Return the optimizer classes this plugin provides.
+
+    Each is a subclass of :class:`gatekit.train.optimizers.Optimizer` with a
+    ``name`` (a valid name, how a training file asks for it), a one-line
+    ``doc`` and ``settings`` (a mapping of names to
+    :class:`gatekit.train.settings.Setting`; never ``lr``, which the schedule
+    gives each step), and its own ``step``.
+
+    Called for each plugin, in registration order, whenever
+    :func:`gatekit.train.registry.optimizer_registry` collects the
+    optimizers; every class is checked then, and a name claimed by two
+    plugins is an error (an installed plugin's faults are set aside instead,
+    in the registry's ``problems``).
+    """
+
+
+@hookspec
+def gatekit_register_schedules() -> Sequence[type]:
+    """Return the learning-rate schedule classes this plugin provides.
+
+    Each is a subclass of :class:`gatekit.train.schedules.Schedule` with a
+    ``name``, a one-line ``doc``, ``settings`` (as for optimizers) and its own
+    ``lr(step, base_lr, total_steps)``, a pure function of the step.
+
+    Called for each plugin, in registration order, whenever
+    :func:`gatekit.train.registry.schedule_registry` collects the schedules;
+    checked as ``gatekit_register_optimizers`` is.
+    """
+
+
 hookimpl = pluggy.HookimplMarker("gatekit")
-"""Marker for hook implementations: decorate each ``gate_*`` method with it."""
+"""Marker for hook implementations: decorate each ``gate_*`` method (and ``gatekit_*`` function) with it."""

@@ -43,6 +43,7 @@ __all__ = [
     "PluginManager",
     "default_plugins",
     "default_registry",
+    "default_training_plugins",
     "gate_from_object",
     "plugin_manager",
 ]
@@ -61,6 +62,15 @@ default_plugins: tuple[str, ...] = (
     "gatekit.gates.activations",
     "gatekit.gates.reductions",
     "gatekit.gates.losses",
+)
+
+#: The built-in optimizers' and schedules' modules, registered after the
+#: gates' in the same way: they implement ``gatekit_register_optimizers`` and
+#: ``gatekit_register_schedules`` (and no gate hook, so the gate registry
+#: passes them by); ``-p no:gatekit.train.schedules`` blocks one.
+default_training_plugins: tuple[str, ...] = (
+    "gatekit.train.optimizers",
+    "gatekit.train.schedules",
 )
 
 #: Every hook a plugin may implement, from the spec module.
@@ -89,7 +99,9 @@ class PluginManager(pluggy.PluginManager):
         super().__init__("gatekit")
         self.add_hookspecs(hookspecs)
         #: plugin name -> "distribution version"
-        self.distributions: dict[str, str] = {name: _own_distribution() for name in default_plugins}
+        self.distributions: dict[str, str] = {
+            name: _own_distribution() for name in (*default_plugins, *default_training_plugins)
+        }
         #: plugin names loaded from entry points: their faults are warnings
         self.autoloaded: set[str] = set()
         #: one message per plugin or gate that was set aside
@@ -143,6 +155,7 @@ def autoload_from_environment() -> bool:
 def _plugin_names() -> dict[str, str]:
     """Every name ``-p no:NAME`` can block, with what it names: built-ins' modules, entry points."""
     names = dict.fromkeys(default_plugins, "a built-in gate module")
+    names.update(dict.fromkeys(default_training_plugins, "a built-in training module"))
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist else "an installed plugin"
         names.setdefault(ep.name, f"the entry point of {dist}")
@@ -179,7 +192,7 @@ def plugin_manager(
                 f"(plugins: {', '.join(sorted(known))})"
             )
     pm.blocked_names = tuple(blocked)
-    for name in default_plugins:
+    for name in (*default_plugins, *default_training_plugins):
         _register(pm, _import(name), name)
     if autoload is None:
         autoload = autoload_from_environment()

@@ -30,6 +30,8 @@ from gatekit.plugin.base import SpecGate, collect_gates
 from gatekit.plugin.gatespec import POSITIVE, REAL, Attr, GateSpec
 from gatekit.plugin.hookspecs import hookimpl
 from gatekit.plugin.registry import default_registry
+from gatekit.training.api import train
+from gatekit.training.loop import Trainer, TrainingError, TrainResult
 
 __version__ = "0.2.0"
 
@@ -50,6 +52,9 @@ __all__ = [
     "Result",
     "RunError",
     "SpecGate",
+    "TrainResult",
+    "Trainer",
+    "TrainingError",
     "UsageError",
     "__version__",
     "collect_gates",
@@ -58,4 +63,5 @@ __all__ = [
     "load",
     "loads",
     "math",
+    "train",
 ]

@@ -27,9 +27,9 @@ ALLOWED: dict[str, set[str]] = {
     "testing": {"base", "plugin", "engine"},  # gradient checks for gate authors
     "views": {"base", "plugin", "format", "engine", "io", "testing"},  # trace, explain, draw, tables
     "api": {"base", "plugin", "engine", "views"},  # the public Circuit: engine + notebook pictures
-    "train": {"base", "plugin", "format", "engine", "io", "views"},  # optimizers, schedules, the trainer
-    "package": {"base", "plugin", "api"},  # gatekit/__init__.py: the public names
-    "cli": {"base", "plugin", "format", "engine", "io", "testing", "views", "api", "package"},
+    "training": {"base", "plugin", "format", "engine", "io", "views"},  # optimizers, schedules, the trainer
+    "package": {"base", "plugin", "api", "training"},  # gatekit/__init__.py: the public names
+    "cli": {"base", "plugin", "format", "engine", "io", "testing", "views", "api", "training", "package"},
     "main": {"cli"},  # python -m gatekit
 }
 BASE = {"errors", "limits", "names", "math"}

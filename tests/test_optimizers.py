@@ -24,10 +24,10 @@ import pytest
 
 from gatekit.errors import PluginError
 from gatekit.plugin.registry import GateRegistry, plugin_manager
-from gatekit.train.optimizers import Optimizer
-from gatekit.train.registry import optimizer_registry, schedule_registry
-from gatekit.train.schedules import Schedule, Warmup
-from gatekit.train.settings import Setting, resolve
+from gatekit.training.optimizers import Optimizer
+from gatekit.training.registry import optimizer_registry, schedule_registry
+from gatekit.training.schedules import Schedule, Warmup
+from gatekit.training.settings import Setting, resolve
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 REFERENCE = json.loads((REFERENCE_DIR / "optimizers_torch.json").read_text(encoding="utf-8"))
@@ -413,9 +413,9 @@ THIRD_PARTY = """
     import numpy as np
 
     from gatekit import hookimpl
-    from gatekit.train.optimizers import Optimizer
-    from gatekit.train.schedules import Schedule
-    from gatekit.train.settings import Setting
+    from gatekit.training.optimizers import Optimizer
+    from gatekit.training.schedules import Schedule
+    from gatekit.training.settings import Setting
 
 
     class Lion(Optimizer):
@@ -475,7 +475,7 @@ def install(folder: Path, dist: str, module: str, source: str) -> None:
 def test_the_built_ins_come_in_as_plugins_in_order() -> None:
     assert list(OPTIMIZERS) == ["sgd", "momentum", "nesterov", "adam", "adamw", "rmsprop", "adagrad"]
     assert list(SCHEDULES) == ["constant", "step", "exponential", "cosine", "linear"]
-    assert set(OPTIMIZERS.plugins.values()) == {"gatekit.train.optimizers"}
+    assert set(OPTIMIZERS.plugins.values()) == {"gatekit.training.optimizers"}
     assert OPTIMIZERS.problems == [] and SCHEDULES.problems == []
 
 
@@ -503,9 +503,9 @@ def test_an_installed_optimizer_is_found_from_its_entry_point(plugin_dir: Path) 
 
 def test_the_gate_registry_passes_the_training_plugins_by_and_they_can_be_blocked() -> None:
     pm = plugin_manager(autoload=False)
-    assert "gatekit.train.optimizers" in dict(pm.list_name_plugin())
+    assert "gatekit.training.optimizers" in dict(pm.list_name_plugin())
     assert "mul" in GateRegistry.from_manager(pm)
-    blocked = plugin_manager(blocked=["gatekit.train.optimizers"], autoload=False)
+    blocked = plugin_manager(blocked=["gatekit.training.optimizers"], autoload=False)
     assert blocked.problems == []  # the name blocks something: no warning
     assert len(optimizer_registry(blocked)) == 0
     assert "cosine" in schedule_registry(blocked)
@@ -525,8 +525,8 @@ def test_find_suggests_the_likely_name_or_lists_them_all() -> None:
 
 HOOK = """
     from gatekit import hookimpl
-    from gatekit.train.optimizers import Optimizer
-    from gatekit.train.settings import Setting
+    from gatekit.training.optimizers import Optimizer
+    from gatekit.training.settings import Setting
 
 
     class Good(Optimizer):
@@ -549,7 +549,10 @@ REFUSALS = [
     ("return Good", f"{RETURNED} type, not a list of optimizer classes"),
     ("raise RuntimeError('none today')", "gatekit_register_optimizers raised RuntimeError: none today"),
     ("return ['adam']", f"{RETURNED} \"'adam'\": not a class (str)"),
-    ("return [Setting]", f"{RETURNED} class Setting: not a subclass of gatekit.train.optimizers.Optimizer"),
+    (
+        "return [Setting]",
+        f"{RETURNED} class Setting: not a subclass of gatekit.training.optimizers.Optimizer",
+    ),
     ("del Good.name", f"{GOOD} it has no name (set the class attribute name)"),
     ("Good.name = 'my opt'", f"{GOOD} its name 'my opt' is not a valid name (letters, digits and _)"),
     ("Good.doc = ''", f"{GOOD} its doc must be a non-empty one-line string"),
@@ -560,7 +563,7 @@ REFUSALS = [
     ),
     (
         "Good.settings = {'beta': 0.9}",
-        f"{GOOD} setting 'beta' must be a gatekit.train.settings.Setting, not float",
+        f"{GOOD} setting 'beta' must be a gatekit.training.settings.Setting, not float",
     ),
     (
         "Good.settings = {'beta-1': Setting(0.9, 'decay')}",
@@ -598,8 +601,8 @@ def test_a_plugin_cannot_take_a_built_in_s_name(plugin_dir: Path) -> None:
     with pytest.raises(PluginError) as info:
         optimizer_registry(pm)
     assert str(info.value) == (
-        "optimizer name 'adam' is claimed twice: by plugin 'gatekit.train.optimizers' "
-        f"({pm.distribution_of('gatekit.train.optimizers')}) and by plugin 'gk_opt' (not installed (-p))"
+        "optimizer name 'adam' is claimed twice: by plugin 'gatekit.training.optimizers' "
+        f"({pm.distribution_of('gatekit.training.optimizers')}) and by plugin 'gk_opt' (not installed (-p))"
     )
 
 
@@ -610,15 +613,16 @@ def test_every_problem_of_a_plugin_s_classes_is_in_its_one_message(plugin_dir: P
         optimizer_registry(plugin_manager(plugins=[module], autoload=False))
     assert str(info.value) == (
         "plugin 'gk_opt' (not installed (-p)): gatekit_register_optimizers returned class Good: "
-        "its doc must be a non-empty one-line string; setting 'x' must be a gatekit.train.settings.Setting, "
-        "not int, and class int: not a subclass of gatekit.train.optimizers.Optimizer"
+        "its doc must be a non-empty one-line string; setting 'x' must be a "
+        "gatekit.training.settings.Setting, not int, and class int: not a subclass of "
+        "gatekit.training.optimizers.Optimizer"
     )
 
 
 def test_a_schedule_without_lr_is_refused(plugin_dir: Path) -> None:
     source = """
         from gatekit import hookimpl
-        from gatekit.train.schedules import Schedule
+        from gatekit.training.schedules import Schedule
 
 
         class Flat(Schedule):
@@ -656,7 +660,7 @@ def test_an_installed_plugin_s_faults_are_set_aside_with_one_problem(plugin_dir:
     optimizers = optimizer_registry(pm)
     assert optimizers.problems == [
         "plugin 'gk_bad' (gatekit-bad 1.0): gatekit_register_optimizers returned class int: "
-        "not a subclass of gatekit.train.optimizers.Optimizer; it is not loaded"
+        "not a subclass of gatekit.training.optimizers.Optimizer; it is not loaded"
     ]
     assert list(optimizers) == list(OPTIMIZERS)
     assert optimizer_registry(pm).problems == []  # set aside once: the plugin is gone
@@ -671,10 +675,10 @@ def test_an_installed_plugin_taking_a_name_loses_but_one_given_with_p_wins(plugi
     )
     pm = plugin_manager(autoload=True)
     optimizers = optimizer_registry(pm)
-    assert optimizers.plugins["adam"] == "gatekit.train.optimizers"
+    assert optimizers.plugins["adam"] == "gatekit.training.optimizers"
     assert optimizers.problems == [
-        "optimizer name 'adam' is claimed twice: by plugin 'gatekit.train.optimizers' "
-        f"({pm.distribution_of('gatekit.train.optimizers')}) and by plugin 'gk_adam' (gatekit-adam 1.0); "
+        "optimizer name 'adam' is claimed twice: by plugin 'gatekit.training.optimizers' "
+        f"({pm.distribution_of('gatekit.training.optimizers')}) and by plugin 'gk_adam' (gatekit-adam 1.0); "
         "the first one is used"
     ]
     install(plugin_dir, "gatekit-lion", "gk_lion", THIRD_PARTY)

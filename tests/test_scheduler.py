@@ -24,7 +24,12 @@ from gatekit.engine.compiler import SINK
 from gatekit.io.inputs import read_inputs
 
 GRAPHS = Path(__file__).resolve().parent.parent / "graphs"
-DATA = {"neuron_batch.yaml": "neuron_batch.csv", "linear_regression.yaml": "linear_regression.csv"}
+DATA = {
+    "neuron_batch.yaml": "neuron_batch.csv",
+    "linear_regression.yaml": "linear_regression.csv",
+    "moons.yaml": "moons.json",
+    "xor.yaml": "xor.csv",
+}
 EXAMPLES = sorted(path.name for path in GRAPHS.glob("*.yaml"))
 
 

@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 import gatekit
 from gatekit.cli import commands
+from gatekit.cli import train as train_command
 from gatekit.views import draw
 
 __all__ = ["CommandLineError", "Parser", "build"]
@@ -214,6 +215,65 @@ def build() -> Parser:
         metavar="N",
         help="significant digits in the text, 1 to 17 (default 4)",
     )
+
+    training = _subcommand(
+        subcommands,
+        "train",
+        train_command.train,
+        summary="fit the params: outputs[0] is the loss, the data file's inputs are fed in minibatches",
+        description="Train the circuit: its first output is the loss, its params are fitted, and every\n"
+        "input the data file (--inputs) names is fed row by row in minibatches. The solver (the\n"
+        "optimizer, the learning rate and its schedule, the steps, the batch size...) is the\n"
+        "circuit's train: section or a --solver file; the flags below override single keys.\n"
+        "-o writes the circuit file with each param's value replaced by its trained value and\n"
+        "nothing else changed. Ctrl-C stops after the current step and writes the files; a loss\n"
+        "that stops being finite ends the run (exit 1) naming the step and the gate, and writes\n"
+        "nothing.",
+        examples=[
+            "gatekit train graphs/moons.yaml --inputs graphs/data/moons.json -o moons.trained.yaml",
+            "gatekit train graphs/xor.yaml --inputs graphs/data/xor.csv --log xor.csv --plot xor.svg",
+            "gatekit train graphs/linear_regression.yaml --inputs graphs/data/linear_regression.csv \\\n"
+            "      --steps 100 --lr 0.05 --checkpoint lr.npz",
+            "gatekit train graphs/linear_regression.yaml --inputs graphs/data/linear_regression.csv \\\n"
+            "      --resume lr.npz",
+        ],
+        parents=[common, circuit_options],
+    )
+    training.add_argument(
+        "--solver", metavar="FILE", help="read the solver from FILE (.yaml) instead of the train: section"
+    )
+    training.add_argument(
+        "-o", "--output", metavar="FILE.yaml", help="write the trained circuit to FILE.yaml"
+    )
+    training.add_argument(
+        "--checkpoint",
+        metavar="FILE.npz",
+        help="save the whole state (params, optimizer, data order) to FILE.npz every checkpoint_every "
+        "steps and at the end",
+    )
+    training.add_argument(
+        "--checkpoint-every", type=int, metavar="N", help="save the checkpoint every N steps (and at the end)"
+    )
+    training.add_argument(
+        "--resume", metavar="FILE.npz", help="continue from a checkpoint, as if never stopped"
+    )
+    training.add_argument(
+        "--log", metavar="FILE", help="write every step's figures to FILE.csv or FILE.jsonl"
+    )
+    training.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="draw the loss curve into FILE.png or FILE.svg (needs matplotlib: the plot extra)",
+    )
+    training.add_argument("--steps", type=int, metavar="N", help="train N steps (overrides steps/epochs)")
+    training.add_argument("--epochs", type=int, metavar="N", help="train N passes over the data")
+    training.add_argument("--lr", type=float, metavar="X", help="the base learning rate")
+    training.add_argument("--batch-size", type=int, metavar="N", help="rows per step (default: all of them)")
+    training.add_argument(
+        "--seed", type=int, metavar="N", help="the seed of the shuffling (default: the file's)"
+    )
+    training.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    training.add_argument("-q", "--quiet", action="store_true", help="no progress lines or bar")
 
     schema = _subcommand(
         subcommands,

@@ -58,7 +58,7 @@ class Solver:
     """A ``train:`` section (or a ``--solver`` file), read for its form only, with the reader that locates it.
 
     Which keys and values it may hold depends on the optimizers and
-    schedules installed: :mod:`gatekit.train.solver` reads it.
+    schedules installed: :mod:`gatekit.training.solver` reads it.
     """
 
     node: MappingNode
@@ -124,6 +124,9 @@ class CircuitDef:
     modules: Mapping[str, ModuleDef] = field(default_factory=dict)
     #: the files named in ``imports:``, with where each is named
     imports: tuple[tuple[str, Location], ...] = ()
+    #: where each path of ``imports:`` is written, as (start, end) offsets (a trained file written to
+    #: another folder rewrites them)
+    import_spans: tuple[tuple[int, int], ...] = ()
     #: the seed of the params' initializers (``seed:``)
     seed: int = 0
     #: the ``train:`` section, if the file has one
@@ -139,6 +142,7 @@ class _Header:
     requires: tuple[str, ...] = ()
     modules: dict[str, ModuleDef] = field(default_factory=dict)
     imports: tuple[tuple[str, Location], ...] = ()
+    import_spans: tuple[tuple[int, int], ...] = ()
 
     def read(self, reader: Reader, key: str, value: Node) -> None:
         """Read one of :data:`LIBRARY_KEYS`."""
@@ -164,10 +168,12 @@ class _Header:
         elif key == "modules":
             _parse_modules(self.modules, reader, value)
         else:  # imports
+            items = reader.sequence(value, "'imports:'")
             self.imports = tuple(
                 (reader.text(item, "an item of 'imports:' (a file path)"), reader.location(item))
-                for item in reader.sequence(value, "'imports:'")
+                for item in items
             )
+            self.import_spans = tuple(_span(item) for item in items)
 
 
 #: A distribution's name, as PEP 508 (and pip) has it.
@@ -240,6 +246,7 @@ def parse(root: Node, reader: Reader) -> CircuitDef:
         defined_at=defined_at,
         modules=header.modules,
         imports=header.imports,
+        import_spans=header.import_spans,
         seed=seed,
         train=train,
     )
@@ -298,6 +305,20 @@ def _define(scope: dict[str, Location], reader: Reader, name: str, key_node: Nod
     return location
 
 
+def _span(node: Node) -> tuple[int, int]:
+    """Where ``node``'s text starts and ends in the document, as offsets.
+
+    A block collection's end mark is where the next token starts (past the
+    new line, and any comment, after its last item), so its end is taken
+    from its last item instead, all the way down.
+    """
+    last = node
+    while isinstance(last, SequenceNode | MappingNode) and not last.flow_style and last.value:
+        item = last.value[-1]
+        last = item[1] if isinstance(last, MappingNode) else item
+    return node.start_mark.index, last.end_mark.index
+
+
 def _seed(reader: Reader, node: Node) -> int:
     number = reader.number(node, "the seed (seed:)")
     if not number.is_integer() or not 0 <= number < 2**63:
@@ -311,7 +332,7 @@ def _parse_leaves(
     kind = LEAF_KINDS[section]
     for name, key_node, value in reader.mapping(node, f"'{section}:'"):
         location = _define(defined_at, reader, name, key_node, section)
-        span = (value.start_mark.index, value.end_mark.index)
+        span = _span(value)
         if isinstance(value, MappingNode):
             if kind != "param":
                 raise reader.error(

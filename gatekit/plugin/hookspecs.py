@@ -26,7 +26,7 @@ and its registration short to write.
 A plugin may also provide optimizers and learning-rate schedules for
 training, by implementing ``gatekit_register_optimizers`` or
 ``gatekit_register_schedules``; the built-in ones (the modules
-``gatekit.train.optimizers`` and ``gatekit.train.schedules``) come in
+``gatekit.training.optimizers`` and ``gatekit.training.schedules``) come in
 through the same two hooks.
 """
 
@@ -114,14 +114,14 @@ def gate_vjp(inputs: Sequence[Any], output: Any, upstream: Any, attrs: Mapping[s
 def gatekit_register_optimizers() -> Sequence[type]:
     """Return the optimizer classes this plugin provides.
 
-    Each is a subclass of :class:`gatekit.train.optimizers.Optimizer` with a
+    Each is a subclass of :class:`gatekit.training.optimizers.Optimizer` with a
     ``name`` (a valid name, how a training file asks for it), a one-line
     ``doc`` and ``settings`` (a mapping of names to
-    :class:`gatekit.train.settings.Setting`; never ``lr``, which the schedule
+    :class:`gatekit.training.settings.Setting`; never ``lr``, which the schedule
     gives each step), and its own ``step``.
 
     Called for each plugin, in registration order, whenever
-    :func:`gatekit.train.registry.optimizer_registry` collects the
+    :func:`gatekit.training.registry.optimizer_registry` collects the
     optimizers; every class is checked then, and a name claimed by two
     plugins is an error (an installed plugin's faults are set aside instead,
     in the registry's ``problems``).
@@ -132,12 +132,12 @@ def gatekit_register_optimizers() -> Sequence[type]:
 def gatekit_register_schedules() -> Sequence[type]:
     """Return the learning-rate schedule classes this plugin provides.
 
-    Each is a subclass of :class:`gatekit.train.schedules.Schedule` with a
+    Each is a subclass of :class:`gatekit.training.schedules.Schedule` with a
     ``name``, a one-line ``doc``, ``settings`` (as for optimizers) and its own
     ``lr(step, base_lr, total_steps)``, a pure function of the step.
 
     Called for each plugin, in registration order, whenever
-    :func:`gatekit.train.registry.schedule_registry` collects the schedules;
+    :func:`gatekit.training.registry.schedule_registry` collects the schedules;
     checked as ``gatekit_register_optimizers`` is.
     """
 

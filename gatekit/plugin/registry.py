@@ -67,10 +67,10 @@ default_plugins: tuple[str, ...] = (
 #: The built-in optimizers' and schedules' modules, registered after the
 #: gates' in the same way: they implement ``gatekit_register_optimizers`` and
 #: ``gatekit_register_schedules`` (and no gate hook, so the gate registry
-#: passes them by); ``-p no:gatekit.train.schedules`` blocks one.
+#: passes them by); ``-p no:gatekit.training.schedules`` blocks one.
 default_training_plugins: tuple[str, ...] = (
-    "gatekit.train.optimizers",
-    "gatekit.train.schedules",
+    "gatekit.training.optimizers",
+    "gatekit.training.schedules",
 )
 
 #: Every hook a plugin may implement, from the spec module.
@@ -436,6 +436,9 @@ class GateRegistry(Mapping[str, Gate]):
         self.autoload = autoload
         #: the plugins blocked with -p no:NAME (one of them may have had a gate a circuit wants)
         self.blocked = tuple(blocked)
+        #: the plugin manager the gates came from, whose plugins may also register optimizers and
+        #: schedules (:mod:`gatekit.training.registry`); None for a registry made by hand
+        self.manager: PluginManager | None = None
         for gate in gates:
             other = self._gates.get(gate.name)
             if other is None:
@@ -474,7 +477,9 @@ class GateRegistry(Mapping[str, Gate]):
                 if spec is not None:
                     _register(pm, gate, f"{name}:{spec.name}")
         _check_pending(pm)
-        return cls(_collect(pm), pm.problems, pm.autoload, pm.blocked_names)
+        registry = cls(_collect(pm), pm.problems, pm.autoload, pm.blocked_names)
+        registry.manager = pm
+        return registry
 
     def __getitem__(self, name: str) -> Gate:
         return self._gates[name]

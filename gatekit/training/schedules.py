@@ -36,7 +36,7 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from gatekit.plugin.hookspecs import hookimpl
-from gatekit.train.settings import Setting, resolve
+from gatekit.training.settings import Setting, resolve
 
 __all__ = [
     "Constant",
@@ -54,7 +54,7 @@ class Schedule:
     """The contract every schedule, built-in or from a plugin, fulfils.
 
     A subclass declares ``name``, ``doc`` (one line) and ``settings`` (each
-    a :class:`~gatekit.train.settings.Setting`), and implements :meth:`lr`.
+    a :class:`~gatekit.training.settings.Setting`), and implements :meth:`lr`.
     """
 
     name: ClassVar[str]
@@ -62,7 +62,7 @@ class Schedule:
     settings: ClassVar[Mapping[str, Setting]] = MappingProxyType({})
 
     def __init__(self, settings: Mapping[str, float]) -> None:
-        """Take the setting values, every one present (as :func:`~gatekit.train.settings.resolve` gives them).
+        """Take the setting values, every one present (as :func:`~.settings.resolve` gives them).
 
         :raises ValueError: a setting missing, unknown or out of its bounds.
         """

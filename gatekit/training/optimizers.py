@@ -43,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gatekit.plugin.hookspecs import hookimpl
-from gatekit.train.settings import Setting, resolve
+from gatekit.training.settings import Setting, resolve
 
 __all__ = [
     "SGD",
@@ -80,7 +80,7 @@ class Optimizer:
     settings: ClassVar[Mapping[str, Setting]] = MappingProxyType({})
 
     def __init__(self, settings: Mapping[str, float]) -> None:
-        """Take the setting values, every one present (as :func:`~gatekit.train.settings.resolve` gives them).
+        """Take the setting values, every one present (as :func:`~.settings.resolve` gives them).
 
         :raises ValueError: a setting missing, unknown or out of its bounds.
         """

@@ -2,7 +2,7 @@
 
 Every plugin may answer ``gatekit_register_optimizers`` and
 ``gatekit_register_schedules`` with classes; the built-ins
-(:mod:`gatekit.train.optimizers`, :mod:`gatekit.train.schedules`) are
+(:mod:`gatekit.training.optimizers`, :mod:`gatekit.training.schedules`) are
 plugins registered by :func:`gatekit.plugin.registry.plugin_manager` and
 answer them the same way. Each class is checked against its contract when
 it is collected, and whatever is wrong is said once, naming the plugin, as
@@ -16,7 +16,7 @@ Examples
 >>> list(optimizers)
 ['sgd', 'momentum', 'nesterov', 'adam', 'adamw', 'rmsprop', 'adagrad']
 >>> optimizers.plugins["adam"]
-'gatekit.train.optimizers'
+'gatekit.training.optimizers'
 >>> optimizers.find("adma")
 Traceback (most recent call last):
 ...
@@ -32,9 +32,9 @@ from typing import ClassVar, Generic, Protocol, TypeVar
 from gatekit.errors import PLUGIN_FAULTS, PluginError, describe_exception, quoted
 from gatekit.names import is_name
 from gatekit.plugin.registry import PluginManager
-from gatekit.train.optimizers import Optimizer
-from gatekit.train.schedules import Schedule
-from gatekit.train.settings import Setting
+from gatekit.training.optimizers import Optimizer
+from gatekit.training.schedules import Schedule
+from gatekit.training.settings import Setting
 
 __all__ = ["Registry", "class_problems", "optimizer_registry", "schedule_registry"]
 
@@ -204,7 +204,7 @@ def class_problems(cls: object, base: type, methods: Sequence[str] = ()) -> list
             )
         if not isinstance(setting, Setting):
             kind = type(setting).__name__
-            found.append(f"setting {key!r} must be a gatekit.train.settings.Setting, not {kind}")
+            found.append(f"setting {key!r} must be a gatekit.training.settings.Setting, not {kind}")
             continue
         found += [f"setting {key!r}: {problem}" for problem in setting.problems()]
     return found

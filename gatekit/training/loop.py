@@ -223,10 +223,10 @@ class Trainer:
         return Step(self.step, epoch, lr, float(loss), others, figures, time.perf_counter() - started)
 
     def _eval_due(self) -> bool:
-        solver = self.solver
-        if self.eval_data is None or solver.eval is None:
+        if self.eval_data is None:
             return False
-        return self.step % solver.eval.every == 0 or self.step == self.total
+        every = self.solver.eval.every if self.solver.eval is not None else 10
+        return self.step % every == 0 or self.step == self.total
 
     def evaluate(self) -> dict[str, float]:
         """The loss and every other output on the held-out rows, with the params as they are."""

@@ -450,3 +450,16 @@ def test_the_learning_rates_follow_the_schedule() -> None:
     result = gatekit.train(circuit, moons_data(), steps=100)
     assert [row.lr for row in result.history[:3]] == [1.0, 1.0 - 0.9 / 100, 1.0 - 1.8 / 100]
     assert result.history[-1].lr == pytest.approx(0.109, abs=1e-15)
+
+
+def test_a_checkpoint_resumes_only_with_its_own_optimizer(capsys, tmp_path: Path) -> None:
+    checkpoint = tmp_path / "ck.npz"
+    assert main(["train", *MOONS, "--steps", "3", "-q", "--checkpoint", str(checkpoint)]) == 0
+    solver = tmp_path / "adam.yaml"
+    solver.write_text("optimizer: adam\nsteps: 6\n")
+    code, _, err = train(capsys, *MOONS, "--solver", str(solver), "--resume", str(checkpoint), "-q")
+    assert code == 2
+    assert err == (
+        f"error: {checkpoint}: the checkpoint was made with optimizer 'sgd', the solver now says 'adam': "
+        "resume with the optimizer it was made with\n"
+    )

@@ -30,6 +30,7 @@ import numpy as np
 
 from gatekit.engine.circuit import Circuit
 from gatekit.errors import GraphError, Location, PluginError, RunError, UsageError, describe_exception, quoted
+from gatekit.training.checkpoint import array_text, text_array
 from gatekit.training.data import Batches, rows_of
 from gatekit.training.schedules import Warmup
 from gatekit.training.solver import SolverConfig
@@ -288,6 +289,7 @@ class Trainer:
     def state(self) -> dict[str, np.ndarray]:
         """Everything a resumed run needs, as arrays (see :mod:`gatekit.training.checkpoint`)."""
         state: dict[str, np.ndarray] = {"step": np.array(self.step), "total": np.array(self.total)}
+        state["meta/optimizer"] = text_array(self.solver.optimizer.name)
         state |= {f"params/{name}": value.copy() for name, value in self.params.items()}
         state |= {f"optimizer/{key}": value for key, value in self.solver.optimizer.state().items()}
         state |= {f"data/{key}": value for key, value in self.batches.state().items()}
@@ -318,6 +320,17 @@ class Trainer:
         if not (step.is_integer() and step >= 0):
             raise UsageError("a damaged checkpoint: its 'step' is not a whole number", place)
         optimizer = self.solver.optimizer
+        if "meta/optimizer" in state:
+            try:
+                saved_by = array_text(state["meta/optimizer"])
+            except (ValueError, UnicodeDecodeError):
+                saved_by = "?"
+            if saved_by != optimizer.name:
+                raise UsageError(
+                    f"the checkpoint was made with optimizer {quoted(saved_by)}, the solver now says "
+                    f"{quoted(optimizer.name)}: resume with the optimizer it was made with",
+                    place,
+                )
         part = {
             key[len("optimizer/") :]: value for key, value in state.items() if key.startswith("optimizer/")
         }

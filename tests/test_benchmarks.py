@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/scalar_circuit.py: it runs, and its correctness checks pass.
+"""Smoke tests of the benchmarks: each runs, and its correctness checks pass.
 
 No timing is asserted: the machines that run the tests are shared and noisy.
 """
@@ -6,6 +6,7 @@ No timing is asserted: the machines that run the tests are shared and noisy.
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import sys
 from pathlib import Path
@@ -73,3 +74,35 @@ def test_modules_benchmark_runs_and_its_gradients_agree(monkeypatch: pytest.Monk
     module = load_script(SCRIPT.parent / "modules.py", monkeypatch)
     figures = module.main(["--width", "3", "--layers", "2", "--repeat", "1"])  # raises on a mismatch
     assert figures["gates"] == 2 * 3 * 5  # per neuron: 3 products, a sum, a tanh
+
+
+def test_train_benchmark_runs_and_prints_the_ratios(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = load_script(SCRIPT.parent / "train.py", monkeypatch)
+    runs = module.main(["--steps", "2", "--repeat", "1", "--micrograd-steps", "1"])
+
+    out = capsys.readouterr().out
+    assert "gatekit vs torch:" in out
+    if module.import_torch() is None:  # CI: the committed figure, labelled as such
+        assert "torch: not installed; the committed reference:" in out
+        assert "vs the committed reference" in out
+    else:
+        assert runs["torch"].steps == 2
+    if isinstance(module.import_micrograd(), str):
+        assert "micrograd: micrograd is not installed" in out
+    else:
+        assert "gatekit vs micrograd:" in out
+        assert runs["micrograd"].steps == 1
+    gatekit_run = runs["gatekit"]
+    assert gatekit_run.steps == 2
+    assert 0.0 <= gatekit_run.accuracy <= 1.0
+    assert set(gatekit_run.params) == {"W1", "b1", "W2", "b2", "W3", "b3"}
+
+
+def test_the_committed_torch_reference_says_how_it_was_made() -> None:
+    reference = json.loads((SCRIPT.parent / "reference" / "train_torch.json").read_text())
+    assert reference["steps_per_second"] > 0
+    assert "benchmarks/train.py" in reference["command"]
+    assert "--write-reference" in reference["command"]
+    assert {"torch", "date", "machine", "steps", "repeat", "gatekit_steps_per_second"} <= set(reference)

@@ -29,7 +29,7 @@ from yaml.nodes import Node
 from gatekit.engine import scheduler
 from gatekit.engine.broadcast import sum_to_shape
 from gatekit.engine.compiler import Plan, compile_plan
-from gatekit.engine.graph import build_graph
+from gatekit.engine.graph import CircuitGraph, build_graph
 from gatekit.engine.guards import guarded
 from gatekit.engine.scheduler import Observer
 from gatekit.engine.validate import ValidCircuit, check_module_names, validate
@@ -114,9 +114,9 @@ class Circuit:
     #: what :meth:`run` returns (a subclass may return a subclass)
     result_type: ClassVar[type[Result]] = Result
 
-    def __init__(self, valid: ValidCircuit, graph: nx.DiGraph[str], plan: Plan, unused: list[str]) -> None:
+    def __init__(self, valid: ValidCircuit, dag: CircuitGraph, plan: Plan, unused: list[str]) -> None:
         self.valid = valid
-        self.graph = graph
+        self._dag = dag
         self.plan = plan
         # the kinds of run (scalars: False, arrays: True) whose plugin results were checked
         self._checked: set[bool] = set()
@@ -156,9 +156,14 @@ class Circuit:
         check_module_names(definition, registry)
         valid = validate(expand(definition), registry)
         dag = build_graph(valid)
-        return cls(valid, dag.graph, compile_plan(valid, dag), dag.unused)
+        return cls(valid, dag, compile_plan(valid, dag), dag.unused)
 
     # -- what it is ----------------------------------------------------------
+
+    @property
+    def graph(self) -> nx.DiGraph[str]:
+        """The circuit as a networkx ``DiGraph`` (built the first time it is asked for)."""
+        return self._dag.graph
 
     @property
     def definition(self) -> CircuitDef:

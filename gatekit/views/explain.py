@@ -143,7 +143,7 @@ def explain_lines(circuit: Circuit, trace: Trace, precision: int = 4, *, expand:
 def _forward_lines(circuit: Circuit, trace: Trace, steps: dict[str, int], p: int) -> list[str]:
     # the attrs written in the file (the others are the gate's defaults)
     attrs = {
-        bound.name: {key: bound.attrs[key] for key in bound.use.attr_locations}
+        bound.name: {key: bound.attrs[key] for key in bound.use.attrs}
         for bound in circuit.plan.gates.values()
     }
     nested = any(row.within for row in trace.forward)  # expanded module uses: say where each gate is

@@ -24,7 +24,6 @@ from typing import Any, ClassVar, TypeVar
 
 import networkx as nx
 import numpy as np
-from yaml.nodes import Node
 
 from gatekit.engine import scheduler
 from gatekit.engine.broadcast import sum_to_shape
@@ -33,10 +32,10 @@ from gatekit.engine.graph import CircuitGraph, build_graph
 from gatekit.engine.guards import guarded
 from gatekit.engine.scheduler import Observer
 from gatekit.engine.validate import ValidCircuit, check_module_names, validate
-from gatekit.errors import Location, UsageError
+from gatekit.errors import GatekitError, Location, UsageError
+from gatekit.format.document import Document, read_file, read_text
 from gatekit.format.modules import expand, load_imports
-from gatekit.format.parse import CircuitDef, parse
-from gatekit.format.yamlsource import Reader
+from gatekit.format.parse import CircuitDef
 from gatekit.plugin.registry import GateRegistry, default_registry
 
 __all__ = ["Circuit", "Result", "as_value"]
@@ -136,26 +135,34 @@ class Circuit:
         :raises GatekitError: the file is unreadable or not a valid circuit;
             the message names the file, line and column.
         """
-        file = os.fspath(path)
-        reader = Reader(file)
         with _collector_paused():
-            return cls.from_document(reader.read_file(file), reader, registry)
+            return cls.from_document(read_file(os.fspath(path)), registry)
 
     @classmethod
     def from_text(cls: type[C], text: str, file: str = "<string>", registry: GateRegistry | None = None) -> C:
-        """Like :meth:`from_file`, from YAML text; ``file`` names it in messages."""
-        reader = Reader(file)
+        """Like :meth:`from_file`, from YAML (or JSON) text; ``file`` names it in messages."""
         with _collector_paused():
-            return cls.from_document(reader.compose(text), reader, registry)
+            return cls.from_document(read_text(text, file), registry)
 
     @classmethod
-    def from_document(cls: type[C], root: Node, reader: Reader, registry: GateRegistry | None = None) -> C:
-        """Like :meth:`from_file`, from a YAML document already composed by ``reader``."""
+    def from_document(cls: type[C], document: Document, registry: GateRegistry | None = None) -> C:
+        """Like :meth:`from_file`, from a file already read (:mod:`gatekit.format.document`).
+
+        An error about a part of a gate that a fast reader took without its
+        place (an input that names nothing, an unknown gate) is made again
+        from the file composed by the reference reader, which locates it.
+        """
         registry = registry if registry is not None else default_registry()
-        definition = load_imports(parse(root, reader))
+        definition = load_imports(document.parse())
         check_module_names(definition, registry)
-        valid = validate(expand(definition), registry)
-        dag = build_graph(valid)
+        try:
+            valid = validate(expand(definition), registry)
+            dag = build_graph(valid)
+        except GatekitError:
+            if not document.fast:
+                raise
+            del definition
+            return cls.from_document(document.reference(), registry)
         return cls(valid, dag, compile_plan(valid, dag), dag.unused)
 
     # -- what it is ----------------------------------------------------------

@@ -153,7 +153,9 @@ class Circuit:
         from the file composed by the reference reader, which locates it.
         """
         registry = registry if registry is not None else default_registry()
-        definition = load_imports(document.parse())
+        definition = document.parse()
+        document.preread = None  # parsed: its records are the definition's now, not held twice
+        definition = load_imports(definition)
         check_module_names(definition, registry)
         try:
             valid = validate(expand(definition), registry)
@@ -163,6 +165,7 @@ class Circuit:
                 raise
             del definition
             return cls.from_document(document.reference(), registry)
+        document.text = None  # no error left to locate: a large file's text is not kept while compiling
         return cls(valid, dag, compile_plan(valid, dag), dag.unused)
 
     # -- what it is ----------------------------------------------------------

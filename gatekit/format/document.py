@@ -20,8 +20,8 @@ wired, is made again from the reference reader's document
 same message at the same ``FILE:LINE:COL``.
 
 >>> document = read_text('{"inputs": {"x": 2.0}, "outputs": ["x"]}', "g.json")
->>> [key.value for key, _ in document.root.value], document.preread is not None
-(['inputs', 'outputs'], True)
+>>> [key.value for key, _ in document.root.value], document.preread is not None, document.fast
+(['inputs', 'outputs'], True, False)
 >>> read_text("inputs: {x: !!float 2}\\noutputs: [x]\\n", "g.yaml").preread is None  # a tag: the reference
 True
 """
@@ -48,21 +48,22 @@ _JSON_START = re.compile(r"[ \t\r\n]*\{")
 
 @dataclass(slots=True)
 class Document:
-    """A circuit file's root node, the reader that locates it, and what a fast reader took from it."""
+    """A circuit file's root node, the reader that locates it, and what a fast reader took from it.
+
+    It is read to be loaded once: :meth:`gatekit.engine.circuit.Circuit.from_document` lets go of
+    the records and the text as soon as it no longer needs them, so that a large file's memory
+    is not held twice.
+    """
 
     root: Node
     reader: Reader
-    #: the sections a fast reader took (:class:`~gatekit.format.parse.Preread`); ``None`` for a
-    #: document the reference reader composed whole
+    #: the sections a fast reader took (:class:`~gatekit.format.parse.Preread`)
     preread: Preread | None = None
     #: the file's text, kept while it is loaded so that an error can be located
     #: (:meth:`reference`); ``None`` for a document the reference reader composed
     text: str | None = None
-
-    @property
-    def fast(self) -> bool:
-        """Whether a fast reader took its gates (whose parts then have no place of their own)."""
-        return self.preread is not None and any(self.preread.gates.values())
+    #: whether a fast reader took its gates (whose parts then have no place of their own)
+    fast: bool = False
 
     def parse(self) -> CircuitDef:
         """The circuit definition (:func:`~gatekit.format.parse.parse`); errors located."""
@@ -102,13 +103,14 @@ def read_bytes(data: bytes, file: str) -> Document:
 
 def read_file(path: str) -> Document:
     """Read (bounded: :func:`gatekit.limits.read_bounded`) the circuit file at ``path``."""
-    return read_bytes(read_bounded(path, LoadError), path)
+    text = Reader(path).decode(read_bounded(path, LoadError))  # the bytes freed before it is parsed
+    return read_text(text, path)
 
 
 def _fast(text: str, file: str, *, json: bool) -> Document:
     reader = Reader(file, checked=True)
     root, preread = read_json(text, reader) if json else read_events(text, reader)
-    return Document(root, reader, preread, text)
+    return Document(root, reader, preread, text, fast=any(preread.gates.values()))
 
 
 def _reference(text: str, file: str) -> Document:

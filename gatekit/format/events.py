@@ -44,7 +44,15 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gatekit.errors import GatekitError, Location
 from gatekit.format.parse import LEAF_KINDS, NO_ATTRS, GateUse, Leaf, Preread, plain_value, read_leaf
-from gatekit.format.sections import NOT_TEXT, AttrsPool, Unusual, simple_number
+from gatekit.format.sections import (
+    NOT_TEXT,
+    AttrsPool,
+    Unusual,
+    new_gate_use,
+    new_leaf,
+    new_location,
+    simple_number,
+)
 from gatekit.format.yamlsource import NumberProblem, Reader, YamlLoader, scalar_number
 from gatekit.limits import limit
 from gatekit.names import is_name
@@ -63,7 +71,7 @@ def read_events(text: str, reader: Reader) -> tuple[MappingNode, Preread]:
     """
     loader = YamlLoader(text)
     try:
-        return _Stream(loader, reader).document()
+        return _Stream(loader, reader, text).document()
     except yaml.YAMLError:  # not well-formed: the reference reader locates and words it
         raise Unusual from None
     finally:
@@ -78,7 +86,7 @@ def _plain_event(event: Any) -> bool:
 class _Stream:
     """The events of one document, read into a root node and pre-read sections."""
 
-    def __init__(self, loader: Any, reader: Reader) -> None:
+    def __init__(self, loader: Any, reader: Reader, text: str) -> None:
         self.get: Callable[[], Any] = loader.get_event  # events, typed loosely by PyYAML's stubs
         self.resolve: Callable[..., str] = loader.resolve
         self.reader = reader
@@ -89,6 +97,9 @@ class _Stream:
         self.attrs_pool = AttrsPool()
         self.nodes = 0
         self.most_nodes = limit("GATEKIT_MAX_NODES")
+        # Only a text with a & can hold an anchor (and so an alias), only one with a ! a tag:
+        # without either, the events are not checked for them.
+        self.marked = "&" in text or "!" in text
 
     def document(self) -> tuple[MappingNode, Preread]:
         get = self.get
@@ -162,20 +173,23 @@ class _Stream:
                 key.append(node)
             event = get()
 
-    def _count(self) -> None:
-        self.nodes += 1
-        if self.nodes > self.most_nodes:  # the reference reader refuses it, located at the root
+    def _count(self, more: int) -> None:
+        """Count a section's nodes; past ``GATEKIT_MAX_NODES`` the reference reader refuses the file."""
+        self.nodes += more
+        if self.nodes > self.most_nodes:
             raise Unusual
 
     def _name(self, event: Any) -> tuple[str, Location]:
         """A key that names a node, with its place."""
-        if type(event) is not ScalarEvent or not _plain_event(event):
+        if type(event) is not ScalarEvent or (self.marked and not _plain_event(event)):
             raise Unusual
         name: str = event.value
         if not is_name(name):
             raise Unusual
+        if name not in NOT_TEXT:
+            name = self.names.setdefault(name, name)
         mark: Any = event.start_mark
-        return self.names.setdefault(name, name), Location(self.file, mark.line + 1, mark.column + 1)
+        return name, new_location(self.file, mark.line + 1, mark.column + 1)
 
     def _start(self, event: Any) -> MappingNode:
         """The node standing in for the mapping that ``event`` opens (its items are read elsewhere)."""
@@ -198,19 +212,19 @@ class _Stream:
             name, location = self._name(event)
             if name in leaves:
                 raise Unusual
-            self._count()
             event = get()
             number = None
             if type(event) is ScalarEvent and not event.style and _plain_event(event):
                 number = self._number(event.value)
             if number is not None:
                 span = (event.start_mark.index, event.end_mark.index)
-                leaves[name] = Leaf(name, kind, number, location, span=span)
+                leaves[name] = new_leaf(name, kind, number, location, span)
                 continue
             try:  # a list, an initializer, or an error: read as the reference reader reads it
                 leaves[name] = read_leaf(self.reader, name, kind, self.compose(event), location)
             except GatekitError:
                 raise Unusual from None
+        self._count(len(leaves))
         self.preread.leaves[stand_in] = leaves
         return stand_in
 
@@ -227,22 +241,40 @@ class _Stream:
     # -- gates: ----------------------------------------------------------------------
 
     def gates(self, start: Any) -> MappingNode:
-        """A ``gates:`` mapping, read into :class:`GateUse` records."""
+        """A ``gates:`` mapping, read into :class:`GateUse` records.
+
+        The loop a million-gate file spends its time in: checks are inlined,
+        and a name seen before (checked then) is not checked again.
+        """
         get = self.get
+        names = self.names
+        marked = self.marked
+        file = self.file
         stand_in = self._start(start)
         gates: dict[str, GateUse] = {}
         types: dict[str, str] = {}  # the gate types seen, each text once
         while True:
             event = get()
-            if type(event) is MappingEndEvent:
-                stand_in.end_mark = event.end_mark
-                break
-            name, location = self._name(event)
+            if type(event) is not ScalarEvent:
+                if type(event) is MappingEndEvent:
+                    stand_in.end_mark = event.end_mark
+                    break
+                raise Unusual
+            name = event.value
+            known = names.get(name)
+            if known is None:
+                if not is_name(name) or (marked and not _plain_event(event)):
+                    raise Unusual
+                if name not in NOT_TEXT:  # never taken for a name where YAML reads a boolean
+                    names[name] = name
+            else:
+                name = known
             if name in gates:
                 raise Unusual
-            self._count()
+            mark: Any = event.start_mark
+            location = new_location(file, mark.line + 1, mark.column + 1)
             event = get()
-            if type(event) is not MappingStartEvent or not _plain_event(event):
+            if type(event) is not MappingStartEvent or (marked and not _plain_event(event)):
                 raise Unusual
             gate = inputs = None
             attrs: Mapping[str, Any] = NO_ATTRS
@@ -253,12 +285,12 @@ class _Stream:
                     if type(event) is MappingEndEvent:
                         break
                     raise Unusual
-                key = event.value
-                if not _plain_event(event):
+                if marked and not _plain_event(event):
                     raise Unusual
+                key = event.value
                 if key == "gate" and gate is None:
                     event = get()
-                    if type(event) is not ScalarEvent or not _plain_event(event):
+                    if type(event) is not ScalarEvent or (marked and not _plain_event(event)):
                         raise Unusual
                     text = event.value
                     gate = types.get(text)
@@ -280,14 +312,17 @@ class _Stream:
                     raise Unusual
             if gate is None or inputs is None:
                 raise Unusual
-            gates[name] = GateUse(name, gate, inputs, attrs, location)
+            gates[name] = new_gate_use(name, gate, inputs, attrs, location)
+        self._count(len(gates))
         self.preread.gates[stand_in] = gates
         return stand_in
 
     def _inputs(self) -> tuple[str | float, ...]:
         get = self.get
+        names = self.names
+        marked = self.marked
         event = get()
-        if type(event) is not SequenceStartEvent or not _plain_event(event):
+        if type(event) is not SequenceStartEvent or (marked and not _plain_event(event)):
             raise Unusual
         items: list[str | float] = []
         while True:
@@ -296,17 +331,20 @@ class _Stream:
                 if type(event) is SequenceEndEvent:
                     return tuple(items)
                 raise Unusual
-            if not _plain_event(event):
+            if marked and not _plain_event(event):
                 raise Unusual
             text = event.value
-            if event.style:  # quoted: text, so a name
+            known = names.get(text)  # a name seen before, and not one of YAML's booleans
+            if known is not None:
+                items.append(known)
+            elif event.style:  # quoted: text, so a name
                 if not is_name(text):
                     raise Unusual
-                items.append(self.names.setdefault(text, text))
+                items.append(text if text in NOT_TEXT else names.setdefault(text, text))
             elif is_name(text):
                 if text in NOT_TEXT:
                     raise Unusual
-                items.append(self.names.setdefault(text, text))
+                items.append(names.setdefault(text, text))
             else:
                 number = self._number(text)
                 if number is None:

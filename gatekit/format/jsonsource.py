@@ -43,7 +43,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gatekit.errors import GatekitError, Location
 from gatekit.format.parse import LEAF_KINDS, NO_ATTRS, GateUse, Leaf, Preread, read_leaf
-from gatekit.format.sections import AttrsPool, Unusual
+from gatekit.format.sections import AttrsPool, Unusual, new_gate_use, new_leaf, new_location
 from gatekit.format.yamlsource import Reader, YamlLoader
 from gatekit.limits import MAX_DIMENSIONS, limit
 from gatekit.names import is_name
@@ -238,7 +238,7 @@ class _Json:
         if self.nodes > self.most_nodes:  # the reference reader refuses it, located at the root
             raise Unusual
         line, column = self.place(at)
-        return self.names.setdefault(key, key), Location(self.file, line + 1, column + 1)
+        return self.names.setdefault(key, key), new_location(self.file, line + 1, column + 1)
 
     def leaves(self, section: str, index: int) -> tuple[Node, int]:
         """An ``inputs:`` or ``params:`` object, read into :class:`Leaf` records."""
@@ -260,7 +260,7 @@ class _Json:
                     raise Unusual from None
             else:
                 value, end = _SCAN(text, start)
-                leaves[name] = Leaf(name, kind, _value(value), location, span=(start, end))
+                leaves[name] = new_leaf(name, kind, _value(value), location, (start, end))
             index, done = self._next(end)
             at = None if done else index
         stand_in.end_mark = self.mark(index)
@@ -312,7 +312,7 @@ class _Json:
                 raise Unusual
         if gate is None or inputs is None:
             raise Unusual
-        return GateUse(name, gate, inputs, attrs, location)
+        return new_gate_use(name, gate, inputs, attrs, location)
 
     def _input(self, item: Any) -> str | float:
         if type(item) is str:

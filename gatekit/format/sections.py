@@ -24,9 +24,10 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from gatekit.format.parse import NO_ATTRS
+from gatekit.errors import Location
+from gatekit.format.parse import NO_ATTRS, GateUse, Leaf
 
-__all__ = ["NOT_TEXT", "AttrsPool", "Unusual", "simple_number"]
+__all__ = ["NOT_TEXT", "AttrsPool", "Unusual", "new_gate_use", "new_leaf", "new_location", "simple_number"]
 
 
 class Unusual(Exception):
@@ -90,3 +91,63 @@ class AttrsPool:
         if found is None:
             found = self._seen[tuple(key)] = MappingProxyType(attrs)
         return found
+
+
+# -- records, made as fast as they can be ------------------------------------------------
+#
+# A frozen dataclass's __init__ sets each field through object.__setattr__, which costs
+# about 0.2 us a field: 1.6 us for a GateUse, 0.8 us for a Location, seconds for a
+# million gates. These make the same records by setting the slots directly (the slot
+# descriptors' own __set__, which the frozen class's __setattr__ does not stand in front
+# of), three times faster. Every field is set, in the dataclass's order.
+
+_new = object.__new__
+
+
+def _setters(cls: type, *names: str) -> tuple[Any, ...]:
+    return tuple(getattr(cls, name).__set__ for name in names)
+
+
+_LOCATION = _setters(Location, "file", "line", "column")
+_GATE_USE = _setters(GateUse, "name", "gate", "inputs", "attrs", "location", "places", "within", "arguments")
+_LEAF = _setters(Leaf, "name", "kind", "value", "location", "init", "span")
+
+
+def new_location(file: str, line: int, column: int) -> Location:
+    """``Location(file, line, column)``."""
+    record = _new(Location)
+    set_file, set_line, set_column = _LOCATION
+    set_file(record, file)
+    set_line(record, line)
+    set_column(record, column)
+    return record
+
+
+def new_gate_use(
+    name: str, gate: str, inputs: tuple[str | float, ...], attrs: Mapping[str, Any], location: Location
+) -> GateUse:
+    """``GateUse(name, gate, inputs, attrs, location)``, its other fields their defaults."""
+    record = _new(GateUse)
+    set_name, set_gate, set_inputs, set_attrs, set_location, set_places, set_within, set_arguments = _GATE_USE
+    set_name(record, name)
+    set_gate(record, gate)
+    set_inputs(record, inputs)
+    set_attrs(record, attrs)
+    set_location(record, location)
+    set_places(record, None)
+    set_within(record, ())
+    set_arguments(record, ())
+    return record
+
+
+def new_leaf(name: str, kind: str, value: Any, location: Location, span: tuple[int, int]) -> Leaf:
+    """``Leaf(name, kind, value, location, span=span)``."""
+    record = _new(Leaf)
+    set_name, set_kind, set_value, set_location, set_init, set_span = _LEAF
+    set_name(record, name)
+    set_kind(record, kind)
+    set_value(record, value)
+    set_location(record, location)
+    set_init(record, None)
+    set_span(record, span)
+    return record

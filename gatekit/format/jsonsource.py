@@ -173,34 +173,6 @@ class _Json:
         index += 1
         return _skip(text, index) if text[index] in " \t\n\r" else index
 
-    def _next(self, index: int) -> tuple[int, bool]:
-        """Past the ``,`` after an item (and ``False``), or past the closing ``}`` (and ``True``)."""
-        text = self.text
-        if text[index] in " \t\n\r":
-            index = _skip(text, index)
-        if text[index] == ",":
-            index += 1
-            return (_skip(text, index) if text[index] in " \t\n\r" else index), False
-        if text[index] == "}":
-            return index + 1, True
-        raise NotJson
-
-    def _first(self, index: int) -> tuple[int | None, int]:
-        """Where the first key of the object opened at ``index`` is (``None``: it is empty, and past it)."""
-        index = _skip(self.text, index + 1)
-        if self.text[index] == "}":
-            return None, index + 1
-        return index, index
-
-    def _key(self, index: int) -> tuple[str, int]:
-        """The key that starts at ``index``, and where its value starts."""
-        if self.text[index] != '"':
-            raise NotJson
-        key, index = _SCAN_STRING(self.text, index + 1)
-        return key, self._colon(index)
-
-    # -- the small sections ------------------------------------------------------------
-
     def fragment(self, index: int) -> tuple[Node, int]:
         """The JSON value at ``index``, composed by the YAML reader, marks where it is in the file."""
         _, end = _SCAN(self.text, index)
@@ -231,14 +203,63 @@ class _Json:
 
     # -- the large sections ------------------------------------------------------------
 
-    def _name(self, key: str, at: int) -> tuple[str, Location]:
-        if not is_name(key):
-            raise Unusual
-        self.nodes += 1
-        if self.nodes > self.most_nodes:  # the reference reader refuses it, located at the root
-            raise Unusual
-        line, column = self.place(at)
-        return self.names.setdefault(key, key), new_location(self.file, line + 1, column + 1)
+    def _entries(self, index: int, read: Callable[[str, Location, int], int]) -> int:
+        """Walk the object opened at ``index``: ``read(name, place, value_start)`` gives its value's end.
+
+        Each key must be a name written once; where each is (line and
+        column) is counted as the walk goes. Returns the index past the
+        object. The loop every entry of a large file goes through: kept
+        short, with whitespace looked for before it is skipped.
+        """
+        text = self.text
+        names = self.names
+        file = self.file
+        skip: Callable[[str, int], Any] = _WHITESPACE.match  # always a match: the pattern takes ""
+        seen: set[str] = set()
+        index = skip(text, index + 1).end()
+        if text[index] == "}":
+            return index + 1
+        at, line, line_start = self._at, self._line, self._line_start
+        while True:
+            if text[index] != '"':
+                raise NotJson
+            key_at = index
+            key, index = _SCAN_STRING(text, index + 1)
+            if text[index] != ":":
+                index = skip(text, index).end()
+                if text[index] != ":":
+                    raise NotJson
+            index += 1
+            if text[index] in " \t\n\r":
+                index = skip(text, index).end()
+            name = names.get(key)
+            if name is None:
+                if not is_name(key):
+                    raise Unusual
+                name = names[key] = key
+            if name in seen:
+                raise Unusual
+            seen.add(name)
+            lines = text.count("\n", at, key_at)
+            if lines:
+                line += lines
+                line_start = text.rfind("\n", at, key_at) + 1
+            at = key_at
+            index = read(name, new_location(file, line + 1, key_at - line_start + 1), index)
+            if text[index] in " \t\n\r":
+                index = skip(text, index).end()
+            if text[index] == ",":
+                index += 1
+                if text[index] in " \t\n\r":
+                    index = skip(text, index).end()
+            elif text[index] == "}":
+                self._at, self._line, self._line_start = at, line, line_start
+                self.nodes += len(seen)
+                if self.nodes > self.most_nodes:  # the reference reader refuses it, located at the root
+                    raise Unusual
+                return index + 1
+            else:
+                raise NotJson
 
     def leaves(self, section: str, index: int) -> tuple[Node, int]:
         """An ``inputs:`` or ``params:`` object, read into :class:`Leaf` records."""
@@ -246,23 +267,20 @@ class _Json:
         kind = LEAF_KINDS[section]
         stand_in = MappingNode(_MAP, [], self.mark(index), None, flow_style=True)
         leaves: dict[str, Leaf] = {}
-        at, index = self._first(index)
-        while at is not None:
-            key, start = self._key(at)
-            name, location = self._name(key, at)
-            if name in leaves:
-                raise Unusual
+
+        def read(name: str, location: Location, start: int) -> int:
             if text[start] == "{":  # an initializer: read as the reference reader reads it
                 node, end = self.fragment(start)
                 try:
                     leaves[name] = read_leaf(self.reader, name, kind, node, location)
                 except GatekitError:
                     raise Unusual from None
-            else:
-                value, end = _SCAN(text, start)
-                leaves[name] = new_leaf(name, kind, _value(value), location, (start, end))
-            index, done = self._next(end)
-            at = None if done else index
+                return end
+            value, end = _SCAN(text, start)
+            leaves[name] = new_leaf(name, kind, _value(value), location, (start, end))
+            return end
+
+        index = self._entries(index, read)
         stand_in.end_mark = self.mark(index)
         self.preread.leaves[stand_in] = leaves
         return stand_in, index
@@ -270,49 +288,47 @@ class _Json:
     def gates(self, index: int) -> tuple[Node, int]:
         """A ``gates:`` object, read into :class:`GateUse` records."""
         text = self.text
+        names = self.names
+        types = self.types
         stand_in = MappingNode(_MAP, [], self.mark(index), None, flow_style=True)
         gates: dict[str, GateUse] = {}
-        at, index = self._first(index)
-        while at is not None:
-            key, start = self._key(at)
-            name, location = self._name(key, at)
-            if name in gates:
-                raise Unusual
+
+        def read(name: str, location: Location, start: int) -> int:
             body, end = _SCAN(text, start)
-            gates[name] = self._gate(name, body, location)
-            index, done = self._next(end)
-            at = None if done else index
+            if type(body) is not tuple:
+                raise Unusual
+            gate = inputs = None
+            attrs: Mapping[str, Any] = NO_ATTRS
+            has_attrs = False
+            for key, value in body:
+                if key == "gate" and gate is None:
+                    gate = types.get(value) if type(value) is str else None
+                    if gate is None:
+                        if not is_name(value):
+                            raise Unusual
+                        gate = types[value] = value
+                elif key == "in" and inputs is None:
+                    if type(value) is not list:
+                        raise Unusual
+                    items: list[str | float] = []
+                    for item in value:
+                        known = names.get(item) if type(item) is str else None
+                        items.append(known if known is not None else self._input(item))
+                    inputs = tuple(items)
+                elif key == "attrs" and not has_attrs:
+                    attrs = self._attrs(value)
+                    has_attrs = True
+                else:  # an unknown key, or one written twice
+                    raise Unusual
+            if gate is None or inputs is None:
+                raise Unusual
+            gates[name] = new_gate_use(name, gate, inputs, attrs, location)
+            return end
+
+        index = self._entries(index, read)
         stand_in.end_mark = self.mark(index)
         self.preread.gates[stand_in] = gates
         return stand_in, index
-
-    def _gate(self, name: str, body: Any, location: Location) -> GateUse:
-        if type(body) is not tuple:
-            raise Unusual
-        gate = inputs = None
-        attrs: Mapping[str, Any] = NO_ATTRS
-        has_attrs = False
-        for key, value in body:
-            if key == "gate" and gate is None:
-                if type(value) is not str:
-                    raise Unusual
-                gate = self.types.get(value)
-                if gate is None:
-                    if not is_name(value):
-                        raise Unusual
-                    gate = self.types[value] = value
-            elif key == "in" and inputs is None:
-                if type(value) is not list:
-                    raise Unusual
-                inputs = tuple([self._input(item) for item in value])
-            elif key == "attrs" and not has_attrs:
-                attrs = self._attrs(value)
-                has_attrs = True
-            else:  # an unknown key, or one written twice
-                raise Unusual
-        if gate is None or inputs is None:
-            raise Unusual
-        return new_gate_use(name, gate, inputs, attrs, location)
 
     def _input(self, item: Any) -> str | float:
         if type(item) is str:

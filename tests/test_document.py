@@ -390,3 +390,23 @@ def test_a_deep_file_written_backwards_is_ordered_without_recursion() -> None:
     circuit = gatekit.loads(text)
     assert circuit._dag.order == [f"g{i}" for i in range(n)]
     assert default_registry() is not None
+
+
+@pytest.mark.parametrize("path", GRAPHS, ids=lambda path: str(path.relative_to(ROOT)))
+def test_a_fast_read_graph_compiles_to_the_reference_readers_plan(path: Path) -> None:
+    if "lib" in path.parts:
+        return
+    text = path.read_text(encoding="utf-8")
+    fast = gatekit.Circuit.from_document(read_text(text, str(path)))
+    reference = gatekit.Circuit.from_document(documents._reference(text, str(path)))
+    assert plan_of(fast) == plan_of(reference)
+    assert run_all(fast) == run_all(reference)
+    assert [str(place) for place, _ in fast.warnings] == [str(place) for place, _ in reference.warnings]
+
+
+def test_json_text_loads_as_its_yaml_twin() -> None:
+    neuron = gatekit.load(ROOT / "graphs" / "neuron.yaml")
+    twin = gatekit.loads((ROOT / "graphs" / "neuron.json").read_text(encoding="utf-8"), file="neuron.json")
+    assert plan_of(twin) == plan_of(neuron)
+    assert run_all(twin) == run_all(neuron)
+    assert str(twin.definition.gates["dot"].location) == "neuron.json:10:5"

@@ -28,7 +28,10 @@ True
 
 from __future__ import annotations
 
+import gc
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from yaml.nodes import Node
@@ -41,9 +44,26 @@ from gatekit.format.sections import Unusual
 from gatekit.format.yamlsource import Reader
 from gatekit.limits import read_bounded
 
-__all__ = ["Document", "read_bytes", "read_file", "read_text"]
+__all__ = ["Document", "collector_paused", "read_bytes", "read_file", "read_text"]
 
 _JSON_START = re.compile(r"[ \t\r\n]*\{")
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building large object graphs.
+
+    Loading allocates hundreds of thousands of long-lived objects and no
+    garbage cycles; with the collector on, it rescans them again and again
+    (about 3x slower at 100k nodes).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclass(slots=True)
@@ -83,17 +103,18 @@ def read_text(text: str, file: str) -> Document:
     :raises LoadError: the text is not well-formed YAML (or JSON), holds more
         than one document, or is empty (the reference reader's errors).
     """
-    if _JSON_START.match(text):
+    with collector_paused():
+        if _JSON_START.match(text):
+            try:
+                return _fast(text, file, json=True)
+            except NotJson:  # YAML written in flow style, or not well-formed: read as YAML
+                pass
+            except Unusual:
+                return _reference(text, file)
         try:
-            return _fast(text, file, json=True)
-        except NotJson:  # YAML written in flow style, or not well-formed: read as YAML
-            pass
+            return _fast(text, file, json=False)
         except Unusual:
             return _reference(text, file)
-    try:
-        return _fast(text, file, json=False)
-    except Unusual:
-        return _reference(text, file)
 
 
 def read_bytes(data: bytes, file: str) -> Document:

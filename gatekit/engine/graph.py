@@ -16,6 +16,7 @@ constants are not nodes: they are part of the gate that uses them.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
 
 import networkx as nx
 
@@ -31,14 +32,14 @@ class CircuitGraph:
 
     __slots__ = ("_graph", "_valid", "order", "root_cone", "unused")
 
-    def __init__(self, valid: ValidCircuit, order: list[str], unused: list[str], root_cone: frozenset[str]):
+    def __init__(self, valid: ValidCircuit, order: list[str], unused: list[str], root_cone: AbstractSet[str]):
         self._valid = valid
         self._graph: nx.DiGraph[str] | None = None
         #: every node, topological (depth first, file order), deterministic
         self.order = order
         #: gates no output depends on, in file order
         self.unused = unused
-        #: outputs[0] and every node it depends on
+        #: outputs[0] and every node it depends on (a set no one changes: not copied to a frozenset)
         self.root_cone = root_cone
 
     @property
@@ -82,13 +83,15 @@ def build_graph(valid: ValidCircuit) -> CircuitGraph:
     order = _depth_first_order(circuit.leaves, circuit.gates)
     if order is None:
         raise _cycle_error(valid, dag_of(valid))
-    root_cone: set[str] = set()
-    _add_cone(circuit.gates, circuit.outputs[0], root_cone)
-    needed = set(root_cone)
-    for output in circuit.outputs[1:]:
-        _add_cone(circuit.gates, output, needed)
-    unused = [name for name in circuit.gates if name not in needed]
-    return CircuitGraph(valid, order, unused, frozenset(root_cone))
+    root_cone = _cone(order, circuit.gates, {circuit.outputs[0]})
+    needed = root_cone
+    if any(output not in root_cone for output in circuit.outputs[1:]):
+        needed = _cone(order, circuit.gates, set(circuit.outputs))
+    if len(needed) == len(circuit.leaves) + len(circuit.gates):  # every node is needed
+        unused = []
+    else:
+        unused = [name for name in circuit.gates if name not in needed]
+    return CircuitGraph(valid, order, unused, root_cone)
 
 
 _OPEN, _DONE = 1, 2
@@ -112,6 +115,13 @@ def _depth_first_order(leaves: Mapping[str, object], gates: Mapping[str, GateUse
     for start, use in gates.items():
         if start in state:
             continue
+        for source in use.inputs:  # a file written in order: every input done, the gate is next
+            if type(source) is str and state.get(source) != _DONE:
+                break
+        else:
+            state[start] = _DONE
+            order.append(start)
+            continue
         state[start] = _OPEN
         stack: list[tuple[str, Iterator[str | float]]] = [(start, iter(use.inputs))]
         while stack:
@@ -133,19 +143,17 @@ def _depth_first_order(leaves: Mapping[str, object], gates: Mapping[str, GateUse
     return order
 
 
-def _add_cone(gates: Mapping[str, GateUse], start: str, reached: set[str]) -> None:
-    """Add ``start`` and every node it depends on to ``reached``."""
-    stack = [start]
-    while stack:
-        name = stack.pop()
-        if name in reached:
-            continue
-        reached.add(name)
-        use = gates.get(name)
-        if use is not None:
-            for source in use.inputs:
-                if type(source) is str and source not in reached:
-                    stack.append(source)
+def _cone(order: list[str], gates: Mapping[str, GateUse], outputs: set[str]) -> set[str]:
+    """``outputs`` and every node they depend on: the order walked back, each needed gate's inputs added."""
+    needed = outputs
+    for name in reversed(order):
+        if name in needed:
+            use = gates.get(name)
+            if use is not None:
+                for source in use.inputs:
+                    if type(source) is str:
+                        needed.add(source)
+    return needed
 
 
 def _cycle_error(valid: ValidCircuit, graph: nx.DiGraph[str]) -> CycleError:

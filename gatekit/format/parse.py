@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from operator import attrgetter
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -391,6 +392,10 @@ _Entry = TypeVar("_Entry", Leaf, GateUse)
 
 def _take(target: dict[str, _Entry], scope: dict[str, Location], entries: Mapping[str, _Entry]) -> None:
     """Add a section a fast reader took (its names checked), refusing a name defined before it."""
+    if scope.keys().isdisjoint(entries):  # as a rule: added whole, in C
+        scope.update(zip(entries, map(attrgetter("location"), entries.values()), strict=True))
+        target.update(entries)
+        return
     for name, entry in entries.items():
         first = scope.get(name)
         if first is not None:

@@ -410,3 +410,31 @@ def test_json_text_loads_as_its_yaml_twin() -> None:
     assert plan_of(twin) == plan_of(neuron)
     assert run_all(twin) == run_all(neuron)
     assert str(twin.definition.gates["dot"].location) == "neuron.json:10:5"
+
+
+def big_yaml(bad_last: bool) -> str:
+    gates = [f"  g{i}: {{gate: exp, in: [x]}}\n" for i in range(5)]
+    if bad_last:
+        gates[-1] = "  g4: {gate: exp, in: [x], bogus: 1}\n"
+    return "# a chain\ninputs: {x: 1}\ngates:\n" + "".join(gates) + "outputs: [g0]\n"
+
+
+def big_json(bad_last: bool) -> str:
+    gates = [f'"g{i}": {{"gate": "exp", "in": ["x"]}}' for i in range(5)]
+    if bad_last:
+        gates[-1] = '"g4": {"gate": "exp", "in": ["x"], "bogus": 1}'
+    return '\n {"inputs": {"x": 1}, "gates": {' + ", ".join(gates) + '}, "outputs": ["g0"]}'
+
+
+@pytest.mark.parametrize(("write", "where"), [(big_yaml, (2, 1)), (big_json, (2, 2))], ids=["yaml", "json"])
+def test_a_circuit_past_the_node_limit_is_refused_at_its_root_as_soon_as_it_passes(
+    write: Any, where: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GATEKIT_MAX_NODES", "3")
+    for bad_last in (False, True):  # the rest unread: an unknown key past the limit is not seen
+        with pytest.raises(GraphError) as info:
+            read_text(write(bad_last), "big.yaml")
+        assert info.value.location == gatekit.Location("big.yaml", *where)
+        assert "the circuit's node count exceeds the limit of 3 (set GATEKIT_MAX_NODES to raise it)" in str(
+            info.value
+        )

@@ -12,8 +12,10 @@ nodes PyYAML's composer would make. The result is the document's root,
 those sections standing in as empty mappings, and the records
 (:class:`~gatekit.format.parse.Preread`) for :func:`~gatekit.format.parse.parse`.
 
-Nothing here reports an error: anything unusual raises
-:class:`~gatekit.format.sections.Unusual` (see :mod:`~gatekit.format.sections`).
+Nothing here reports an error but one: anything unusual raises
+:class:`~gatekit.format.sections.Unusual` (see :mod:`~gatekit.format.sections`);
+a circuit past ``GATEKIT_MAX_NODES`` is refused as soon as the count passes
+it (as the reference reader refuses it, at the root), the rest unread.
 
 >>> from gatekit.format.yamlsource import Reader
 >>> root, preread = read_events("inputs: {x: 1.5}\\ngates:\\n  y: {gate: exp, in: [x]}\\n", Reader("g.yaml"))
@@ -43,7 +45,16 @@ from yaml.events import (
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gatekit.errors import GatekitError, Location
-from gatekit.format.parse import LEAF_KINDS, NO_ATTRS, GateUse, Leaf, Preread, plain_value, read_leaf
+from gatekit.format.parse import (
+    LEAF_KINDS,
+    NO_ATTRS,
+    GateUse,
+    Leaf,
+    Preread,
+    plain_value,
+    read_leaf,
+    too_many_nodes,
+)
 from gatekit.format.sections import (
     NOT_TEXT,
     AttrsPool,
@@ -100,6 +111,7 @@ class _Stream:
         # Only a text with a & can hold an anchor (and so an alias), only one with a ! a tag:
         # without either, the events are not checked for them.
         self.marked = "&" in text or "!" in text
+        self.root_location = Location(self.file)
 
     def document(self) -> tuple[MappingNode, Preread]:
         get = self.get
@@ -110,6 +122,8 @@ class _Stream:
         if type(event) is not MappingStartEvent or not _plain_event(event):
             raise Unusual
         root = self._start(event)
+        mark: Any = event.start_mark
+        self.root_location = Location(self.file, mark.line + 1, mark.column + 1)
         while True:
             event = get()
             if type(event) is MappingEndEvent:
@@ -173,11 +187,13 @@ class _Stream:
                 key.append(node)
             event = get()
 
-    def _count(self, more: int) -> None:
-        """Count a section's nodes; past ``GATEKIT_MAX_NODES`` the reference reader refuses the file."""
-        self.nodes += more
-        if self.nodes > self.most_nodes:
-            raise Unusual
+    def _room(self) -> int:
+        """How many more nodes the circuit may have (``GATEKIT_MAX_NODES``)."""
+        return self.most_nodes - self.nodes
+
+    def _full(self) -> GatekitError:
+        """The circuit is past ``GATEKIT_MAX_NODES``: refused at once, before the rest is read."""
+        return too_many_nodes(self.root_location)
 
     def _name(self, event: Any) -> tuple[str, Location]:
         """A key that names a node, with its place."""
@@ -204,6 +220,7 @@ class _Stream:
         kind = LEAF_KINDS[section]
         stand_in = self._start(start)
         leaves: dict[str, Leaf] = {}
+        room = self._room()
         while True:
             event = get()
             if type(event) is MappingEndEvent:
@@ -212,6 +229,8 @@ class _Stream:
             name, location = self._name(event)
             if name in leaves:
                 raise Unusual
+            if len(leaves) == room:
+                raise self._full()
             event = get()
             number = None
             if type(event) is ScalarEvent and not event.style and _plain_event(event):
@@ -224,7 +243,7 @@ class _Stream:
                 leaves[name] = read_leaf(self.reader, name, kind, self.compose(event), location)
             except GatekitError:
                 raise Unusual from None
-        self._count(len(leaves))
+        self.nodes += len(leaves)
         self.preread.leaves[stand_in] = leaves
         return stand_in
 
@@ -253,6 +272,7 @@ class _Stream:
         stand_in = self._start(start)
         gates: dict[str, GateUse] = {}
         types: dict[str, str] = {}  # the gate types seen, each text once
+        room = self._room()
         while True:
             event = get()
             if type(event) is not ScalarEvent:
@@ -271,6 +291,8 @@ class _Stream:
                 name = known
             if name in gates:
                 raise Unusual
+            if len(gates) == room:
+                raise self._full()
             mark: Any = event.start_mark
             location = new_location(file, mark.line + 1, mark.column + 1)
             event = get()
@@ -313,7 +335,7 @@ class _Stream:
             if gate is None or inputs is None:
                 raise Unusual
             gates[name] = new_gate_use(name, gate, inputs, attrs, location)
-        self._count(len(gates))
+        self.nodes += len(gates)
         self.preread.gates[stand_in] = gates
         return stand_in
 

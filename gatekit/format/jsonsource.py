@@ -12,7 +12,8 @@ out is what :mod:`~gatekit.format.events` makes of a YAML file: the
 document's root, the large sections standing in as empty mappings, and
 their records (:class:`~gatekit.format.parse.Preread`).
 
-Nothing here reports an error: text that is not JSON, or is JSON that YAML
+Nothing here reports an error but one (a circuit past ``GATEKIT_MAX_NODES``
+is refused, at its root, as soon as the count passes it): text that is not JSON, or is JSON that YAML
 would read otherwise (a surrogate pair written as escapes, a control
 character YAML refuses), raises :class:`NotJson`, and the file is read as
 YAML; anything else unusual raises :class:`~gatekit.format.sections.Unusual`
@@ -42,7 +43,7 @@ from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from gatekit.errors import GatekitError, Location
-from gatekit.format.parse import LEAF_KINDS, NO_ATTRS, GateUse, Leaf, Preread, read_leaf
+from gatekit.format.parse import LEAF_KINDS, NO_ATTRS, GateUse, Leaf, Preread, read_leaf, too_many_nodes
 from gatekit.format.sections import AttrsPool, Unusual, new_gate_use, new_leaf, new_location
 from gatekit.format.yamlsource import Reader, YamlLoader
 from gatekit.limits import MAX_DIMENSIONS, limit
@@ -112,6 +113,7 @@ class _Json:
         self.attrs_pool = AttrsPool()
         self.nodes = 0
         self.most_nodes = limit("GATEKIT_MAX_NODES")
+        self.root_location = Location(self.file)
         # the line and column of the last place asked for (places are asked for in file order)
         self._at = self._line = self._line_start = 0
 
@@ -135,6 +137,7 @@ class _Json:
         if text[index] != "{":
             raise NotJson
         root = MappingNode(_MAP, [], self.mark(index), None, flow_style=True)
+        self.root_location = Location(self.file, root.start_mark.line + 1, root.start_mark.column + 1)
         index = _skip(text, index + 1)
         if text[index] != "}":
             while True:
@@ -220,6 +223,7 @@ class _Json:
         if text[index] == "}":
             return index + 1
         at, line, line_start = self._at, self._line, self._line_start
+        room = self.most_nodes - self.nodes
         while True:
             if text[index] != '"':
                 raise NotJson
@@ -239,6 +243,8 @@ class _Json:
                 name = names[key] = key
             if name in seen:
                 raise Unusual
+            if len(seen) == room:  # past GATEKIT_MAX_NODES: refused at once, the rest unread
+                raise too_many_nodes(self.root_location)
             seen.add(name)
             lines = text.count("\n", at, key_at)
             if lines:
@@ -255,8 +261,6 @@ class _Json:
             elif text[index] == "}":
                 self._at, self._line, self._line_start = at, line, line_start
                 self.nodes += len(seen)
-                if self.nodes > self.most_nodes:  # the reference reader refuses it, located at the root
-                    raise Unusual
                 return index + 1
             else:
                 raise NotJson

@@ -40,6 +40,7 @@ __all__ = [
     "parse_library",
     "plain_value",
     "read_leaf",
+    "too_many_nodes",
 ]
 
 FORMAT_VERSION = 1
@@ -310,7 +311,7 @@ def parse(root: Node, reader: Reader, preread: Preread | None = None) -> Circuit
     if outputs is None:
         raise reader.error(root, "the circuit has no 'outputs:' list; name the node(s) to compute")
     if len(leaves) + len(gates) > limit("GATEKIT_MAX_NODES"):
-        raise reader.error(root, f"the circuit's {exceeded('GATEKIT_MAX_NODES', 'node count')}")
+        raise too_many_nodes(reader.location(root))
     for name, leaf in leaves.items():
         if leaf.init is not None:  # drawn once the seed is known, wherever it is written
             leaves[name] = replace(leaf, value=leaf.init.values(seed, name))
@@ -330,6 +331,11 @@ def parse(root: Node, reader: Reader, preread: Preread | None = None) -> Circuit
         seed=seed,
         train=train,
     )
+
+
+def too_many_nodes(root: Location) -> GraphError:
+    """The error for a circuit past ``GATEKIT_MAX_NODES``, located at its root mapping."""
+    return GraphError(f"the circuit's {exceeded('GATEKIT_MAX_NODES', 'node count')}", root)
 
 
 def is_library(root: Node) -> bool:

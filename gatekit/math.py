@@ -207,7 +207,10 @@ def fold(values: Sequence[Value], combine: Callable[[Value, Value], Value], ufun
     """
     total = combine(values[0], values[1])
     for x in values[2:]:
-        if type(total) is np.ndarray and np.broadcast_shapes(total.shape, np.shape(x)) == total.shape:
+        if type(total) is np.ndarray and (
+            (type(x) is np.ndarray and x.shape == total.shape)
+            or np.broadcast_shapes(total.shape, np.shape(x)) == total.shape
+        ):
             ufunc(total, x, out=total)
         else:
             total = combine(total, x)

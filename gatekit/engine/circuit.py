@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
 from typing import Any, ClassVar, TypeVar
@@ -27,10 +27,11 @@ import numpy as np
 from yaml.nodes import Node
 
 from gatekit.engine import scheduler
+from gatekit.engine.batching import BatchedPlan, batch
 from gatekit.engine.broadcast import sum_to_shape
 from gatekit.engine.compiler import Plan, compile_plan
 from gatekit.engine.graph import build_graph
-from gatekit.engine.guards import guarded
+from gatekit.engine.guards import NotScalar, guarded, guarded_batched
 from gatekit.engine.scheduler import Observer
 from gatekit.engine.validate import ValidCircuit, check_module_names, validate
 from gatekit.errors import Location, UsageError
@@ -65,23 +66,52 @@ class Result:
     """One run's numbers: ``outputs``, ``grads`` (of ``outputs[0]``) and ``values``."""
 
     def __init__(
-        self, plan: Plan, values: list[Any], grads: list[Any], circuit: Circuit | None = None
+        self,
+        plan: Plan,
+        values: list[Any] | np.ndarray,
+        grads: list[Any] | np.ndarray,
+        circuit: Circuit | None = None,
     ) -> None:
         self._plan = plan
-        self._values = values
-        self._grads = grads
+        #: a value per slot: a list, or, from a batched run, a float64 vector read as floats when asked
+        self._slots = values
+        self._gradients = grads
         #: the circuit that made this result (``None`` when made by hand)
         self.circuit = circuit
 
     @cached_property
+    def _values(self) -> list[Any]:
+        slots = self._slots
+        return slots.tolist() if isinstance(slots, np.ndarray) else slots
+
+    @cached_property
+    def _grads(self) -> list[Any]:
+        grads = self._gradients
+        return grads.tolist() if isinstance(grads, np.ndarray) else grads
+
+    def _picked(self, slots: Mapping[str, int]) -> dict[str, Any]:
+        """``{name: value}`` for the named slots, as floats even from a batched run's vector."""
+        values = self._slots
+        if type(values) is np.ndarray and "_values" not in self.__dict__:
+            return dict(zip(slots, values[list(slots.values())].tolist(), strict=True))
+        return {name: self._values[slot] for name, slot in slots.items()}
+
+    @cached_property
     def outputs(self) -> Mapping[str, Any]:
         """Each output's value, in the order of ``outputs:``."""
-        return {name: self._values[slot] for name, slot in self._plan.outputs.items()}
+        return self._picked(self._plan.outputs)
 
     @cached_property
     def grads(self) -> Mapping[str, Any]:
         """The gradient of the first output with respect to every input and param."""
-        values, grads, reached = self._values, self._grads, self._plan.reached
+        plan, vector = self._plan, self._gradients
+        if type(vector) is np.ndarray:  # a batched run: numbers only, no array to copy or shape
+            picked = vector[list(plan.leaves.values())].tolist()
+            return {
+                name: grad if slot in plan.reached else 0.0
+                for (name, slot), grad in zip(plan.leaves.items(), picked, strict=True)
+            }
+        values, grads, reached = self._values, self._grads, plan.reached
         shared = {id(value) for value in values if type(value) is np.ndarray}
         with np.errstate(all="ignore"):  # summing inf and -inf is nan, as in the run, not a warning
             return {
@@ -102,7 +132,7 @@ class Result:
     @property
     def leaves(self) -> dict[str, Any]:
         """The value each input and param had in this run."""
-        return {name: self._values[slot] for name, slot in self._plan.leaves.items()}
+        return self._picked(self._plan.leaves)
 
     def __repr__(self) -> str:
         return f"<Result outputs={self.outputs!r}>"
@@ -120,6 +150,9 @@ class Circuit:
         self.plan = plan
         # the kinds of run (scalars: False, arrays: True) whose plugin results were checked
         self._checked: set[bool] = set()
+        self._batched_plan: BatchedPlan | None = None
+        self._batching_decided = False
+        self._initial_vector = np.empty(0)  # plan.initial as a float64 vector, for the batched loops
         # whether the file's own leaf values hold an array (overrides may add one)
         self._array_leaves = any(type(plan.initial[slot]) is np.ndarray for slot in plan.leaves.values())
         #: ``(location, message)`` pairs worth telling the author (unused gates)
@@ -195,6 +228,7 @@ class Circuit:
         check_finite: bool = False,
         observer: Observer | None = None,
         guard: bool = False,
+        batching: bool = True,
         **overrides: Any,
     ) -> Result:
         """Run forward and backward; ``values`` and ``overrides`` replace leaves' values.
@@ -212,6 +246,10 @@ class Circuit:
             first run (and the first run with arrays) always does; tools that
             call a circuit again and again to check it (``gatekit.testing``)
             ask for it, so a hook that misbehaves on a later call is named.
+        :param batching: a run of numbers only may run groups of gates as
+            one call on vectors (see :mod:`gatekit.engine.batching`), which
+            gives the same numbers to the last bit or two; ``False`` runs
+            every gate on its own, as an observed run does.
         :raises UsageError: an override names no input or param, or its value
             is not numeric.
         :raises RunError: a gate raised, returned something that is not a
@@ -223,14 +261,24 @@ class Circuit:
         plan = self.plan
         slots = plan.initial.copy()
         arrays = self._array_leaves
+        given = []
         for name, value in {**(values or {}), **overrides}.items():
             slot = plan.leaves.get(name)
             if slot is None:
                 known = ", ".join(plan.leaves) or "none"
                 raise UsageError(f"no input or param named {name!r} (known: {known})", Location(self.file))
             slots[slot] = as_value(value, name)
+            given.append(slot)
             arrays = arrays or type(slots[slot]) is np.ndarray
-        if check_finite or guard or observer is not None or arrays not in self._checked:
+        must_guard = check_finite or guard or observer is not None or arrays not in self._checked
+        if not arrays and observer is None and batching:
+            batched = self.batched
+            if batched is not None:
+                try:
+                    return self._run_batched(batched, slots, given, must_guard, check_finite)
+                except NotScalar:  # a gate makes arrays of numbers: this circuit runs gate by gate
+                    self.batched = None
+        if must_guard:
             plan = guarded(plan, finite=check_finite)  # the first run of each kind checks what plugins return
         if arrays:
             with np.errstate(all="ignore"):  # inf and nan are results, not warnings
@@ -244,6 +292,38 @@ class Circuit:
                 grads = scheduler.backward(plan, slots, observer)
         self._checked.add(arrays)
         return self.result_type(self.plan, slots, grads, self)
+
+    @property
+    def batched(self) -> BatchedPlan | None:
+        """How runs of numbers only are batched (:mod:`gatekit.engine.batching`); ``None``: gate by gate.
+
+        :func:`~gatekit.engine.batching.batch` decides it on first use; it may
+        be set (to ``batch(circuit.plan, force=True)``, say, or ``None``).
+        """
+        if not self._batching_decided:
+            self.batched = batch(self.plan)
+        return self._batched_plan
+
+    @batched.setter
+    def batched(self, batched: BatchedPlan | None) -> None:
+        self._batched_plan = batched
+        self._batching_decided = True
+
+    def _run_batched(
+        self, batched: BatchedPlan, slots: list[Any], given: Iterable[int], must_guard: bool, finite: bool
+    ) -> Result:
+        if must_guard:
+            batched = guarded_batched(batched, finite=finite)
+        if not self._initial_vector.size:
+            self._initial_vector = np.array(self.plan.initial, dtype=np.float64)
+        values = self._initial_vector.copy()
+        for slot in given:
+            values[slot] = slots[slot]
+        with np.errstate(all="ignore"):  # inf and nan are results, not warnings
+            scheduler.forward_batched(batched, values)
+            grads = scheduler.backward_batched(batched, values)
+        self._checked.add(False)
+        return self.result_type(self.plan, values, grads, self)
 
     def __repr__(self) -> str:
         return f"<Circuit {self.name or self.file!r}: {len(self.plan.forward)} gates>"

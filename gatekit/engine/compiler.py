@@ -69,6 +69,7 @@ class ForwardStep(NamedTuple):
     b: int  # the second input's slot (BINARY)
     gather: Gather  # values -> every input's value, in order (any kind)
     out: int  # the output's slot
+    slots: tuple[int, ...] = ()  # every input's slot, in order (for the batching of scalar circuits)
 
 
 class BackwardStep(NamedTuple):
@@ -117,7 +118,7 @@ class Plan:
 
 
 def _lean_forward(step: ForwardStep) -> ForwardTuple:
-    kind, forward, a, b, gather, out = step
+    kind, forward, a, b, gather, out, _ = step
     return (kind, forward, a, b, UNUSED_GATHER if kind in (UNARY, BINARY) else gather, out)
 
 
@@ -157,7 +158,7 @@ class _Row:
         kind = _kind(len(inputs))
         a = inputs[0] if kind != MANY else SINK
         b = inputs[1] if kind == BINARY else SINK
-        return ForwardStep(kind, self.forward, a, b, _gather(inputs), self.out)
+        return ForwardStep(kind, self.forward, a, b, _gather(inputs), self.out, tuple(inputs))
 
     def backward_step(self, targets: tuple[int, ...]) -> BackwardStep:
         inputs = self.inputs

@@ -25,13 +25,14 @@ from typing import Any
 
 import numpy as np
 
+from gatekit.engine.batching import BackGroup, BatchedPlan, Group, LoneStep
 from gatekit.engine.broadcast import shape_of
-from gatekit.engine.compiler import VJP, Plan
+from gatekit.engine.compiler import VJP, ForwardStep, Plan
 from gatekit.engine.validate import BoundGate
 from gatekit.errors import PLUGIN_FAULTS, RunError, describe_exception
 from gatekit.plugin.registry import Hooks
 
-__all__ = ["Fault", "checked", "fault_of", "guarded", "refusal"]
+__all__ = ["Fault", "NotScalar", "checked", "fault_of", "guarded", "guarded_batched", "refusal"]
 
 #: Makes the error for a finding about one gate: ``fault("returned ...")``.
 Fault = Callable[[str], RunError]
@@ -176,3 +177,116 @@ def guarded(plan: Plan, *, finite: bool) -> Plan:
         for step in plan.backward
     ]
     return dataclasses.replace(plan, forward=forward, backward=backward)
+
+
+class NotScalar(RunError):
+    """A gate of a scalar run returned an array: the circuit is not for the batched loops."""
+
+
+def guarded_batched(batched: BatchedPlan, *, finite: bool) -> BatchedPlan:
+    """A copy of ``batched`` whose hooks check what they return, as :func:`guarded` does.
+
+    A group's call is checked as a whole: an exception, a value that is not
+    float64, a shape other than one number per member, or (if ``finite``) a
+    NaN or infinity makes the group's members run again one by one through
+    the per-gate checks, whose message names the gate that did it; where
+    none does alone, the group's first gate is named, with what the call on
+    all of them at once returned. A lone gate is checked as on the per-gate
+    plan, and must return a number: one that returns an array raises
+    :class:`NotScalar`, and the circuit runs its per-gate loops instead.
+    """
+    plan = batched.plan
+    lone = guarded(plan, finite=finite)
+    steps = {step.out: step for step in lone.forward}
+    senders = {step.out: step for step in lone.backward}
+
+    def forward_item(item: Group | ForwardStep) -> Group | ForwardStep:
+        if isinstance(item, Group):
+            return dataclasses.replace(item, forward=_group_forward(plan, item, steps, finite))
+        return item._replace(forward=_scalar(steps[item.out].forward, fault_of(plan.gates[item.out])))
+
+    def backward_item(item: BackGroup | LoneStep) -> BackGroup | LoneStep:
+        if isinstance(item, BackGroup):
+            return dataclasses.replace(item, backward=_group_backward(plan, item, senders, finite))
+        return item._replace(backward=senders[item.out].backward)
+
+    return BatchedPlan(
+        plan,
+        [forward_item(item) for item in batched.forward],
+        [backward_item(item) for item in batched.backward],
+    )
+
+
+def _scalar(forward: Callable[..., Any], fault: Fault) -> Callable[..., Any]:
+    def scalar(inputs: Sequence[Any]) -> Any:
+        output = forward(inputs)
+        if shape_of(output) != ():
+            found = fault(f"returned an array of shape {shape_of(output)} in a scalar run")
+            raise NotScalar(found.message, found.location, node=found.node)
+        return output
+
+    return scalar
+
+
+def _group_problem(output: Any, count: int, finite: bool) -> str | None:
+    """What is wrong with what a group's hook returned for ``count`` members, or ``None``."""
+    problem = refusal(output)
+    if problem is not None:
+        return f"returned {problem}"
+    if shape_of(output) not in ((), (count,)):
+        return f"returned an array of shape {shape_of(output)}"
+    if finite and _not_finite(output) is not None:
+        return f"produced {_not_finite(output)}"
+    return None
+
+
+def _group_fault(plan: Plan, item: Group | BackGroup, hook: str, problem: str) -> RunError:
+    bound = plan.gates[min(item.members)]  # the first in plan order
+    return RunError(
+        f"{bound.describe()} {problem} from {hook} called on {len(item.members)} uses at once (its spec "
+        "says it is elementwise), though one by one they do not",
+        bound.location,
+        node=bound.name,
+    )
+
+
+def _group_forward(
+    plan: Plan, group: Group, steps: dict[int, ForwardStep], finite: bool
+) -> Callable[..., Any]:
+    fn, count = group.forward, len(group.members)
+
+    def forward(inputs: Sequence[Any]) -> Any:
+        try:
+            output = fn(inputs)
+            problem = _group_problem(output, count, finite)
+        except PLUGIN_FAULTS as exc:
+            problem = f"failed ({describe_exception(exc)})"
+        if problem is None:
+            return output
+        for i, member in enumerate(group.members):  # raises the per-gate check's message, if it finds it
+            steps[member].forward(tuple(float(values[i]) for values in inputs))
+        raise _group_fault(plan, group, "gate_forward", problem)
+
+    return forward
+
+
+def _group_backward(
+    plan: Plan, group: BackGroup, senders: dict[int, Any], finite: bool
+) -> Callable[..., Any]:
+    fn, count = group.backward, len(group.members)
+
+    def backward(inputs: Sequence[Any], output: Any) -> Any:
+        try:
+            grads = fn(inputs, output)
+            problems = [f"returned {len(grads)} gradient(s) for {len(inputs)} input(s)"]
+            if len(grads) == len(inputs):
+                problems = [p for p in (_group_problem(grad, count, finite) for grad in grads) if p]
+        except PLUGIN_FAULTS as exc:
+            problems = [f"failed ({describe_exception(exc)})"]
+        if not problems:
+            return grads
+        for i, member in enumerate(group.members):
+            senders[member].backward(tuple(float(values[i]) for values in inputs), float(output[i]))
+        raise _group_fault(plan, group, "gate_local_grad", problems[0])
+
+    return backward

@@ -14,7 +14,7 @@ Values = Sequence[Any]
 
 
 class Sigmoid(SpecGate):
-    spec = GateSpec("sigmoid", 1, "Logistic sigmoid: 1 / (1 + e ** -a), stable for any a.")
+    spec = GateSpec("sigmoid", 1, "Logistic sigmoid: 1 / (1 + e ** -a), stable for any a.", elementwise=True)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -27,7 +27,7 @@ class Sigmoid(SpecGate):
 
 
 class Relu(SpecGate):
-    spec = GateSpec("relu", 1, "Rectifier: max(a, 0) (gradient 0 at 0).")
+    spec = GateSpec("relu", 1, "Rectifier: max(a, 0) (gradient 0 at 0).", elementwise=True)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -46,6 +46,7 @@ class LeakyRelu(SpecGate):
         1,
         "Leaky rectifier: a if a > 0 else slope * a.",
         attrs={"slope": Attr(0.01, "the slope for negative a")},
+        elementwise=True,
     )
 
     @hookimpl
@@ -60,7 +61,7 @@ class LeakyRelu(SpecGate):
 
 
 class Softplus(SpecGate):
-    spec = GateSpec("softplus", 1, "Softplus: ln(1 + e ** a), stable for any a.")
+    spec = GateSpec("softplus", 1, "Softplus: ln(1 + e ** a), stable for any a.", elementwise=True)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:

@@ -21,7 +21,9 @@ Values = Sequence[Any]
 
 
 class Add(SpecGate):
-    spec = GateSpec("add", 2, "Sum of the inputs: a + b + ...", variadic=True, symbol="+", infix=True)
+    spec = GateSpec(
+        "add", 2, "Sum of the inputs: a + b + ...", variadic=True, symbol="+", infix=True, elementwise=True
+    )
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -36,7 +38,15 @@ class Add(SpecGate):
 
 
 class Mul(SpecGate):
-    spec = GateSpec("mul", 2, "Product of the inputs: a * b * ...", variadic=True, symbol="*", infix=True)
+    spec = GateSpec(
+        "mul",
+        2,
+        "Product of the inputs: a * b * ...",
+        variadic=True,
+        symbol="*",
+        infix=True,
+        elementwise=True,
+    )
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -65,7 +75,7 @@ class Mul(SpecGate):
 
 
 class Sub(SpecGate):
-    spec = GateSpec("sub", 2, "Difference: a - b.", symbol="-", infix=True)
+    spec = GateSpec("sub", 2, "Difference: a - b.", symbol="-", infix=True, elementwise=True)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -85,6 +95,7 @@ class Div(SpecGate):
         domain=(REAL, POSITIVE),
         symbol="/",
         infix=True,
+        elementwise=True,
     )
 
     @hookimpl
@@ -100,7 +111,7 @@ class Div(SpecGate):
 
 
 class Neg(SpecGate):
-    spec = GateSpec("neg", 1, "Negation: -a.", symbol="-x", prefix="-")
+    spec = GateSpec("neg", 1, "Negation: -a.", symbol="-x", prefix="-", elementwise=True)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -113,7 +124,9 @@ class Neg(SpecGate):
 
 
 class Reciprocal(SpecGate):
-    spec = GateSpec("reciprocal", 1, "Reciprocal: 1 / a.", domain=POSITIVE, symbol="1/x", prefix="1/")
+    spec = GateSpec(
+        "reciprocal", 1, "Reciprocal: 1 / a.", domain=POSITIVE, symbol="1/x", prefix="1/", elementwise=True
+    )
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -126,7 +139,7 @@ class Reciprocal(SpecGate):
 
 
 class Square(SpecGate):
-    spec = GateSpec("square", 1, "Square: a * a.", symbol="x²")
+    spec = GateSpec("square", 1, "Square: a * a.", symbol="x²", elementwise=True)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -141,7 +154,12 @@ class Square(SpecGate):
 
 class Pow(SpecGate):
     spec = GateSpec(
-        "pow", 2, "Power: a ** b (gradient for both a and b).", domain=(POSITIVE, REAL), symbol="^"
+        "pow",
+        2,
+        "Power: a ** b (gradient for both a and b).",
+        domain=(POSITIVE, REAL),
+        symbol="^",
+        elementwise=True,
     )
 
     @hookimpl
@@ -163,7 +181,7 @@ class Pow(SpecGate):
 
 
 class Abs(SpecGate):
-    spec = GateSpec("abs", 1, "Absolute value: |a| (gradient 0 at 0).", symbol="|x|")
+    spec = GateSpec("abs", 1, "Absolute value: |a| (gradient 0 at 0).", symbol="|x|", elementwise=True)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -178,7 +196,10 @@ class Abs(SpecGate):
 
 class Max(SpecGate):
     spec = GateSpec(
-        "max", 2, "Larger input (nan if either is); the gradient goes to the input chosen (a on a tie)."
+        "max",
+        2,
+        "Larger input (nan if either is); the gradient goes to the input chosen (a on a tie).",
+        elementwise=True,
     )
 
     @hookimpl
@@ -197,7 +218,10 @@ class Max(SpecGate):
 
 class Min(SpecGate):
     spec = GateSpec(
-        "min", 2, "Smaller input (nan if either is); the gradient goes to the input chosen (a on a tie)."
+        "min",
+        2,
+        "Smaller input (nan if either is); the gradient goes to the input chosen (a on a tie).",
+        elementwise=True,
     )
 
     @hookimpl

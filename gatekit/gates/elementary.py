@@ -14,7 +14,7 @@ Values = Sequence[Any]
 
 
 class Exp(SpecGate):
-    spec = GateSpec("exp", 1, "Exponential: e ** a.")
+    spec = GateSpec("exp", 1, "Exponential: e ** a.", elementwise=True)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -27,7 +27,7 @@ class Exp(SpecGate):
 
 
 class Log(SpecGate):
-    spec = GateSpec("log", 1, "Natural logarithm: ln a (a > 0).", domain=POSITIVE)
+    spec = GateSpec("log", 1, "Natural logarithm: ln a (a > 0).", domain=POSITIVE, elementwise=True)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -41,7 +41,7 @@ class Log(SpecGate):
 
 
 class Sqrt(SpecGate):
-    spec = GateSpec("sqrt", 1, "Square root: a ** 0.5 (a >= 0).", domain=POSITIVE)
+    spec = GateSpec("sqrt", 1, "Square root: a ** 0.5 (a >= 0).", domain=POSITIVE, elementwise=True)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -54,7 +54,7 @@ class Sqrt(SpecGate):
 
 
 class Sin(SpecGate):
-    spec = GateSpec("sin", 1, "Sine of a (radians).")
+    spec = GateSpec("sin", 1, "Sine of a (radians).", elementwise=True)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -68,7 +68,7 @@ class Sin(SpecGate):
 
 
 class Cos(SpecGate):
-    spec = GateSpec("cos", 1, "Cosine of a (radians).")
+    spec = GateSpec("cos", 1, "Cosine of a (radians).", elementwise=True)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -82,7 +82,7 @@ class Cos(SpecGate):
 
 
 class Tanh(SpecGate):
-    spec = GateSpec("tanh", 1, "Hyperbolic tangent of a.")
+    spec = GateSpec("tanh", 1, "Hyperbolic tangent of a.", elementwise=True)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:

@@ -315,6 +315,7 @@ class BinaryCrossEntropyWithLogits(SpecGate):
         2,
         "Logistic loss of logit z against target t: max(z, 0) - z * t + ln(1 + e ** -|z|), stable for any z.",
         domain=(REAL, PROBABILITY),
+        elementwise=True,
     )
 
     @hookimpl
@@ -340,6 +341,7 @@ class Hinge(SpecGate):
         "hinge",
         2,
         "Hinge (max-margin) loss of a score s for a label y of +1 or -1: max(0, 1 - y * s).",
+        elementwise=True,
     )
 
     @hookimpl
@@ -367,6 +369,7 @@ class Step(SpecGate):
         "step",
         1,
         "Step: 1 where a > 0, else 0, with gradient 0 (for accuracy, as mean(step(y * score))).",
+        elementwise=True,
     )
 
     @hookimpl

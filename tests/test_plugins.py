@@ -197,7 +197,7 @@ def test_explicit_plugins_fail_loudly(tmp_path: Path) -> None:
     done = gatekit_cli("gates", "-p", str(plugin))
     assert done.returncode == 2
     assert "hook gate_forward" in done.stderr
-    assert "(gate_forward takes: inputs, attrs)" in done.stderr
+    assert "(gate_forward takes: inputs, attrs, out)" in done.stderr
 
 
 # -- a circuit names what it needs ------------------------------------------------

@@ -28,7 +28,8 @@ from yaml.nodes import Node
 
 from gatekit.engine import scheduler
 from gatekit.engine.batching import BatchedPlan, batch
-from gatekit.engine.broadcast import sum_to_shape
+from gatekit.engine.broadcast import shape_of, sum_to_shape
+from gatekit.engine.buffers import BufferPool
 from gatekit.engine.compiler import Plan, compile_plan
 from gatekit.engine.graph import build_graph
 from gatekit.engine.guards import NotScalar, guarded, guarded_batched
@@ -148,8 +149,11 @@ class Circuit:
         self.valid = valid
         self.graph = graph
         self.plan = plan
-        # the kinds of run (scalars: False, arrays: True) whose plugin results were checked
-        self._checked: set[bool] = set()
+        # the kinds of run whose plugin results were checked: scalars (False), arrays (True),
+        # arrays computed into the pool's buffers ("pooled")
+        self._checked: set[bool | str] = set()
+        #: arrays of past runs, computed into again once nobody holds them (:mod:`gatekit.engine.buffers`)
+        self.pool = BufferPool()
         self._batched_plan: BatchedPlan | None = None
         self._batching_decided = False
         self._initial_vector = np.empty(0)  # plan.initial as a float64 vector, for the batched loops
@@ -278,12 +282,25 @@ class Circuit:
                     return self._run_batched(batched, slots, given, must_guard, check_finite)
                 except NotScalar:  # a gate makes arrays of numbers: this circuit runs gate by gate
                     self.batched = None
+        pool = self.pool if arrays and observer is None else None
+        pooled = False  # whether gates may be given buffers: the pool knows their shapes
+        if pool is not None:
+            pool.start(tuple(shape_of(slots[slot]) for slot in plan.leaves.values()))
+            pooled = bool(pool.shapes)
+            # the first run computing into buffers checks what plugins return there
+            must_guard = must_guard or (pooled and "pooled" not in self._checked)
         if must_guard:
             plan = guarded(plan, finite=check_finite)  # the first run of each kind checks what plugins return
         if arrays:
             with np.errstate(all="ignore"):  # inf and nan are results, not warnings
-                scheduler.forward_arrays(plan, slots)
-                grads = scheduler.backward(plan, slots, observer)
+                scheduler.forward_arrays(plan, slots, pool)
+                grads = scheduler.backward(plan, slots, observer, pool)
+            if pool is not None:
+                made = [slots[step.out] for step in plan.forward]
+                shapes = {step.out: shape_of(value) for step, value in zip(plan.forward, made, strict=True)}
+                pool.finish([*made, *grads], shapes)
+                if pooled:
+                    self._checked.add("pooled")
         else:
             scheduler.forward(plan, slots)
             if observer is None:

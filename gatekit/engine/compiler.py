@@ -70,6 +70,8 @@ class ForwardStep(NamedTuple):
     gather: Gather  # values -> every input's value, in order (any kind)
     out: int  # the output's slot
     slots: tuple[int, ...] = ()  # every input's slot, in order (for the batching of scalar circuits)
+    #: the forward hook called with an array to compute into, ``into(inputs, out)``, if the gate takes one
+    into: Callable[..., Any] | None = None
 
 
 class BackwardStep(NamedTuple):
@@ -118,7 +120,7 @@ class Plan:
 
 
 def _lean_forward(step: ForwardStep) -> ForwardTuple:
-    kind, forward, a, b, gather, out, _ = step
+    kind, forward, a, b, gather, out, _, _ = step
     return (kind, forward, a, b, UNUSED_GATHER if kind in (UNARY, BINARY) else gather, out)
 
 
@@ -152,13 +154,14 @@ class _Row:
     forward: Callable[..., Any]
     backward: Callable[..., Any]
     is_vjp: bool
+    into: Callable[..., Any] | None  # the forward hook given an array to compute into, if it takes one
 
     def forward_step(self) -> ForwardStep:
         inputs = self.inputs
         kind = _kind(len(inputs))
         a = inputs[0] if kind != MANY else SINK
         b = inputs[1] if kind == BINARY else SINK
-        return ForwardStep(kind, self.forward, a, b, _gather(inputs), self.out, tuple(inputs))
+        return ForwardStep(kind, self.forward, a, b, _gather(inputs), self.out, tuple(inputs), self.into)
 
     def backward_step(self, targets: tuple[int, ...]) -> BackwardStep:
         inputs = self.inputs
@@ -213,7 +216,8 @@ def compile_plan(valid: ValidCircuit, dag: CircuitGraph) -> Plan:
             reached.add(name)
             if name not in root_cone:
                 targets = None
-        rows.append(_Row(bound, slots[name], inputs, targets, *bound.gate.bind(bound.attrs)))
+        hooks = bound.gate.bind(bound.attrs)
+        rows.append(_Row(bound, slots[name], inputs, targets, *hooks, bound.gate.bind_into(bound.attrs)))
     # Each list is built in one tight pass, so that its steps lie next to each
     # other in memory in the order the run loop walks them: scattered steps
     # cost a large circuit's run about a third more in cache misses.

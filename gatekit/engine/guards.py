@@ -84,9 +84,9 @@ def _check_value(fault: Fault, what: str, value: Any) -> None:
 
 
 def _forward(fn: Callable[..., Any], fault: Fault, is_vjp: bool, finite: bool) -> Callable[..., Any]:
-    def forward(inputs: Sequence[Any]) -> Any:
+    def forward(inputs: Sequence[Any], *out: Any) -> Any:  # out: the array to compute into, for `into`
         try:
-            output = fn(inputs)
+            output = fn(inputs, *out)
         except PLUGIN_FAULTS as exc:
             raise fault(f"failed in gate_forward: {describe_exception(exc)}") from exc
         _check_value(fault, "gate_forward", output)
@@ -166,8 +166,15 @@ def checked(hooks: Hooks, fault: Fault, *, finite: bool = False) -> Hooks:
 def guarded(plan: Plan, *, finite: bool) -> Plan:
     """A copy of ``plan`` whose hooks check what they return (and finiteness if ``finite``)."""
     vjp = {out for out, bound in plan.gates.items() if bound.gate.vjp is not None}
+
+    def wrapped(fn: Callable[..., Any], out: int) -> Callable[..., Any]:
+        return _forward(fn, fault_of(plan.gates[out]), out in vjp, finite)
+
     forward = [
-        step._replace(forward=_forward(step.forward, fault_of(plan.gates[step.out]), step.out in vjp, finite))
+        step._replace(
+            forward=wrapped(step.forward, step.out),
+            into=None if step.into is None else wrapped(step.into, step.out),
+        )
         for step in plan.forward
     ]
     backward = [

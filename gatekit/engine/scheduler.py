@@ -48,6 +48,7 @@ import numpy as np
 
 from gatekit.engine.batching import BackGroup, BatchedPlan, Group
 from gatekit.engine.broadcast import shape_of, sum_to_shape
+from gatekit.engine.buffers import BufferPool
 from gatekit.engine.compiler import BINARY, MANY, SINK, UNARY, VJP, BackwardStep, Plan
 from gatekit.errors import PLUGIN_FAULTS, RunError, describe_exception
 
@@ -102,18 +103,25 @@ def forward(plan: Plan, values: list[Any]) -> None:
         raise _failure(plan, out, "forward", exc) from exc
 
 
-def forward_arrays(plan: Plan, values: list[Any]) -> None:
+def forward_arrays(plan: Plan, values: list[Any], pool: BufferPool | None = None) -> None:
     """:func:`forward` for runs with arrays: every array a gate returns is made read-only.
 
     A gate's inputs are other gates' outputs and the leaves' values (read-only
     too: see :func:`gatekit.engine.circuit.as_value`), so a hook that writes
     into an input fails at once, with a message naming the gate, instead of
-    silently changing the numbers of every other gate that reads it.
+    silently changing the numbers of every other gate that reads it. With a
+    ``pool``, a gate whose ``gate_forward`` takes ``out`` gets an array of
+    the shape its output had in the last run, if the pool has one free.
     """
     step = None
     try:
         for step in plan.forward:
-            output = step.forward(step.gather(values))
+            into = step.into
+            buffer = None if pool is None or into is None else pool.take(pool.shapes.get(step.out))
+            if into is None or buffer is None:
+                output = step.forward(step.gather(values))
+            else:
+                output = into(step.gather(values), buffer)
             if type(output) is np.ndarray:
                 output.flags.writeable = False
             values[step.out] = output
@@ -121,7 +129,9 @@ def forward_arrays(plan: Plan, values: list[Any]) -> None:
         raise _failure(plan, -1 if step is None else step.out, "forward", exc) from exc
 
 
-def contribution(local: Any, upstream: Any, shape: tuple[int, ...], target: tuple[int, ...]) -> Any:
+def contribution(
+    local: Any, upstream: Any, shape: tuple[int, ...], target: tuple[int, ...], pool: BufferPool | None = None
+) -> Any:
     """What a gate with local gradient ``local`` sends down a wire: ``local * upstream``.
 
     ``shape`` is the gate output's shape, ``target`` the input's. A scalar
@@ -149,22 +159,39 @@ def contribution(local: Any, upstream: Any, shape: tuple[int, ...], target: tupl
     elif type(upstream) is float and upstream == 1.0:
         product = local
     else:
-        product = local * upstream
+        buffer = None if pool is None else pool.take(shape)
+        product = local * upstream if buffer is None else _product(local, upstream, buffer)
     if shape_of(product) != shape:
         product = np.broadcast_to(product, shape)
     return product
 
 
-def accumulate(total: Any, sent: Any) -> Any:
+def _product(local: Any, upstream: Any, buffer: np.ndarray) -> Any:
+    """``local * upstream`` into ``buffer``, where their product has its shape; else a new array."""
+    if np.broadcast_shapes(shape_of(local), shape_of(upstream)) != buffer.shape:
+        return local * upstream
+    return np.multiply(local, upstream, out=buffer)
+
+
+def accumulate(total: Any, sent: Any, pool: BufferPool | None = None) -> Any:
     """A gradient after one more contribution: the first one as it is, later ones added.
 
     Never in place: a gradient may be the very array that is another node's
-    value, or another gradient.
+    value, or another gradient; with a ``pool``, the sum goes into one of its
+    free arrays, which nothing else reads.
     """
-    return sent if total is None else total + sent
+    if total is None:
+        return sent
+    if pool is not None:
+        buffer = pool.take(np.broadcast_shapes(shape_of(total), shape_of(sent)))
+        if buffer is not None:
+            return np.add(total, sent, out=buffer)
+    return total + sent
 
 
-def backward(plan: Plan, values: list[Any], observer: Observer | None = None) -> list[Any]:
+def backward(
+    plan: Plan, values: list[Any], observer: Observer | None = None, pool: BufferPool | None = None
+) -> list[Any]:
     """The gradient of the root with respect to every slot, for values of any shape.
 
     Gradients that nothing reached stay ``None``; a root that is an array
@@ -198,7 +225,9 @@ def backward(plan: Plan, values: list[Any], observer: Observer | None = None) ->
                 value_shape = shape_of(inputs[position])
                 local = local_grads[position]
                 sent = (
-                    sent_back[position] if kind == VJP else contribution(local, upstream, shape, value_shape)
+                    sent_back[position]
+                    if kind == VJP
+                    else contribution(local, upstream, shape, value_shape, pool)
                 )
                 sent = sum_to_shape(sent, value_shape)
                 if slot == SINK:
@@ -206,7 +235,7 @@ def backward(plan: Plan, values: list[Any], observer: Observer | None = None) ->
                         observer.wire(step, position, local=local, sent=sent, before=None, after=None)
                     continue
                 before = grads[slot]
-                grads[slot] = after = accumulate(before, sent)
+                grads[slot] = after = accumulate(before, sent, pool)
                 if observer is not None:
                     observer.wire(step, position, local=local, sent=sent, before=before, after=after)
     except PLUGIN_FAULTS as exc:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from gatekit import math as gm
 from gatekit.plugin.base import SpecGate, collect_gates
 from gatekit.plugin.gatespec import Attr, GateSpec
@@ -30,9 +32,9 @@ class Relu(SpecGate):
     spec = GateSpec("relu", 1, "Rectifier: max(a, 0) (gradient 0 at 0).", elementwise=True)
 
     @hookimpl
-    def gate_forward(self, inputs: Values) -> Any:
+    def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
-        return gm.relu(a)
+        return gm.relu(a, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:

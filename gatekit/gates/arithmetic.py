@@ -26,11 +26,11 @@ class Add(SpecGate):
     )
 
     @hookimpl
-    def gate_forward(self, inputs: Values) -> Any:
-        if len(inputs) == 2:
+    def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
+        if out is None and len(inputs) == 2:
             a, b = inputs
             return a + b
-        return gm.fold(inputs, operator.add, np.add)
+        return gm.fold(inputs, operator.add, np.add, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -49,11 +49,11 @@ class Mul(SpecGate):
     )
 
     @hookimpl
-    def gate_forward(self, inputs: Values) -> Any:
-        if len(inputs) == 2:
+    def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
+        if out is None and len(inputs) == 2:
             a, b = inputs
             return a * b
-        return gm.fold(inputs, operator.mul, np.multiply)
+        return gm.fold(inputs, operator.mul, np.multiply, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -78,9 +78,10 @@ class Sub(SpecGate):
     spec = GateSpec("sub", 2, "Difference: a - b.", symbol="-", infix=True, elementwise=True)
 
     @hookimpl
-    def gate_forward(self, inputs: Values) -> Any:
+    def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         a, b = inputs
-        return a - b
+        target = gm.into(out, a, b)
+        return a - b if target is None else np.subtract(a, b, out=target)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -99,9 +100,9 @@ class Div(SpecGate):
     )
 
     @hookimpl
-    def gate_forward(self, inputs: Values) -> Any:
+    def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         a, b = inputs
-        return gm.divide(a, b)
+        return gm.divide(a, b, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -114,9 +115,10 @@ class Neg(SpecGate):
     spec = GateSpec("neg", 1, "Negation: -a.", symbol="-x", prefix="-", elementwise=True)
 
     @hookimpl
-    def gate_forward(self, inputs: Values) -> Any:
+    def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
-        return -a
+        target = gm.into(out, a)
+        return -a if target is None else np.negative(a, out=target)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -129,9 +131,9 @@ class Reciprocal(SpecGate):
     )
 
     @hookimpl
-    def gate_forward(self, inputs: Values) -> Any:
+    def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
-        return gm.divide(1.0, a)
+        return gm.divide(1.0, a, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -142,9 +144,10 @@ class Square(SpecGate):
     spec = GateSpec("square", 1, "Square: a * a.", symbol="x²", elementwise=True)
 
     @hookimpl
-    def gate_forward(self, inputs: Values) -> Any:
+    def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
-        return a * a
+        target = gm.into(out, a)
+        return a * a if target is None else np.multiply(a, a, out=target)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:

@@ -64,12 +64,20 @@ def gate_spec() -> GateSpec:
 
 
 @hookspec
-def gate_forward(inputs: Sequence[Any], attrs: Mapping[str, Any]) -> Any:
+def gate_forward(inputs: Sequence[Any], attrs: Mapping[str, Any], out: Any) -> Any:
     """Compute the gate's output from its inputs.
 
     :param inputs: the input values in the order written in the circuit's
         ``in:`` list; as many as the spec's arity allows.
     :param attrs: the gate's attributes, defaults filled in.
+    :param out: optional (declare it as ``out=None``): ``None``, or a
+        writable float64 array of the shape the output had in the circuit's
+        last run, which nothing else reads, for the hook to compute into
+        (``np.multiply(a, b, out=out)``) and return. A hook may ignore it and
+        return a new array; it must not keep it. Only runs over arrays pass
+        one, from arrays of results nobody holds any more, so that a loop
+        over batches does not fault its memory in again each time (see
+        :mod:`gatekit.engine.buffers`).
     :return: the output value, a float or an array.
 
     Called in the run loop for every evaluation of the gate. Must not mutate

@@ -393,6 +393,26 @@ class Gate:
             raise PluginError(f"gate {self.name!r} has no gradient hook")
         return Hooks(forward, _bind(self.local_grad, "gate_local_grad", attrs), False)
 
+    def bind_into(self, attrs: Mapping[str, Any]) -> Callable[..., Any] | None:
+        """``gate_forward`` as ``into(inputs, out)``, ``attrs`` bound, if it takes ``out``; else ``None``.
+
+        ``out`` may be declared with a default (``out=None``), which pluggy
+        counts among the keyword arguments.
+        """
+        impl = self.forward
+        names = tuple(impl.argnames)
+        if "out" not in names and "out" not in impl.kwargnames:
+            return None
+        function = impl.function
+        if "attrs" not in names:
+            return lambda inputs, out: function(inputs, out=out)
+
+        def into(inputs: Any, out: Any) -> Any:
+            given = {"inputs": inputs, "attrs": attrs}
+            return function(**{name: given[name] for name in names if name != "out"}, out=out)
+
+        return into
+
 
 def _bind(impl: pluggy.HookImpl, hook: str, attrs: Mapping[str, Any]) -> Callable[..., Any]:
     """Adapt ``impl`` to the positional call the scheduler makes.

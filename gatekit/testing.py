@@ -34,7 +34,7 @@ from gatekit.engine.broadcast import sum_to_shape
 from gatekit.engine.circuit import Circuit
 from gatekit.engine.guards import Fault, checked, fault_of
 from gatekit.errors import RunError, UsageError
-from gatekit.plugin.registry import Gate, GateRegistry, default_registry, gate_from_object
+from gatekit.plugin.registry import Gate, GateRegistry, Hooks, default_registry, gate_from_object
 
 __all__ = ["GradientCheck", "GradientError", "check_circuit", "check_gate", "compare_gate", "random_points"]
 
@@ -190,6 +190,78 @@ def random_points(
                 point.append(float(value) if shape == () else value)
             points.append(tuple(point))
     return points
+
+
+#: How close a batched call must come to the same uses one by one: NumPy's and the
+#: ``math`` module's functions may differ in the last bit or two.
+BATCHED_RTOL = 1e-13
+
+
+def _batched(
+    resolved: Gate, points: Sequence[Sequence[Any]], attrs: Mapping[str, Any]
+) -> list[GradientCheck]:
+    """An elementwise gate called on vectors of ``points`` against each point alone.
+
+    What the batched loops of a scalar circuit rely on (see
+    :mod:`gatekit.engine.batching`): every element of the output and of each
+    local gradient equals what the gate gives for that element's numbers
+    alone, also when the forward hook is given an ``out`` array.
+    """
+    fault = _fault(resolved, "a batched call")
+    hooks = checked(resolved.bind(attrs), fault)
+    vectors = tuple(_frozen(np.array([point[k] for point in points])) for k in range(len(points[0])))
+    alone = [hooks.forward(tuple(point)) for point in points]
+    local_alone = [hooks.backward(tuple(point), output) for point, output in zip(points, alone, strict=True)]
+    output = hooks.forward(vectors)
+    calls: list[tuple[str, Any]] = [("output", output)]
+    into = resolved.bind_into(attrs)
+    if into is not None:
+        calls.append(
+            (
+                "output into out",
+                checked(Hooks(into, hooks.backward, False), fault).forward(vectors, np.empty(len(points))),
+            )
+        )
+    rows = []
+    for what, batched in calls:
+        rows += _agree(resolved, what, batched, alone, points)
+    for position, local in enumerate(hooks.backward(vectors, output)):
+        each = [grads[position] for grads in local_alone]
+        rows += _agree(resolved, f"local gradient {position}", local, each, points, position=position)
+    return rows
+
+
+def _agree(
+    resolved: Gate,
+    what: str,
+    batched: Any,
+    alone: Sequence[Any],
+    points: Sequence[Sequence[Any]],
+    *,
+    position: int = 0,
+) -> list[GradientCheck]:
+    """A batched result (a vector, or one number for every element) against each element alone.
+
+    One row: the element that agreed worst, as for an array input.
+    """
+    spread = np.broadcast_to(np.asarray(batched, dtype=np.float64), (len(alone),))
+    worst: tuple[float, int, float, float] | None = None
+    for i, (got, one) in enumerate(zip(spread.tolist(), alone, strict=True)):
+        want = float(one)
+        if got == want or (math.isnan(got) and math.isnan(want)):
+            error = 0.0
+        else:
+            error = abs(got - want) / max(abs(got), abs(want))  # nan where one of them is
+            error = math.inf if math.isnan(error) else error
+        if worst is None or error > worst[0]:
+            worst = (error, i, got, want)
+    assert worst is not None  # two points at least
+    error, i, got, want = worst
+    ok = error <= BATCHED_RTOL
+    note = "" if ok else "a batched call differs from the same numbers one by one"
+    return [
+        GradientCheck(resolved.name, f"batched {what}", position, (i,), got, want, ok, note, tuple(points[i]))
+    ]
 
 
 def _sum_to_shape(grad: Any, like: Any) -> np.ndarray:
@@ -385,9 +457,15 @@ def check_gate(
     bound_attrs = _attrs(resolved, attrs)
     if points is None:
         points = random_points(resolved, count, arity, shapes, seed)
+    points = list(points)
     rows = []
     for number, point in enumerate(points):
         rows += _compare(resolved, point, bound_attrs, f"point {number}", (step, rtol, atol))
+    if resolved.spec.elementwise and resolved.vjp is None:
+        numbers: Sequence[Sequence[Any]] = [point for point in points if all(type(x) is float for x in point)]
+        if len(numbers) < 2:
+            numbers = random_points(resolved, max(count, 2), arity, [()], seed)
+        rows += _batched(resolved, numbers, bound_attrs)
     failures = [row for row in rows if not row.ok]
     if failures and raise_on_failure:
         raise GradientError(failures, rtol, atol)

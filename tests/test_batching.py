@@ -319,3 +319,33 @@ def test_an_elementwise_flag_must_be_a_boolean() -> None:
     assert (
         "elementwise must be True or False, got 'yes'" in GateSpec("g", 1, "a", elementwise="yes").problems()
     )  # type: ignore[arg-type]
+
+
+class Running(SpecGate):
+    """Says it is elementwise, yet each element of its output reads the ones before it."""
+
+    spec = GateSpec("running", 1, "a running sum", elementwise=True)
+
+    @hookimpl
+    def gate_forward(self, inputs: Sequence[Any]) -> Any:
+        (a,) = inputs
+        return np.cumsum(a) if isinstance(a, np.ndarray) else a
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Sequence[Any], output: Any) -> Sequence[Any]:
+        return (1.0,)
+
+
+def test_check_gate_catches_a_gate_that_is_not_elementwise_as_it_says() -> None:
+    from gatekit.testing import GradientError, check_gate
+
+    rows = check_gate(Halve(), count=3)
+    assert {row.where for row in rows if row.where.startswith("batched")} == {
+        "batched output",
+        "batched local gradient 0",
+    }
+    with pytest.raises(GradientError) as info:
+        check_gate(Running(), shapes=[()], count=3)
+    text = str(info.value)
+    assert "gate 'running', batched output, input 0[" in text
+    assert "(a batched call differs from the same numbers one by one)" in text

@@ -243,7 +243,7 @@ def _gate(source: str, name: str, tmp_path: Path) -> object:
 
 def test_check_gate_passes_a_right_gradient(tmp_path: Path) -> None:
     rows = check_gate(_gate(CUBE, "Cube", tmp_path), count=4)
-    assert len(rows) == 8  # 4 float points and 4 array points, one input each
+    assert len(rows) == 8  # 4 float points and 4 array points, one input each (not elementwise: no more)
     assert all(row.ok and not row.note for row in rows)
 
 
@@ -286,8 +286,8 @@ def test_check_gate_finds_a_wrong_gradient_in_one_array_element(tmp_path: Path) 
 
 def test_check_gate_skips_kinks() -> None:
     rows = check_gate("relu", points=[(0.0,), (1.0,)])
-    assert [row.note for row in rows] == ["kink", ""]
-    assert all(row.ok for row in rows)
+    assert [row.note for row in rows if row.where.startswith("point")] == ["kink", ""]
+    assert all(row.ok for row in rows)  # and relu on both points at once gives what it gives one by one
 
 
 def test_compare_gate_refuses_a_wrong_number_of_gradients() -> None:

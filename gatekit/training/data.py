@@ -100,12 +100,9 @@ class Batches:
             if key not in state:
                 raise ValueError(f"it has no data/{key}")
         order = np.asarray(state["order"])
-        if order.shape != (self.rows,):
-            raise ValueError(
-                f"it was made on {order.shape[0] if order.ndim == 1 else '?'} rows of data; this data has "
-                f"{self.rows}"
-            )
-        if not np.array_equal(np.sort(order), np.arange(self.rows)):
+        if order.ndim == 1 and order.shape != (self.rows,):
+            raise ValueError(f"it was made on {order.shape[0]} rows of data; this data has {self.rows}")
+        if order.ndim != 1 or not np.array_equal(np.sort(order), np.arange(self.rows)):
             raise ValueError("its data/order is not an order of the rows")
         epoch, position = float(state["epoch"]), float(state["position"])
         if not (epoch.is_integer() and epoch >= 0 and position.is_integer() and 0 <= position <= self.rows):

@@ -324,7 +324,7 @@ class Trainer:
             try:
                 saved_by = array_text(state["meta/optimizer"])
             except (ValueError, UnicodeDecodeError):
-                saved_by = "?"
+                raise UsageError("a damaged checkpoint: its meta/optimizer is not text", place) from None
             if saved_by != optimizer.name:
                 raise UsageError(
                     f"the checkpoint was made with optimizer {quoted(saved_by)}, the solver now says "

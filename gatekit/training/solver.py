@@ -109,13 +109,6 @@ def _positive(reader: Reader, node: Node, what: str) -> float:
     return number
 
 
-def _flag(reader: Reader, node: Node, what: str) -> bool:
-    text = reader.text(node, what) if node.tag.endswith(":str") else None
-    if text is not None or not node.tag.endswith(":bool"):
-        raise reader.error(node, f"{what} must be true or false, got {quoted(str(node.value))}")
-    return str(node.value).lower() in ("true", "yes", "on", "y")
-
-
 def _is_null(node: Node) -> bool:
     return node.tag.endswith(":null")
 
@@ -234,7 +227,7 @@ def read_solver(
     batch_node = value("batch_size")
     batch_size = _whole(reader, batch_node, "batch_size") if batch_node is not None else None
     shuffle_node = value("shuffle")
-    shuffle = _flag(reader, shuffle_node, "shuffle") if shuffle_node is not None else True
+    shuffle = reader.boolean(shuffle_node, "shuffle") if shuffle_node is not None else True
     seed_node = value("seed")
     seed = _whole(reader, seed_node, "the solver's seed", low=0) if seed_node is not None else default_seed
     clip_node = value("clip_norm")

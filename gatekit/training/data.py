@@ -104,7 +104,10 @@ class Batches:
             raise ValueError(f"it was made on {order.shape[0]} rows of data; this data has {self.rows}")
         if order.ndim != 1 or not np.array_equal(np.sort(order), np.arange(self.rows)):
             raise ValueError("its data/order is not an order of the rows")
-        epoch, position = float(state["epoch"]), float(state["position"])
+        epoch_array, position_array = np.asarray(state["epoch"]), np.asarray(state["position"])
+        if epoch_array.shape != () or position_array.shape != ():
+            raise ValueError("its data/epoch or data/position is not a place in the data")
+        epoch, position = float(epoch_array), float(position_array)
         if not (epoch.is_integer() and epoch >= 0 and position.is_integer() and 0 <= position <= self.rows):
             raise ValueError("its data/epoch or data/position is not a place in the data")
         generator = np.random.default_rng()

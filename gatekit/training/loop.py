@@ -316,7 +316,8 @@ class Trainer:
                     f"param {name!r} has shape {saved[name].shape} in the checkpoint, {value.shape} here",
                     place,
                 )
-        step = float(state.get("step", -1))
+        step_array = np.asarray(state.get("step", -1))
+        step = float(step_array) if step_array.shape == () else -1.0
         if not (step.is_integer() and step >= 0):
             raise UsageError("a damaged checkpoint: its 'step' is not a whole number", place)
         optimizer = self.solver.optimizer
@@ -334,8 +335,9 @@ class Trainer:
         part = {
             key[len("optimizer/") :]: value for key, value in state.items() if key.startswith("optimizer/")
         }
-        if "step" in part:
-            part["step"] = np.array(float(part["step"])).astype(np.int64)  # read back as a float
+        counted = np.asarray(part.get("step", ()))
+        if counted.shape == () and float(counted).is_integer():
+            part["step"] = counted.astype(np.int64)  # read back as a float; the optimizer refuses the rest
         try:
             optimizer.load_state(part)
         except Exception as exc:

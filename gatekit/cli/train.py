@@ -180,7 +180,8 @@ def train(args: argparse.Namespace) -> int:
         check_leaf_names(circuit, [name], "name", place)
     data = read_inputs(args.inputs, circuit) if args.inputs else training.own_data(circuit)
     eval_data = training.held_out_data(solver, solver_file, circuit)
-    trainer = Trainer(circuit, data, solver, eval_data=eval_data, fixed=fixed)
+    data_place = Location(args.inputs) if args.inputs else None
+    trainer = Trainer(circuit, data, solver, eval_data=eval_data, fixed=fixed, data_place=data_place)
     if args.resume is not None:
         trainer.load_state(read_checkpoint(args.resume), Location(args.resume))
     every = solver.checkpoint_every

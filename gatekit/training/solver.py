@@ -87,7 +87,8 @@ class SolverConfig:
     eval: Eval | None
     log_every: int | None
     checkpoint_every: int | None
-    #: where each setting was written, for messages that concern it later (a frozen name unknown)
+    #: where each setting was written, for messages that concern it later (a frozen name unknown;
+    #: ``freeze/NAME`` is where NAME is written in the list)
     places: Mapping[str, Location] = field(default_factory=dict)
 
     def total_steps(self, steps_per_epoch: int) -> int:
@@ -233,13 +234,11 @@ def read_solver(
     clip_node = value("clip_norm")
     clip_norm = _positive(reader, clip_node, "clip_norm") if clip_node is not None else None
     freeze_node = value("freeze")
-    freeze = (
-        tuple(
-            reader.text(item, "each param of 'freeze:'") for item in reader.sequence(freeze_node, "'freeze:'")
-        )
-        if freeze_node is not None
-        else ()
-    )
+    freeze_items = reader.sequence(freeze_node, "'freeze:'") if freeze_node is not None else []
+    freeze = tuple(reader.text(item, "each param of 'freeze:'") for item in freeze_items)
+    places |= {
+        f"freeze/{name}": reader.location(item) for name, item in zip(freeze, freeze_items, strict=True)
+    }
     log_node, checkpoint_node = value("log_every"), value("checkpoint_every")
     config = SolverConfig(
         optimizer=optimizer,

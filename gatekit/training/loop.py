@@ -92,6 +92,18 @@ def split_rows(
     }
 
 
+def _check_names(circuit: Circuit, data: Mapping[str, Any], what: str, place: Location | None) -> None:
+    """Refuse data that name a param (params are fitted) or anything but an input."""
+    inputs, params = set(circuit.inputs), set(circuit.params)
+    for name in data:
+        if name in params:
+            raise UsageError(
+                f"{what} names {name!r}, a param: params are fitted, inputs are fed (as data)", place
+            )
+        if name not in inputs:
+            raise UsageError(f"{what} names {name!r}, which is no input of {circuit.file}", place)
+
+
 class Trainer:
     """Fits a circuit's params to its data, step by step."""
 
@@ -104,6 +116,7 @@ class Trainer:
         eval_data: Mapping[str, Any] | None = None,
         fixed: Mapping[str, Any] | None = None,
         data_place: Location | None = None,
+        eval_place: Location | None = None,
     ) -> None:
         """
         :param data: ``{input: rows}``, fed in minibatches.
@@ -112,23 +125,20 @@ class Trainer:
         :param fixed: values set for the whole run: an input's (the same at
             every step) or a param's starting value.
         :param data_place: where ``data`` came from (its file), for the messages about it.
-        :raises UsageError: the data names a param or no input, every param
-            is frozen, or the data's arrays disagree on their rows.
+        :param eval_place: where ``eval_data`` came from.
+        :raises UsageError: the data (or the held-out data) names a param or
+            no input, or its arrays disagree on their rows; every param is frozen.
         :raises GraphError: the solver names an unknown param, or its warmup
             is as long as the run.
         """
         self.circuit = circuit
         self.solver = solver
         self.loss_name = circuit.outputs[0]
-        inputs, params = set(circuit.inputs), set(circuit.params)
-        for name in data:
-            if name in params:
-                raise UsageError(
-                    f"the data names {name!r}, a param: params are fitted, inputs are fed (as data)",
-                    data_place,
-                )
-            if name not in inputs:
-                raise UsageError(f"the data names {name!r}, which is no input of {circuit.file}", data_place)
+        params = set(circuit.params)
+        _check_names(circuit, data, "the data", data_place)
+        if eval_data is not None:
+            _check_names(circuit, eval_data, "the held-out data", eval_place)
+            rows_of(eval_data, "the held-out data", eval_place)
         for name in solver.freeze:
             if name not in params:
                 where = solver.places.get(f"freeze/{name}", solver.places.get("freeze"))

@@ -27,6 +27,7 @@ single keys (:func:`read_solver`'s ``overrides``).
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -331,15 +332,26 @@ def _overridden(config: SolverConfig, overrides: Mapping[str, Any]) -> SolverCon
     for key, value in overrides.items():
         if value is None:
             continue
-        kind = OVERRIDES[key]
+        kind = OVERRIDES.get(key)
+        if kind is None:
+            raise UsageError(f"unknown override {quoted(key)} (the overrides: {', '.join(OVERRIDES)})")
         flag = f"--{key.replace('_', '-')}"
-        if kind == "positive" and not (math.isfinite(value) and value > 0):
-            raise UsageError(f"{flag}: give a finite number above 0, got {value}")
-        if kind == "whole" and value < 1:
+        if kind == "positive":
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise UsageError(f"{flag}: give a number, got {value!r}")
+            number = float(value)
+            if not (math.isfinite(number) and number > 0):
+                raise UsageError(f"{flag}: give a finite number above 0, got {value}")
+            changes[key] = number
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise UsageError(f"{flag}: give a whole number, got {value!r}")
+        whole = int(value)
+        if kind == "whole" and whole < 1:
             raise UsageError(f"{flag}: give a whole number of at least 1, got {value}")
-        if kind == "seed" and not 0 <= value < 2**63:
+        if kind == "seed" and not 0 <= whole < 2**63:
             raise UsageError(f"{flag}: give a whole number from 0 to 2**63 - 1, got {value}")
-        changes[key] = value
+        changes[key] = whole
     if "steps" in changes:
         changes["epochs"] = None
     elif "epochs" in changes:

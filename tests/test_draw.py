@@ -570,6 +570,22 @@ def test_a_module_used_twice_reading_an_input_twice(write_yaml):
     assert '  "p#1" [shape=plaintext, fontsize=10, label=<3>];' in lines
 
 
+def test_a_module_input_no_gradient_comes_back_to_keeps_its_wire_unlabelled(write_yaml):
+    # b is read only by a gate the module's output does not use: its wire carries no gradient, and
+    # c's gradient goes on c's wire, not on the second one drawn
+    circuit = gatekit.load(
+        write_yaml(
+            "inputs: {x: 2.0, y: 5.0, z: 7.0}\nmodules:\n  m:\n    inputs: [a, b, c]\n    gates:\n"
+            "      unused: {gate: mul, in: [b, 2]}\n      out: {gate: mul, in: [a, c]}\n    outputs: [out]\n"
+            "gates:\n  f: {gate: m, in: [x, y, z]}\noutputs: [f]\n"
+        )
+    )
+    found = wires(draw.to_dot(circuit))
+    assert found["x", "f"] == [("2.00", "7.00")]
+    assert found["y", "f"] == [("5.00", None)]
+    assert found["z", "f"] == [("7.00", "2.00")]
+
+
 @pytest.mark.parametrize("expand", [False, True], ids=["collapsed", "expanded"])
 @pytest.mark.parametrize("graph", ["neuron_modules.yaml", "twice"])
 def test_module_shares_add_up_to_the_runs_gradients(write_yaml, graph, expand):

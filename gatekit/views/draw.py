@@ -186,8 +186,8 @@ def _run_labels(
     shares = {}
     if grads:
         for row in run.backward:
-            for position, wire in enumerate(row.wires):
-                shares[row.node, position] = wire.product  # this wire's share of the gradient
+            for wire in row.wires:
+                shares[row.node, wire.position] = wire.product  # this wire's share of the gradient
     wires = {}
     for ahead in run.forward:
         for position, (_, value) in enumerate(ahead.inputs):

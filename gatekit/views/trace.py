@@ -80,7 +80,8 @@ class Wire:
     wires from that input). ``before`` and ``after`` are the input's
     gradient around the addition (``before`` is 0 for the first one); both
     are ``None`` for a constant or an input no leaf reaches, whose gradient
-    is not kept.
+    is not kept. ``position`` is the wire's place among the gate's inputs
+    (for a collapsed module, among :attr:`ModuleUse.inputs`).
     """
 
     source: str | float
@@ -88,6 +89,7 @@ class Wire:
     product: Any
     before: Any
     after: Any
+    position: int
 
     @property
     def kept(self) -> bool:
@@ -135,7 +137,7 @@ class Recorder:
             sent = sent.copy()  # a broadcast view: give it memory of its own, for the reader
         if after is not None and before is None:
             before = 0.0  # the first contribution: the gradient was 0 before it
-        wires.append(Wire(use.inputs[position], local, sent, before, after))
+        wires.append(Wire(use.inputs[position], local, sent, before, after, position))
 
     @property
     def rows(self) -> list[BackwardRow]:
@@ -285,8 +287,8 @@ def collapse(trace: Trace) -> Trace:
             continue
         use = modules[row.within[0][0]]
         sent = sums.setdefault(use.name, {})
-        for position, wire in enumerate(row.wires):
-            at = use.positions.get((row.node, position))
+        for wire in row.wires:
+            at = use.positions.get((row.node, wire.position))
             if at is None:
                 continue
             sent[at] = accumulate(sent.get(at), wire.product)
@@ -295,23 +297,23 @@ def collapse(trace: Trace) -> Trace:
 
     grads: dict[str, Any] = {trace.root: _seed(values[trace.root])}
 
-    def added(source: str | float, local: Any, product: Any, keep: bool) -> Wire:
+    def added(source: str | float, local: Any, product: Any, keep: bool, position: int) -> Wire:
         if not keep or not isinstance(source, str):
-            return Wire(source, local, product, None, None)
+            return Wire(source, local, product, None, None, position)
         before = grads.get(source)
         grads[source] = accumulate(before, product)
-        return Wire(source, local, product, 0.0 if before is None else before, grads[source])
+        return Wire(source, local, product, 0.0 if before is None else before, grads[source], position)
 
     backward: list[BackwardRow] = []
     for row in trace.backward:
         if not row.within:
-            wires = tuple(added(w.source, w.local, w.product, w.kept) for w in row.wires)
+            wires = tuple(added(w.source, w.local, w.product, w.kept, w.position) for w in row.wires)
             backward.append(replace(row, wires=wires))
         elif row.node in modules:
             use = modules[row.node]
             sent = sums.get(use.name, {})
             wires = tuple(
-                added(use.inputs[at], None, sent[at], (use.name, at) in kept) for at in sorted(sent)
+                added(use.inputs[at], None, sent[at], (use.name, at) in kept, at) for at in sorted(sent)
             )
             backward.append(BackwardRow(use.name, use.module, row.upstream, wires, module=True))
     return Trace(trace.result, trace.root, forward, backward, grads)

@@ -600,6 +600,37 @@ def test_module_shares_add_up_to_the_runs_gradients(write_yaml, graph, expand):
         assert shares[name] == pytest.approx(grad, abs=1e-12), name
 
 
+def test_one_module_use_opened_among_the_others_collapsed(write_yaml):
+    circuit = gatekit.load(write_yaml(TWICE))
+    text = draw.to_dot(circuit, opened={"q"})
+    nodes = node_lines(text)
+    assert nodes["p"].startswith("shape=box3d")  # still one node
+    assert "q/sq" in nodes and nodes["q"].startswith("shape=circle")  # q's gates, boxed
+    assert 'subgraph "cluster_q" {' in text and "cluster_p" not in text
+    found = wires(text)
+    expanded = wires(draw.to_dot(circuit, expand=True))
+    assert found["x", "p"] == [("0.50", "3.00")]  # p's wire: what comes back through all of p
+    assert found["y", "q/sq"] == expanded["y", "q/sq"] == [("-1.00", "-0.50"), ("-1.00", "-0.50")]
+    assert found["x", "q"] == expanded["x", "q"]
+
+
+def test_ids_name_the_nodes_wires_and_boxes_for_a_script(write_yaml):
+    circuit = gatekit.load(write_yaml(TWICE))
+    assert "id=" not in draw.to_dot(circuit)  # only when asked for
+    text = draw.to_dot(circuit, opened={"q"}, ids="p-")
+    nodes = node_lines(text)
+    assert nodes["x"].endswith(', tooltip="input", id="p-n-x"')
+    assert nodes["p"].endswith('id="p-n-p"') and nodes["q/sq"].endswith('id="p-n-q/sq"')
+    assert f'graph [label=<q: scaled_square>, {draw.CLUSTER_STYLE}, id="p-c-q"];' in text
+    edges = {line.strip() for line in text.splitlines() if "->" in line}
+    label = '<font color="darkgreen">-1.00</font><br/><font color="red">-0.50</font>'
+    assert f'"y" -> "q/sq" [label=<{label}>, id="p-w-1-q/sq"];' in edges
+    assert any(line.endswith('id="p-w-0-f"];') and line.startswith('"p" -> "f"') for line in edges)
+    assert any(line.startswith('"f" -> "f#output"') and line.endswith('id="p-o-f"];') for line in edges)
+    values_only = draw.to_dot(circuit, ids="p-", grads=False)
+    assert '"p#1" -> "p" [label=<<font color="darkgreen">3.00</font>>, id="p-w-1-p"];' in values_only
+
+
 def test_circuits_without_modules_draw_the_same_expanded():
     for graph in ("neuron", "fanout", "routing", "neuron_batch"):
         circuit = gatekit.load(GRAPHS / f"{graph}.yaml")

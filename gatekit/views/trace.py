@@ -24,6 +24,7 @@ what came back through the whole module.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -237,7 +238,7 @@ def module_uses(uses: Iterable[GateUse]) -> dict[str, ModuleUse]:
     return modules
 
 
-def collapse(trace: Trace) -> Trace:
+def collapse(trace: Trace, opened: AbstractSet[str] = frozenset()) -> Trace:
     """``trace`` with each outermost module use as one gate, as the circuit is written.
 
     A module use's forward row reads its :attr:`ModuleUse.inputs` and
@@ -249,6 +250,9 @@ def collapse(trace: Trace) -> Trace:
     over the collapsed rows, so each wire's ``before`` is the input's
     gradient so far in this view and ``after`` is ``before + product``. A
     trace without module uses is returned as it is.
+
+    The outermost uses named in ``opened`` (by path) stay expanded: their
+    gates keep their rows, marked ``within``, amid the others collapsed.
 
     >>> import gatekit
     >>> circuit = gatekit.loads(
@@ -266,14 +270,15 @@ def collapse(trace: Trace) -> Trace:
     if circuit is None:  # pragma: no cover - trace() always runs a circuit
         raise ValueError("collapse needs the trace of a circuit's run")
     gates = circuit.definition.gates
-    modules = module_uses(gates[row.node] for row in trace.forward)
+    found = module_uses(gates[row.node] for row in trace.forward)
+    modules = {path: use for path, use in found.items() if path not in opened}
     if not modules:
         return trace
     values = trace.result.values
 
     forward = []
     for ahead in trace.forward:
-        if not ahead.within:
+        if not ahead.within or ahead.within[0][0] not in modules:  # outside any use, or in an opened one
             forward.append(ahead)
         elif ahead.node in modules:  # the output of an outermost use: the module, seen whole
             use = modules[ahead.node]
@@ -283,7 +288,7 @@ def collapse(trace: Trace) -> Trace:
     sums: dict[str, dict[int, Any]] = {}  # module use -> input position -> its wires' products, summed
     kept: set[tuple[str, int]] = set()
     for row in trace.backward:
-        if not row.within:
+        if not row.within or row.within[0][0] not in modules:
             continue
         use = modules[row.within[0][0]]
         sent = sums.setdefault(use.name, {})
@@ -306,7 +311,7 @@ def collapse(trace: Trace) -> Trace:
 
     backward: list[BackwardRow] = []
     for row in trace.backward:
-        if not row.within:
+        if not row.within or row.within[0][0] not in modules:
             wires = tuple(added(w.source, w.local, w.product, w.kept, w.position) for w in row.wires)
             backward.append(replace(row, wires=wires))
         elif row.node in modules:

@@ -354,7 +354,7 @@ def test_missing_dot_is_found_before_the_circuit_is_read(tmp_path, capsys, monke
 def test_unknown_extension_is_refused_before_running(tmp_path, capsys, name, problem):
     out = tmp_path / name
     line = one_error(capsys, ["draw", str(tmp_path / "missing.yaml"), "-o", str(out)])
-    assert line == f"error: {out}: {problem}; a drawing can be written to .dot, .svg, .png only"
+    assert line == f"error: {out}: {problem}; a drawing can be written to .dot, .svg, .png, .html only"
     assert os.listdir(tmp_path) == []
 
 

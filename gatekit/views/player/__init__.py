@@ -36,7 +36,7 @@ The data, in ``<script type="application/json" class="gk-data">``, version 1::
             "value": SHOWN, "value_at": int,      # the first state showing the value (leaves: 0)
             "grads": [[int, SHOWN], ...],         # its gradient after each addition into it, by state
             "back_at": int or null,               # the state of its backward step
-            "locals": [LINE, ...]}                # gates: "d dot/d wx0 = 1", one per wire
+            "locals": [LINE, ...]}                # gates and module uses: "d dot/d wx0 = 1", a wire each
     WIRE   {"id": "w-0-dot" (into gate dot at input 0) or "o-f" (output f's own wire),
             "value_at": int, "grad_at": int or null}   # the first states showing its label's two texts
     LINE   [piece, ...]                  # a piece is plain text or a SHOWN number

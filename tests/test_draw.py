@@ -354,7 +354,7 @@ def test_missing_dot_is_found_before_the_circuit_is_read(tmp_path, capsys, monke
 def test_unknown_extension_is_refused_before_running(tmp_path, capsys, name, problem):
     out = tmp_path / name
     line = one_error(capsys, ["draw", str(tmp_path / "missing.yaml"), "-o", str(out)])
-    assert line == f"error: {out}: {problem}; a drawing can be written to .dot, .svg, .png only"
+    assert line == f"error: {out}: {problem}; a drawing can be written to .dot, .svg, .png, .html only"
     assert os.listdir(tmp_path) == []
 
 
@@ -570,6 +570,22 @@ def test_a_module_used_twice_reading_an_input_twice(write_yaml):
     assert '  "p#1" [shape=plaintext, fontsize=10, label=<3>];' in lines
 
 
+def test_a_module_input_no_gradient_comes_back_to_keeps_its_wire_unlabelled(write_yaml):
+    # b is read only by a gate the module's output does not use: its wire carries no gradient, and
+    # c's gradient goes on c's wire, not on the second one drawn
+    circuit = gatekit.load(
+        write_yaml(
+            "inputs: {x: 2.0, y: 5.0, z: 7.0}\nmodules:\n  m:\n    inputs: [a, b, c]\n    gates:\n"
+            "      unused: {gate: mul, in: [b, 2]}\n      out: {gate: mul, in: [a, c]}\n    outputs: [out]\n"
+            "gates:\n  f: {gate: m, in: [x, y, z]}\noutputs: [f]\n"
+        )
+    )
+    found = wires(draw.to_dot(circuit))
+    assert found["x", "f"] == [("2.00", "7.00")]
+    assert found["y", "f"] == [("5.00", None)]
+    assert found["z", "f"] == [("7.00", "2.00")]
+
+
 @pytest.mark.parametrize("expand", [False, True], ids=["collapsed", "expanded"])
 @pytest.mark.parametrize("graph", ["neuron_modules.yaml", "twice"])
 def test_module_shares_add_up_to_the_runs_gradients(write_yaml, graph, expand):
@@ -582,6 +598,37 @@ def test_module_shares_add_up_to_the_runs_gradients(write_yaml, graph, expand):
     assert set(shares) == set(result.grads)
     for name, grad in result.grads.items():
         assert shares[name] == pytest.approx(grad, abs=1e-12), name
+
+
+def test_one_module_use_opened_among_the_others_collapsed(write_yaml):
+    circuit = gatekit.load(write_yaml(TWICE))
+    text = draw.to_dot(circuit, opened={"q"})
+    nodes = node_lines(text)
+    assert nodes["p"].startswith("shape=box3d")  # still one node
+    assert "q/sq" in nodes and nodes["q"].startswith("shape=circle")  # q's gates, boxed
+    assert 'subgraph "cluster_q" {' in text and "cluster_p" not in text
+    found = wires(text)
+    expanded = wires(draw.to_dot(circuit, expand=True))
+    assert found["x", "p"] == [("0.50", "3.00")]  # p's wire: what comes back through all of p
+    assert found["y", "q/sq"] == expanded["y", "q/sq"] == [("-1.00", "-0.50"), ("-1.00", "-0.50")]
+    assert found["x", "q"] == expanded["x", "q"]
+
+
+def test_ids_name_the_nodes_wires_and_boxes_for_a_script(write_yaml):
+    circuit = gatekit.load(write_yaml(TWICE))
+    assert "id=" not in draw.to_dot(circuit)  # only when asked for
+    text = draw.to_dot(circuit, opened={"q"}, ids="p-")
+    nodes = node_lines(text)
+    assert nodes["x"].endswith(', tooltip="input", id="p-n-x"')
+    assert nodes["p"].endswith('id="p-n-p"') and nodes["q/sq"].endswith('id="p-n-q/sq"')
+    assert f'graph [label=<q: scaled_square>, {draw.CLUSTER_STYLE}, id="p-c-q"];' in text
+    edges = {line.strip() for line in text.splitlines() if "->" in line}
+    label = '<font color="darkgreen">-1.00</font><br/><font color="red">-0.50</font>'
+    assert f'"y" -> "q/sq" [label=<{label}>, id="p-w-1-q/sq"];' in edges
+    assert any(line.endswith('id="p-w-0-f"];') and line.startswith('"p" -> "f"') for line in edges)
+    assert any(line.startswith('"f" -> "f#output"') and line.endswith('id="p-o-f"];') for line in edges)
+    values_only = draw.to_dot(circuit, ids="p-", grads=False)
+    assert '"p#1" -> "p" [label=<<font color="darkgreen">3.00</font>>, id="p-w-1-p"];' in values_only
 
 
 def test_circuits_without_modules_draw_the_same_expanded():

@@ -25,7 +25,7 @@ from gatekit.limits import read_stream
 from gatekit.plugin.registry import GateRegistry, default_registry
 from gatekit.views import draw as drawing
 from gatekit.views import explain as explaining
-from gatekit.views import report
+from gatekit.views import player, report
 from gatekit.views.schema import circuit_schema
 from gatekit.views.text import json_text
 from gatekit.views.trace import trace
@@ -208,13 +208,15 @@ def explain(args: argparse.Namespace) -> int:
 
 
 def draw(args: argparse.Namespace) -> int:
-    drawing.check_path(args.output)  # the file type, its folder, Graphviz: before anything runs
+    # the file type, its folder, Graphviz: before anything runs
+    fmt = drawing.check_path(args.output, drawing.FORMATS + player.FORMATS)
     _bounded("draw --precision", args.precision, 0, 17, "decimals")
     _overrides(args.overrides)
     circuit = _load(args)
     values = _leaf_values(args, circuit)
-    text = drawing.to_dot(
-        circuit, values, grads=not args.no_grads, precision=args.precision, expand=args.expand
-    )
-    drawing.save(args.output, text)
+    options = {"grads": not args.no_grads, "precision": args.precision, "expand": args.expand}
+    if fmt == "html":  # the page that plays the run
+        player.write(args.output, circuit, values, **options)
+    else:
+        drawing.save(args.output, drawing.to_dot(circuit, values, **options))
     return 0

@@ -298,21 +298,23 @@ def build() -> Parser:
         subcommands,
         "draw",
         commands.draw,
-        summary="draw the circuit with values and gradients on its wires (.dot, .svg, .png)",
+        summary="draw the circuit with values and gradients on its wires (.dot, .svg, .png, .html)",
         description="Draw the circuit left to right with each wire's forward value (green) and the gradient\n"
         "sent back along it (red). FILE's extension picks the format: .dot is Graphviz text;\n"
-        ".svg and .png run Graphviz's `dot` program (the system package graphviz). Above\n"
+        ".svg and .png run Graphviz's `dot` program (the system package graphviz); .html is a\n"
+        "page that plays the run gate by gate, forward then back, offline in any browser. Above\n"
         f"{draw.LABEL_LIMIT} gates the wires are left unlabelled. A module use is one node; --expand\n"
         "draws the gates inside, boxed per module use.",
         examples=[
             "gatekit draw graphs/neuron.yaml -o neuron.svg",
+            "gatekit draw graphs/neuron.yaml -o neuron.html",
             "gatekit draw graphs/neuron_modules.yaml -o neuron.png --expand",
             "gatekit draw graphs/fanout.yaml -o fanout.dot --no-grads --precision 3",
         ],
         parents=[common, circuit_options],
     )
     drawing.add_argument(
-        "-o", "--output", required=True, metavar="FILE", help="FILE.dot, FILE.svg or FILE.png"
+        "-o", "--output", required=True, metavar="FILE", help="FILE.dot, FILE.svg, FILE.png or FILE.html"
     )
     drawing.add_argument("--no-grads", action="store_true", help="values only, no gradients")
     drawing.add_argument(

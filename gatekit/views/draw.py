@@ -33,6 +33,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,33 +144,51 @@ class _Cluster:
     items: list[str | _Cluster] = field(default_factory=list)
 
 
-def _nodes(gates: Sequence[BoundGate], expand: bool) -> list[_Node]:
-    """The gates to draw, in run order: every gate, or each outermost module use as one."""
+def _nodes(gates: Sequence[BoundGate], expand: bool, opened: AbstractSet[str]) -> list[_Node]:
+    """The gates to draw, in run order: every gate, or each outermost module use as one.
+
+    The outermost module uses in ``opened`` are drawn expanded among the others collapsed.
+    """
     if expand:
         return [
             _Node(b.name, b.use.gate, b.inputs, b.gate.spec, b.use.within, b.use.arguments) for b in gates
         ]
-    modules = module_uses(bound.use for bound in gates)
+    found = module_uses(bound.use for bound in gates)
+    modules = {path: use for path, use in found.items() if path not in opened}
     nodes = []
     for bound in gates:
-        if not bound.use.within:
-            nodes.append(_Node(bound.name, bound.use.gate, bound.inputs, bound.gate.spec))
+        use = bound.use
+        if not use.within or use.within[0][0] not in modules:  # outside any use, or in an opened one
+            nodes.append(
+                _Node(bound.name, use.gate, bound.inputs, bound.gate.spec, use.within, use.arguments)
+            )
         elif bound.name in modules:  # the use's output: the module, seen whole
             module = modules[bound.name]
             nodes.append(_Node(module.name, module.module, module.inputs))
     return nodes
 
 
-def _emit(items: Sequence[str | _Cluster], indent: str, lines: list[str]) -> None:
+def _emit(items: Sequence[str | _Cluster], indent: str, lines: list[str], ids: str | None) -> None:
     for item in items:
         if isinstance(item, str):
             lines.append(indent + item)
             continue
         label = f"{_html(item.path)}: {_html(item.module)}"
         lines.append(f"{indent}subgraph {_quote('cluster_' + item.path)} {{")
-        lines.append(f"{indent}  graph [label=<{label}>, {CLUSTER_STYLE}];")
-        _emit(item.items, indent + "  ", lines)
+        lines.append(f"{indent}  graph{_attrs(f'label=<{label}>', CLUSTER_STYLE, _id(ids, 'c', item.path))};")
+        _emit(item.items, indent + "  ", lines, ids)
         lines.append(f"{indent}}}")
+
+
+def _id(ids: str | None, kind: str, name: str) -> str | None:
+    """The attribute ``id="PREFIXKIND-NAME"`` naming an element of the SVG; ``None`` without ``ids``."""
+    return None if ids is None else f"id={_quote(f'{ids}{kind}-{name}')}"
+
+
+def _attrs(*attrs: str | None) -> str:
+    """`` [a, b]``: a node's or an edge's attribute list, of those given; nothing when none are."""
+    given = [attr for attr in attrs if attr]
+    return f" [{', '.join(given)}]" if given else ""
 
 
 def _constant_node(tail: str, value: float) -> str:
@@ -177,17 +196,23 @@ def _constant_node(tail: str, value: float) -> str:
 
 
 def _run_labels(
-    circuit: Circuit, values: Mapping[str, Any], grads: bool, precision: int, expand: bool
+    circuit: Circuit,
+    values: Mapping[str, Any],
+    *,
+    grads: bool,
+    precision: int,
+    expand: bool,
+    opened: AbstractSet[str],
 ) -> tuple[dict[tuple[str, int], str], dict[str, str]]:
     """The labels of every wire, by (gate, input position), and of every output's own wire."""
     run = trace(circuit, values)
     if not expand:
-        run = collapse(run)
+        run = collapse(run, opened)
     shares = {}
     if grads:
         for row in run.backward:
-            for position, wire in enumerate(row.wires):
-                shares[row.node, position] = wire.product  # this wire's share of the gradient
+            for wire in row.wires:
+                shares[row.node, wire.position] = wire.product  # this wire's share of the gradient
     wires = {}
     for ahead in run.forward:
         for position, (_, value) in enumerate(ahead.inputs):
@@ -209,6 +234,8 @@ def to_dot(
     grads: bool = True,
     precision: int = 2,
     expand: bool = False,
+    opened: AbstractSet[str] = frozenset(),
+    ids: str | None = None,
 ) -> str:
     """The DOT text of ``circuit`` run with ``values`` (leaf overrides).
 
@@ -216,6 +243,13 @@ def to_dot(
     :param precision: decimals shown.
     :param expand: draw every gate inside module uses, each use boxed (a
         cluster); ``False``: each outermost module use is one node.
+    :param opened: outermost module uses (by path) drawn expanded, boxed,
+        although ``expand`` is ``False``.
+    :param ids: give the drawing's elements ``id`` attributes starting with
+        this prefix, for a script to find them in the SVG: ``PREFIXn-NAME``
+        a node (a leaf, a gate, a collapsed module use), ``PREFIXw-P-GATE``
+        the wire into ``GATE`` at input position ``P``, ``PREFIXo-NAME`` an
+        output's own wire, ``PREFIXc-PATH`` an expanded module use's box.
     :raises UsageError: ``precision`` is negative, or an override is bad.
     :raises RunError: a gate failed while the circuit ran.
 
@@ -225,12 +259,14 @@ def to_dot(
     if not 0 <= precision <= 17:
         raise UsageError(f"precision must be from 0 to 17 decimals, got {precision:,}")
     plan = circuit.plan
-    uses = _nodes([plan.gates[step.out] for step in plan.forward], expand)
+    uses = _nodes([plan.gates[step.out] for step in plan.forward], expand, opened)
     title = circuit.name or os.path.basename(circuit.file)
     wire_labels: dict[tuple[str, int], str] = {}
     output_labels: dict[str, str] = {}
     if len(uses) <= LABEL_LIMIT:
-        wire_labels, output_labels = _run_labels(circuit, dict(values or {}), grads, precision, expand)
+        wire_labels, output_labels = _run_labels(
+            circuit, dict(values or {}), grads=grads, precision=precision, expand=expand, opened=opened
+        )
         label = f'{_html(title)}: <font color="{VALUE_COLOR}">values</font>'
         if grads:
             label += f' and <font color="{GRAD_COLOR}">gradients of {_html(circuit.outputs[0])}</font>'
@@ -248,7 +284,10 @@ def to_dot(
     kinds = dict.fromkeys(circuit.inputs, "input") | dict.fromkeys(circuit.params, "param")
     for name, kind in kinds.items():
         fill = ', style="rounded,filled", fillcolor="#eeeeee"' if kind == "param" else ', style="rounded"'
-        lines.append(f"  {_quote(name)} [shape=box{fill}, label=<{_html(name)}>, tooltip={_quote(kind)}];")
+        attrs = _attrs(
+            f"shape=box{fill}", f"label=<{_html(name)}>", f"tooltip={_quote(kind)}", _id(ids, "n", name)
+        )
+        lines.append(f"  {_quote(name)}{attrs};")
     lines.append(f"  {{rank=min; {' '.join(_quote(name) for name in kinds)}}}")
     top: list[str | _Cluster] = []  # node lines, and the boxes of expanded module uses
     clusters: dict[str, _Cluster] = {}
@@ -261,19 +300,22 @@ def to_dot(
             items = clusters[path].items
         if use.spec is None:
             label = _module_label(use.name, use.gate)
-            items.append(
-                f"{_quote(use.name)} [shape=box3d, label={label}, tooltip={_quote('module ' + use.gate)}];"
-            )
+            tooltip = f"tooltip={_quote('module ' + use.gate)}"
+            attrs = _attrs("shape=box3d", f"label={label}", tooltip, _id(ids, "n", use.name))
+            items.append(f"{_quote(use.name)}{attrs};")
         else:
             shape = "circle" if use.spec.symbol else "ellipse"
-            items.append(f"{_quote(use.name)} [shape={shape}, label={_gate_label(use.name, use.spec)}];")
+            label = _gate_label(use.name, use.spec)
+            items.append(
+                f"{_quote(use.name)}{_attrs(f'shape={shape}', f'label={label}', _id(ids, 'n', use.name))};"
+            )
         if use.within:  # the module's own constants in its box too
             items += [
                 _constant_node(_quote(f"{use.name}#{position}"), source)
                 for position, source in enumerate(use.inputs)
                 if not isinstance(source, str) and use.arguments[position] is None
             ]
-    _emit(top, "  ", lines)
+    _emit(top, "  ", lines, ids)
     for use in uses:
         for position, source in enumerate(use.inputs):
             if isinstance(source, str):
@@ -283,7 +325,7 @@ def to_dot(
                 if not use.within or use.arguments[position] is not None:  # not declared in a box
                     lines.append(f"  {_constant_node(tail, source)}")
             wire = wire_labels.get((use.name, position))
-            attrs = f" [label={wire}]" if wire else ""
+            attrs = _attrs(wire and f"label={wire}", _id(ids, "w", f"{position}-{use.name}"))
             lines.append(f"  {tail} -> {_quote(use.name)}{attrs};")
     ends = []
     for output in circuit.outputs:
@@ -291,7 +333,7 @@ def to_dot(
         ends.append(end)
         lines.append(f"  {end} [shape=plaintext, fontsize=10, label=<output>];")
         wire = output_labels.get(output)
-        attrs = f" [label={wire}]" if wire else ""
+        attrs = _attrs(wire and f"label={wire}", _id(ids, "o", output))
         lines.append(f"  {_quote(output)} -> {end}{attrs};")
     lines.append(f"  {{rank=max; {' '.join(ends)}}}")
     lines.append("}")
@@ -344,15 +386,17 @@ def render(text: str, fmt: str, place: Location | None = None) -> bytes:
     return done.stdout
 
 
-def check_path(path: str | os.PathLike[str]) -> str:
+def check_path(path: str | os.PathLike[str], types: tuple[str, ...] = FORMATS) -> str:
     """Refuse, before anything runs, a path :func:`write` cannot make; return its format.
 
-    :raises UsageError: the extension is not one of :data:`FORMATS`, the
-        folder does not exist, or an ``.svg`` or ``.png`` needs ``dot`` and
-        it is not installed.
+    ``types`` are the extensions allowed (``gatekit draw`` adds the player's
+    ``.html``, :mod:`gatekit.views.player`); every one but ``.dot`` needs ``dot``.
+
+    :raises UsageError: the extension is not one of ``types``, the folder
+        does not exist, or the format needs ``dot`` and it is not installed.
     """
     file = os.fspath(path)
-    fmt = check_output_path(file, FORMATS, "a drawing")[1:]
+    fmt = check_output_path(file, types, "a drawing")[1:]
     if fmt != "dot":
         _dot_program(Location(file))
     return fmt

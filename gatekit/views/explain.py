@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -36,13 +36,26 @@ from gatekit.engine.circuit import Circuit
 from gatekit.views.text import SUMMARY_LIMIT, json_value, significant, summary, table
 from gatekit.views.trace import BackwardRow, ForwardRow, Trace, Wire, Within, collapse
 
-__all__ = ["explain_json", "explain_lines"]
+__all__ = [
+    "Show",
+    "backward_head",
+    "explain_json",
+    "explain_lines",
+    "forward_cells",
+    "value_text",
+    "wire_cells",
+    "written_attrs",
+]
+
+#: How a value is written inside a row (by default :func:`value_text` at the row's digits); the
+#: player (:mod:`gatekit.views.player`) passes its own, to find the numbers in the text.
+Show = Callable[[Any], str]
 
 WIDTH = 100  # wire rows longer than this (arrays) are written a line per cell
 WIRE_INDENT = " " * 7
 
 
-def _value(value: Any, precision: int, compact: bool = True) -> str:
+def value_text(value: Any, precision: int, compact: bool = True) -> str:
     """A number, a small array as a nested list, a large one summarized.
 
     ``compact`` summaries (inside a row) give the shape and the mean; the
@@ -90,15 +103,55 @@ def _forward_expression(row: ForwardRow, inputs: list[str], attrs: Mapping[str, 
     return row.spec.written(inputs, settings)
 
 
+def _shower(p: int, show: Show | None) -> Show:
+    return show if show is not None else (lambda value: value_text(value, p))
+
+
+def written_attrs(circuit: Circuit) -> dict[str, dict[str, Any]]:
+    """Each gate's attrs as written in the file (the others are the gate's defaults), by gate name."""
+    return {
+        bound.name: {key: bound.attrs[key] for key in bound.use.attr_locations}
+        for bound in circuit.plan.gates.values()
+    }
+
+
+def forward_cells(
+    row: ForwardRow, attrs: Mapping[str, Any], p: int, show: Show | None = None
+) -> tuple[str, str]:
+    """A forward row's expression and output: ``w0=2 * x0=-1`` and ``= -2``.
+
+    ``attrs`` are the gate's as written (:func:`written_attrs`); ``p`` the
+    significant digits; ``show`` writes each value (default: to ``p`` digits).
+    """
+    shown = _shower(p, show)
+    inputs = [
+        f"{source}={shown(value)}" if isinstance(source, str) else _source(source, p)
+        for source, value in row.inputs
+    ]
+    return _forward_expression(row, inputs, {} if row.module else attrs), f"= {shown(row.output)}"
+
+
+def backward_head(row: BackwardRow, root: str, p: int, show: Show | None = None) -> str:
+    """The gradient arriving at a backward row's gate: ``upstream d f/d dot = 0.1966``."""
+    return f"upstream d {_d(root)}/d {_d(row.node)} = {_shower(p, show)(row.upstream)}"
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, float | int) and math.isfinite(value)
 
 
-def _wire_cells(row: BackwardRow, wire: Wire, output_shape: tuple[int, ...], p: int) -> tuple[str, ...]:
-    """The three cells of one wire: local gradient, product, where the product goes."""
+def wire_cells(
+    row: BackwardRow, wire: Wire, output_shape: tuple[int, ...], p: int, show: Show | None = None
+) -> tuple[str, str, str]:
+    """The three cells of one wire: local gradient, product, where the product goes.
+
+    ``output_shape`` is the shape of the gate's output (a product of another
+    shape was summed back to its input's); ``p`` and ``show`` as in :func:`forward_cells`.
+    """
+    shown = _shower(p, show)
     source = _source(wire.source, p)
-    upstream = _value(row.upstream, p)
-    product = _value(wire.product, p)
+    upstream = shown(row.upstream)
+    product = shown(wire.product)
     local_value = wire.local
     if row.module and _is_number(row.upstream) and row.upstream != 0 and _is_number(wire.product):
         local_value = wire.product / row.upstream  # the module's own derivative, as one gate's
@@ -109,13 +162,13 @@ def _wire_cells(row: BackwardRow, wire: Wire, output_shape: tuple[int, ...], p: 
         local_cell = f"d {_d(row.node)}/d {source}: vjp"
         product_cell = f"vjp({upstream}) = {product}"
     else:
-        local = _value(local_value, p)
+        local = shown(local_value)
         local_cell = f"d {_d(row.node)}/d {source} = {local}"
         summed = shape_of(wire.product) != output_shape  # broadcast: summed back to the input's shape
         times = f"{local} * {upstream}"
         product_cell = f"sum({times}) = {product}" if summed else f"{times} = {product}"
     if wire.kept:
-        added = f"grad[{wire.source}]: {_value(wire.before, p)} + {product} = {_value(wire.after, p)}"
+        added = f"grad[{wire.source}]: {shown(wire.before)} + {product} = {shown(wire.after)}"
     elif isinstance(wire.source, str):
         added = "(no input or param behind it, not kept)"
     else:
@@ -141,21 +194,12 @@ def explain_lines(circuit: Circuit, trace: Trace, precision: int = 4, *, expand:
 
 
 def _forward_lines(circuit: Circuit, trace: Trace, steps: dict[str, int], p: int) -> list[str]:
-    # the attrs written in the file (the others are the gate's defaults)
-    attrs = {
-        bound.name: {key: bound.attrs[key] for key in bound.use.attr_locations}
-        for bound in circuit.plan.gates.values()
-    }
+    attrs = written_attrs(circuit)
     nested = any(row.within for row in trace.forward)  # expanded module uses: say where each gate is
     rows = []
     for row in trace.forward:
-        inputs = [
-            f"{source}={_value(value, p)}" if isinstance(source, str) else _source(source, p)
-            for source, value in row.inputs
-        ]
-        written = {} if row.module else attrs.get(row.node, {})
-        expression = _forward_expression(row, inputs, written)
-        cells = (str(steps[row.node]), row.node, row.gate, expression, f"= {_value(row.output, p)}")
+        expression, output = forward_cells(row, attrs.get(row.node, {}), p)
+        cells = (str(steps[row.node]), row.node, row.gate, expression, output)
         rows.append((*cells, _within(row.within)) if nested else cells)
     lines = ["forward pass: each gate in run order, its inputs (name=value) and its output"]
     if any(row.module for row in trace.forward):
@@ -189,10 +233,9 @@ def _backward_lines(trace: Trace, steps: dict[str, int], p: int) -> list[str]:
     nested = any(row.within for row in trace.backward)
     heads: list[tuple[str, ...]] = []
     for row in trace.backward:
-        upstream = f"upstream d {_d(root)}/d {_d(row.node)} = {_value(row.upstream, p)}"
-        title = (str(steps[row.node]), row.node, row.gate, upstream)
+        title = (str(steps[row.node]), row.node, row.gate, backward_head(row, root, p))
         heads.append((*title, _within(row.within)) if nested else title)
-    wires = [[_wire_cells(row, wire, outputs[row.node], p) for wire in row.wires] for row in trace.backward]
+    wires = [[wire_cells(row, wire, outputs[row.node], p) for wire in row.wires] for row in trace.backward]
     wire_lines = table([cells for group in wires for cells in group], WIRE_INDENT, gap=3)
     stacked = max(map(len, wire_lines), default=0) > WIDTH  # long values: a line per cell
     rest = iter(wire_lines)
@@ -215,7 +258,7 @@ def _gradient_lines(circuit: Circuit, trace: Trace, p: int) -> list[str]:
     kinds = dict.fromkeys(circuit.inputs, "input") | dict.fromkeys(circuit.params, "param")
     rows = []
     for name, grad in grads.items():
-        text = _value(grad, p, compact=False)
+        text = value_text(grad, p, compact=False)
         rows.append((name, kinds[name], text if text.startswith("-") else " " + text))  # digits aligned
     return [
         "",

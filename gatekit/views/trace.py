@@ -24,6 +24,7 @@ what came back through the whole module.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -80,7 +81,8 @@ class Wire:
     wires from that input). ``before`` and ``after`` are the input's
     gradient around the addition (``before`` is 0 for the first one); both
     are ``None`` for a constant or an input no leaf reaches, whose gradient
-    is not kept.
+    is not kept. ``position`` is the wire's place among the gate's inputs
+    (for a collapsed module, among :attr:`ModuleUse.inputs`).
     """
 
     source: str | float
@@ -88,6 +90,7 @@ class Wire:
     product: Any
     before: Any
     after: Any
+    position: int
 
     @property
     def kept(self) -> bool:
@@ -135,7 +138,7 @@ class Recorder:
             sent = sent.copy()  # a broadcast view: give it memory of its own, for the reader
         if after is not None and before is None:
             before = 0.0  # the first contribution: the gradient was 0 before it
-        wires.append(Wire(use.inputs[position], local, sent, before, after))
+        wires.append(Wire(use.inputs[position], local, sent, before, after, position))
 
     @property
     def rows(self) -> list[BackwardRow]:
@@ -235,7 +238,7 @@ def module_uses(uses: Iterable[GateUse]) -> dict[str, ModuleUse]:
     return modules
 
 
-def collapse(trace: Trace) -> Trace:
+def collapse(trace: Trace, opened: AbstractSet[str] = frozenset()) -> Trace:
     """``trace`` with each outermost module use as one gate, as the circuit is written.
 
     A module use's forward row reads its :attr:`ModuleUse.inputs` and
@@ -247,6 +250,9 @@ def collapse(trace: Trace) -> Trace:
     over the collapsed rows, so each wire's ``before`` is the input's
     gradient so far in this view and ``after`` is ``before + product``. A
     trace without module uses is returned as it is.
+
+    The outermost uses named in ``opened`` (by path) stay expanded: their
+    gates keep their rows, marked ``within``, amid the others collapsed.
 
     >>> import gatekit
     >>> circuit = gatekit.loads(
@@ -264,14 +270,15 @@ def collapse(trace: Trace) -> Trace:
     if circuit is None:  # pragma: no cover - trace() always runs a circuit
         raise ValueError("collapse needs the trace of a circuit's run")
     gates = circuit.definition.gates
-    modules = module_uses(gates[row.node] for row in trace.forward)
+    found = module_uses(gates[row.node] for row in trace.forward)
+    modules = {path: use for path, use in found.items() if path not in opened}
     if not modules:
         return trace
     values = trace.result.values
 
     forward = []
     for ahead in trace.forward:
-        if not ahead.within:
+        if not ahead.within or ahead.within[0][0] not in modules:  # outside any use, or in an opened one
             forward.append(ahead)
         elif ahead.node in modules:  # the output of an outermost use: the module, seen whole
             use = modules[ahead.node]
@@ -281,12 +288,12 @@ def collapse(trace: Trace) -> Trace:
     sums: dict[str, dict[int, Any]] = {}  # module use -> input position -> its wires' products, summed
     kept: set[tuple[str, int]] = set()
     for row in trace.backward:
-        if not row.within:
+        if not row.within or row.within[0][0] not in modules:
             continue
         use = modules[row.within[0][0]]
         sent = sums.setdefault(use.name, {})
-        for position, wire in enumerate(row.wires):
-            at = use.positions.get((row.node, position))
+        for wire in row.wires:
+            at = use.positions.get((row.node, wire.position))
             if at is None:
                 continue
             sent[at] = accumulate(sent.get(at), wire.product)
@@ -295,23 +302,23 @@ def collapse(trace: Trace) -> Trace:
 
     grads: dict[str, Any] = {trace.root: _seed(values[trace.root])}
 
-    def added(source: str | float, local: Any, product: Any, keep: bool) -> Wire:
+    def added(source: str | float, local: Any, product: Any, keep: bool, position: int) -> Wire:
         if not keep or not isinstance(source, str):
-            return Wire(source, local, product, None, None)
+            return Wire(source, local, product, None, None, position)
         before = grads.get(source)
         grads[source] = accumulate(before, product)
-        return Wire(source, local, product, 0.0 if before is None else before, grads[source])
+        return Wire(source, local, product, 0.0 if before is None else before, grads[source], position)
 
     backward: list[BackwardRow] = []
     for row in trace.backward:
-        if not row.within:
-            wires = tuple(added(w.source, w.local, w.product, w.kept) for w in row.wires)
+        if not row.within or row.within[0][0] not in modules:
+            wires = tuple(added(w.source, w.local, w.product, w.kept, w.position) for w in row.wires)
             backward.append(replace(row, wires=wires))
         elif row.node in modules:
             use = modules[row.node]
             sent = sums.get(use.name, {})
             wires = tuple(
-                added(use.inputs[at], None, sent[at], (use.name, at) in kept) for at in sorted(sent)
+                added(use.inputs[at], None, sent[at], (use.name, at) in kept, at) for at in sorted(sent)
             )
             backward.append(BackwardRow(use.name, use.module, row.upstream, wires, module=True))
     return Trace(trace.result, trace.root, forward, backward, grads)

@@ -19,13 +19,14 @@ import numpy as np
 import pytest
 
 import gatekit
+from gatekit.engine.buffers import MIN_SIZE
 from gatekit.plugin.base import SpecGate
 from gatekit.plugin.gatespec import GateSpec
 from gatekit.plugin.hookspecs import hookimpl
 from gatekit.plugin.registry import GateRegistry, plugin_manager
 
 NEURON = Path(__file__).resolve().parent.parent / "graphs" / "neuron.yaml"
-B = 1000
+B = MIN_SIZE  # the smallest batch the pool takes on
 
 
 def batch(seed: int, size: int = B) -> dict[str, np.ndarray]:
@@ -163,9 +164,9 @@ def test_an_array_a_plugin_keeps_for_itself_is_never_written() -> None:
 
 def test_the_first_run_with_buffers_checks_what_a_gate_returns_into_them() -> None:
     circuit = with_gate(Careless(), "careless")
-    circuit.run(x=np.ones(3))  # no buffers yet
+    circuit.run(x=np.ones(B))  # no buffers yet
     with pytest.raises(gatekit.RunError) as info:
-        circuit.run(x=np.ones(3))
+        circuit.run(x=np.ones(B))
     assert str(info.value) == (
         "g.yaml:3:3: gate 'c' (careless, plugin 'careless') returned an array of dtype float32 from "
         "gate_forward; a gate returns float64: a number or a float64 array"
@@ -175,7 +176,7 @@ def test_the_first_run_with_buffers_checks_what_a_gate_returns_into_them() -> No
 def test_another_batch_size_starts_afresh() -> None:
     circuit = gatekit.load(NEURON)
     fresh = gatekit.load(NEURON)
-    for size in (B, B, 7, B, 7, 7):
+    for size in (B, B, 2 * B, B, 2 * B, 2 * B, 7, 7):
         result = circuit.run(batch(size, size))
         for key, value in numbers(fresh.run(batch(size, size))).items():
             assert np.array_equal(numbers(result)[key], value), key
@@ -194,3 +195,10 @@ def test_a_loop_over_large_batches_does_not_fault_its_memory_in_again() -> None:
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
     pages_per_array = 200_000 * 8 // 4096
     assert faults < 10 * pages_per_array  # fewer than one array's pages a run; without the pool, five
+
+
+def test_small_batches_are_left_to_the_allocator() -> None:
+    circuit = gatekit.load(NEURON)
+    for seed in range(3):
+        circuit.run(batch(seed, 1000))
+    assert circuit.pool.shapes == {}  # never started: arrays this small cost the allocator nothing

@@ -28,7 +28,7 @@ from test_train import DATA, GRAPHS, LINEAR, linear_data
 
 import gatekit
 from gatekit.cli import main
-from gatekit.errors import GraphError, PluginError, UsageError
+from gatekit.errors import GraphError, PluginError, RunError, UsageError
 from gatekit.plugin.registry import default_registry
 from gatekit.training.api import solver_for
 from gatekit.training.checkpoint import text_array
@@ -909,11 +909,12 @@ def test_a_plugin_s_optimizer_or_schedule_that_fails_is_named_at_its_setting(
     capsys, tmp_path: Path, plugin: str, text: str, place: str, message: str
 ) -> None:
     solver = write(tmp_path / "solver.yaml", text + "\nsteps: 5\n")
-    line = fails(capsys, tmp_path, *LINEAR, "--solver", solver, "-p", plugin)
+    code = 2 if "failed to start" in message else 1  # a failure while running exits 1
+    line = fails(capsys, tmp_path, *LINEAR, "--solver", solver, "-p", plugin, code=code)
     assert line == f"error: {solver}:{place}: {message}"
 
 
-def test_a_plugin_s_faults_are_plugin_errors_in_python(plugin: str) -> None:
+def test_a_plugin_s_faults_are_plugin_or_run_errors_in_python(plugin: str) -> None:
     registry = default_registry([plugin], autoload=False)
     circuit = gatekit.load(GRAPH, registry=registry)
     cases = [
@@ -928,7 +929,8 @@ def test_a_plugin_s_faults_are_plugin_errors_in_python(plugin: str) -> None:
         ({"schedule": "raising", "steps": 3}, "1:2: schedule 'raising' failed at step 3: KeyError: 2"),
     ]
     for solver, message in cases:
-        with pytest.raises(PluginError) as info:
+        error = PluginError if "failed to start" in message else RunError
+        with pytest.raises(error) as info:
             gatekit.train(circuit, linear_data(), solver, registry=registry)
         assert str(info.value) == f"<solver>:{message}"  # the settings as one line: {optimizer: nostart, ...}
 

@@ -21,6 +21,7 @@ changed: no allocator settings, no environment variables.
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Iterable
 from typing import Any
@@ -35,6 +36,10 @@ GENERATIONS = 2
 #: ``sys.getrefcount`` of an array only the pool's list holds: the list, the
 #: loop's name for it and the call's own argument.
 ALONE = 3
+#: The smallest batch worth pooling: 128 KiB of float64, glibc's default mmap
+#: threshold. Smaller arrays come from the allocator's free lists, already in
+#: memory, and the pool's bookkeeping would cost more than it saves.
+MIN_SIZE = 16_384
 
 
 class BufferPool:
@@ -46,6 +51,11 @@ class BufferPool:
         #: each gate slot's output shape in the last run, and the leaf shapes it was for
         self.shapes: dict[int, tuple[int, ...]] = {}
         self._leaf_shapes: tuple[tuple[int, ...], ...] | None = None
+
+    @staticmethod
+    def worth(leaf_shapes: tuple[tuple[int, ...], ...]) -> bool:
+        """Whether a run over leaves of these shapes makes arrays large enough to pool."""
+        return any(math.prod(shape) >= MIN_SIZE for shape in leaf_shapes if shape)
 
     def start(self, leaf_shapes: tuple[tuple[int, ...], ...]) -> None:
         """Begin a run whose leaves have ``leaf_shapes``: take back what nobody holds."""

@@ -282,10 +282,13 @@ class Circuit:
                     return self._run_batched(batched, slots, given, must_guard, check_finite)
                 except NotScalar:  # a gate makes arrays of numbers: this circuit runs gate by gate
                     self.batched = None
-        pool = self.pool if arrays and observer is None else None
+        pool = None
         pooled = False  # whether gates may be given buffers: the pool knows their shapes
+        if arrays and observer is None:
+            leaf_shapes = tuple(shape_of(slots[slot]) for slot in plan.leaves.values())
+            pool = self.pool if BufferPool.worth(leaf_shapes) else None
         if pool is not None:
-            pool.start(tuple(shape_of(slots[slot]) for slot in plan.leaves.values()))
+            pool.start(leaf_shapes)
             pooled = bool(pool.shapes)
             # the first run computing into buffers checks what plugins return there
             must_guard = must_guard or (pooled and "pooled" not in self._checked)

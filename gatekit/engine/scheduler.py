@@ -168,7 +168,11 @@ def contribution(
 
 def _product(local: Any, upstream: Any, buffer: np.ndarray) -> Any:
     """``local * upstream`` into ``buffer``, where their product has its shape; else a new array."""
-    if np.broadcast_shapes(shape_of(local), shape_of(upstream)) != buffer.shape:
+    shape = buffer.shape
+    fits = (type(local) is float or shape_of(local) == shape) and (
+        type(upstream) is float or shape_of(upstream) == shape
+    )
+    if not fits and np.broadcast_shapes(shape_of(local), shape_of(upstream)) != shape:
         return local * upstream
     return np.multiply(local, upstream, out=buffer)
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from gatekit.engine.circuit import Circuit
-from gatekit.errors import GraphError, Location, PluginError, RunError, UsageError, describe_exception, quoted
+from gatekit.errors import GraphError, Location, RunError, UsageError, describe_exception, quoted
 from gatekit.training.checkpoint import array_text, text_array
 from gatekit.training.data import Batches, rows_of
 from gatekit.training.schedules import Warmup
@@ -174,18 +174,18 @@ class Trainer:
     def learning_rate(self, step: int) -> float:
         """The learning rate of step number ``step`` (from 0): the schedule's, after any warmup.
 
-        :raises PluginError: the schedule raised, or gave no finite number of at least 0.
+        :raises RunError: the schedule raised, or gave no finite number of at least 0 (exit code 1).
         """
         schedule = self.solver.schedule
         try:
             lr = schedule.lr(step, self.solver.lr, self.total)
-        except Exception as exc:  # a plugin's schedule: its fault, in one line
-            raise PluginError(
+        except Exception as exc:  # a plugin's schedule: its fault, in one line (a failure while running)
+            raise RunError(
                 f"schedule {quoted(schedule.name)} failed at step {step + 1}: {describe_exception(exc)}",
                 self.solver.places.get("schedule"),
             ) from None
         if isinstance(lr, bool) or not isinstance(lr, float | int) or not (math.isfinite(lr) and lr >= 0):
-            raise PluginError(
+            raise RunError(
                 f"schedule {quoted(schedule.name)} gave the learning rate {lr!r} at step {step + 1}: "
                 "expected a finite number of at least 0",
                 self.solver.places.get("schedule"),
@@ -232,8 +232,8 @@ class Trainer:
         optimizer = self.solver.optimizer
         try:
             optimizer.step({name: self.params[name] for name in self.trainable}, grads, lr)
-        except Exception as exc:  # a plugin's optimizer: its fault, in one line
-            raise PluginError(
+        except Exception as exc:  # a plugin's optimizer: its fault, in one line (a failure while running)
+            raise RunError(
                 f"optimizer {quoted(optimizer.name)} failed at step {step + 1}: {describe_exception(exc)}",
                 self.solver.places.get("optimizer"),
             ) from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from collections.abc import Iterable
@@ -19,7 +20,7 @@ from gatekit.engine.library import check_library
 from gatekit.errors import GatekitError, LoadError, Location, PluginWarning, UsageError, printable
 from gatekit.format.parse import is_library
 from gatekit.format.yamlsource import Reader
-from gatekit.io.inputs import check_leaf_names, read_inputs
+from gatekit.io.inputs import INPUT_TYPES, check_leaf_names, read_array, read_inputs
 from gatekit.io.outputs import check_results_path, write_outputs
 from gatekit.limits import read_stream
 from gatekit.plugin.registry import GateRegistry, default_registry
@@ -76,29 +77,52 @@ def _load(args: argparse.Namespace, registry: GateRegistry | None = None) -> Cir
     return Circuit.from_document(root, reader, registry if registry is not None else _registry(args))
 
 
-def _overrides(items: Iterable[str]) -> dict[str, tuple[Any, Location]]:
-    """Each ``--set NAME=VALUE``: its value, read as a circuit file's value is, and its place."""
+def _overrides(items: Iterable[str], flag: str = "--set") -> dict[str, tuple[Any, Location]]:
+    """Each ``--set NAME=VALUE`` (or ``flag``): its value, read as a file's value is, and its place."""
     found: dict[str, tuple[Any, Location]] = {}
     for item in items:
-        place = Location(f"--set {item}")
+        place = Location(f"{flag} {item}")
         name, sep, text = item.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise UsageError("expected NAME=VALUE, for example --set x0=1.5", place)
+            raise UsageError(f"expected NAME=VALUE, for example {flag} x0=1.5", place)
         if not text.strip():
-            raise UsageError(f"the value is missing: write --set {name}=VALUE", place)
+            raise UsageError(f"the value is missing: write {flag} {name}=VALUE", place)
         if name in found:
-            raise UsageError(f"{name!r} is set twice (first by {found[name][1]})", place)
-        if text.strip().lower() in _FLOAT_WORDS:  # inf, -inf, nan: as float() reads them
-            found[name] = (float(text), place)
-            continue
-        reader = Reader(place.file)
-        try:
-            value = reader.value(reader.compose(text), f"the value of {name!r}")
-        except GatekitError as exc:  # the value's problem, placed at the option rather than in it
-            raise UsageError(exc.message, place) from None
-        found[name] = (value, place)
+            what = "set" if flag == "--set" else "given"
+            raise UsageError(f"{name!r} is {what} twice (first by {found[name][1]})", place)
+        found[name] = (_value_text(text, place, f"the value of {name!r}"), place)
     return found
+
+
+def _value_text(text: str, place: Location, what: str) -> Any:
+    """A value written on the command line, read as a circuit file's value is."""
+    if text.strip().lower() in _FLOAT_WORDS:  # inf, -inf, nan: as float() reads them
+        return float(text)
+    reader = Reader(place.file)
+    try:
+        return reader.value(reader.compose(text), what)
+    except GatekitError as exc:  # the value's problem, placed at the option rather than in it
+        raise UsageError(exc.message, place) from None
+
+
+def _seed_grad(text: str | None, of: str) -> Any:
+    """``--seed-grad VALUE|FILE``: a data file when one has that name, else a value."""
+    if text is None:
+        return None
+    if os.path.splitext(text)[1].lower() in INPUT_TYPES:
+        return read_array(text, of)
+    return _value_text(text, Location(f"--seed-grad {text}"), "the seed gradient")
+
+
+def _tangents(args: argparse.Namespace, circuit: Circuit) -> dict[str, Any] | None:
+    """Each ``--tangent NAME=VALUE``, its name checked as a leaf's."""
+    if not args.tangents:
+        return None
+    found = _overrides(args.tangents, "--tangent")
+    for name, (_, place) in found.items():
+        check_leaf_names(circuit, [name], "name", place)
+    return {name: value for name, (value, _) in found.items()}
 
 
 def _leaf_values(args: argparse.Namespace, circuit: Circuit) -> dict[str, Any]:
@@ -113,15 +137,27 @@ def _leaf_values(args: argparse.Namespace, circuit: Circuit) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     if args.output is not None:
         check_results_path(args.output)
-    _overrides(args.overrides)  # a malformed --set fails before the circuit is read
+    _overrides(args.overrides)  # a malformed --set or --tangent fails before the circuit is read
+    _overrides(args.tangents, "--tangent")
     circuit = _load(args)
-    result = circuit.run(_leaf_values(args, circuit), check_finite=args.check_finite)
+    values = _leaf_values(args, circuit)
+    of = args.of
+    if of is not None:
+        circuit.plan_for(of)  # an unknown name fails before anything runs
+    seed = _seed_grad(args.seed_grad, of or circuit.outputs[0])
+    tangents = _tangents(args, circuit)
+    result = circuit.run(values, check_finite=args.check_finite, of=of, seed_grad=seed, tangents=tangents)
     if args.output is not None:
         write_outputs(args.output, result)
     if args.json:
-        print(json_text({"outputs": result.outputs, "grads": result.grads, "values": result.values}))
+        shown: dict[str, Any] = {"outputs": result.outputs, "grads": result.grads, "values": result.values}
+        if of is not None:
+            shown["of"] = result.of
+        if tangents is not None:
+            shown["tangents"] = result.tangents
+        print(json_text(shown))
     else:
-        print("\n".join(report.run_lines(circuit, result)))
+        print("\n".join(report.run_lines(circuit, result, tangents)))
     return 0
 
 

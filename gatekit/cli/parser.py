@@ -119,11 +119,34 @@ def build() -> Parser:
             "gatekit run graphs/neuron.yaml --set x0=1.5 --set 'w0=[1, 2]'",
             "gatekit run graphs/neuron_batch.yaml --inputs graphs/data/neuron_batch.csv --json",
             "gatekit run graphs/neuron.yaml -o run.npz",
+            "gatekit run graphs/neuron.yaml --tangent x0=1",
+            "gatekit run graphs/neuron.yaml --of dot",
             "cat graphs/neuron.yaml | gatekit run -",
         ],
         parents=[common, circuit_options],
     )
     run.add_argument("--json", action="store_true", help="print one JSON object (strict JSON)")
+    run.add_argument(
+        "--of",
+        metavar="NAME",
+        help="take the gradient of NAME, any output or gate, instead of the first output",
+    )
+    run.add_argument(
+        "--seed-grad",
+        metavar="VALUE|FILE",
+        help="start backprop from this gradient at the output (default 1, ones for an array): a value "
+        "as --set takes ('[1, 0]'), or a .npz, .csv or .json file holding one; gives a vector-Jacobian "
+        "product",
+    )
+    run.add_argument(
+        "--tangent",
+        dest="tangents",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="forward mode: move input or param NAME in direction VALUE (a number, or an array of its "
+        "shape; the others stay) and print how every output moves; repeat for more leaves",
+    )
     run.add_argument(
         "--check-finite",
         action="store_true",

@@ -31,11 +31,11 @@ from gatekit.engine.batching import BatchedPlan, batch
 from gatekit.engine.broadcast import shape_of, sum_to_shape
 from gatekit.engine.buffers import BufferPool
 from gatekit.engine.compiler import Plan, compile_plan
-from gatekit.engine.graph import build_graph
+from gatekit.engine.graph import CircuitGraph, build_graph
 from gatekit.engine.guards import NotScalar, guarded, guarded_batched
-from gatekit.engine.scheduler import Observer
+from gatekit.engine.scheduler import Observer, TangentHook
 from gatekit.engine.validate import ValidCircuit, check_module_names, validate
-from gatekit.errors import Location, UsageError
+from gatekit.errors import Location, PluginError, UsageError
 from gatekit.format.modules import expand, load_imports
 from gatekit.format.parse import CircuitDef, parse
 from gatekit.format.yamlsource import Reader
@@ -72,8 +72,10 @@ class Result:
         values: list[Any] | np.ndarray,
         grads: list[Any] | np.ndarray,
         circuit: Circuit | None = None,
+        tangents: list[Any] | None = None,
     ) -> None:
         self._plan = plan
+        self._tangents = tangents
         #: a value per slot: a list, or, from a batched run, a float64 vector read as floats when asked
         self._slots = values
         self._gradients = grads
@@ -131,6 +133,38 @@ class Result:
         return {name: self._values[slot] for name, slot in self._plan.slots.items()}
 
     @property
+    def of(self) -> str:
+        """The node whose gradient :attr:`grads` holds (``outputs[0]`` unless the run said)."""
+        root = self._plan.root
+        return next(name for name, slot in self._plan.slots.items() if slot == root)
+
+    @cached_property
+    def tangents(self) -> Mapping[str, Any]:
+        """How each output moves along the run's tangents (forward mode); empty without them.
+
+        An output that no tangent reaches moves by 0 (zeros of its shape).
+        """
+        if self._tangents is None:
+            return {}
+        return {name: self._moved(slot) for name, slot in self._plan.outputs.items()}
+
+    @cached_property
+    def node_tangents(self) -> Mapping[str, Any]:
+        """How every node moves along the run's tangents, in file order; empty without them."""
+        if self._tangents is None:
+            return {}
+        return {name: self._moved(slot) for name, slot in self._plan.slots.items()}
+
+    def _moved(self, slot: int) -> Any:
+        tangent = self._tangents[slot] if self._tangents is not None else None
+        value = self._values[slot]
+        if tangent is None:
+            return np.zeros(np.shape(value)) if isinstance(value, np.ndarray) else 0.0
+        if isinstance(value, np.ndarray):
+            return np.array(np.broadcast_to(tangent, value.shape))  # the result's own
+        return float(tangent)
+
+    @property
     def leaves(self) -> dict[str, Any]:
         """The value each input and param had in this run."""
         return self._picked(self._plan.leaves)
@@ -155,6 +189,8 @@ class Circuit:
         #: arrays of past runs, computed into again once nobody holds them (:mod:`gatekit.engine.buffers`)
         self.pool = BufferPool()
         self._batched_plan: BatchedPlan | None = None
+        self._plans: dict[str, Plan] = {}  # plan_for: the plans of other roots than outputs[0]
+        self._tangent_hooks: list[TangentHook | None] | None = None  # forward mode's, per forward step
         self._batching_decided = False
         self._initial_vector = np.empty(0)  # plan.initial as a float64 vector, for the batched loops
         # whether the file's own leaf values hold an array (overrides may add one)
@@ -233,6 +269,9 @@ class Circuit:
         observer: Observer | None = None,
         guard: bool = False,
         batching: bool = True,
+        of: str | None = None,
+        seed_grad: Any = None,
+        tangents: Mapping[str, Any] | None = None,
         **overrides: Any,
     ) -> Result:
         """Run forward and backward; ``values`` and ``overrides`` replace leaves' values.
@@ -254,28 +293,44 @@ class Circuit:
             one call on vectors (see :mod:`gatekit.engine.batching`), which
             gives the same numbers to the last bit or two; ``False`` runs
             every gate on its own, as an observed run does.
-        :raises UsageError: an override names no input or param, or its value
-            is not numeric.
+        :param of: the node whose gradient ``grads`` holds: any output or
+            gate (default ``outputs[0]``).
+        :param seed_grad: the gradient backprop starts from at ``of``: a
+            number, or an array of its shape (a cotangent: ``grads`` are then
+            a vector-Jacobian product); default 1 (ones for an array).
+        :param tangents: ``{leaf: direction}`` for forward mode: a number or
+            an array of the leaf's shape, zero for leaves not named;
+            :attr:`Result.tangents` then holds how each output moves along
+            that direction (the directional derivative), from one forward
+            pass with the same local gradients backprop uses.
+        :raises UsageError: an override, a tangent or ``of`` names nothing
+            the circuit has, or a value is not numeric or of the wrong shape.
+        :raises PluginError: forward mode reaches a ``gate_vjp`` gate that
+            has no ``gate_jvp`` (the message lists every such gate).
         :raises RunError: a gate raised, returned something that is not a
             float64 number or array or the wrong number or shape of gradients
             (checked on guarded runs), or, with ``check_finite``, produced NaN
             or infinity; the message names the gate, its plugin and its
             location.
         """
-        plan = self.plan
+        plan = self.plan_for(of)
         slots = plan.initial.copy()
         arrays = self._array_leaves
         given = []
         for name, value in {**(values or {}), **overrides}.items():
-            slot = plan.leaves.get(name)
-            if slot is None:
-                known = ", ".join(plan.leaves) or "none"
-                raise UsageError(f"no input or param named {name!r} (known: {known})", Location(self.file))
+            slot = self._leaf_slot(name, "input or param")
             slots[slot] = as_value(value, name)
             given.append(slot)
             arrays = arrays or type(slots[slot]) is np.ndarray
-        must_guard = check_finite or guard or observer is not None or arrays not in self._checked
-        if not arrays and observer is None and batching:
+        seed = 1.0 if seed_grad is None else as_value(seed_grad, "the seed gradient")
+        arrays = arrays or type(seed) is np.ndarray
+        seeds = None if tangents is None else self._tangent_seeds(tangents, slots)
+        plain = of is None and seed_grad is None and seeds is None
+        kind: bool | str = (
+            arrays if plain else f"{arrays} {of}"
+        )  # a plan of its own: checked on its first run
+        must_guard = check_finite or guard or observer is not None or kind not in self._checked
+        if not arrays and observer is None and batching and plain:
             batched = self.batched
             if batched is not None:
                 try:
@@ -292,12 +347,15 @@ class Circuit:
             pooled = bool(pool.shapes)
             # the first run computing into buffers checks what plugins return there
             must_guard = must_guard or (pooled and "pooled" not in self._checked)
-        if must_guard:
-            plan = guarded(plan, finite=check_finite)  # the first run of each kind checks what plugins return
+        run_plan = guarded(plan, finite=check_finite) if must_guard else plan  # the first run of each kind
+        tangent_values = None
         if arrays:
             with np.errstate(all="ignore"):  # inf and nan are results, not warnings
-                scheduler.forward_arrays(plan, slots, pool)
-                grads = scheduler.backward(plan, slots, observer, pool)
+                scheduler.forward_arrays(run_plan, slots, pool)
+                _check_seed(seed, slots[plan.root], of or self.outputs[0])
+                if seeds is not None:
+                    tangent_values = self._tangents(plan, slots, seeds)
+                grads = scheduler.backward(run_plan, slots, observer, pool, seed)
             if pool is not None:
                 made = [slots[step.out] for step in plan.forward]
                 shapes = {step.out: shape_of(value) for step, value in zip(plan.forward, made, strict=True)}
@@ -305,13 +363,87 @@ class Circuit:
                 if pooled:
                     self._checked.add("pooled")
         else:
-            scheduler.forward(plan, slots)
+            scheduler.forward(run_plan, slots)
+            if seeds is not None:
+                tangent_values = self._tangents(plan, slots, seeds)
             if observer is None:
-                grads = scheduler.backward_floats(plan, slots)
+                grads = scheduler.backward_floats(run_plan, slots, seed)
             else:
-                grads = scheduler.backward(plan, slots, observer)
-        self._checked.add(arrays)
-        return self.result_type(self.plan, slots, grads, self)
+                grads = scheduler.backward(run_plan, slots, observer, seed=seed)
+        self._checked.add(kind)
+        return self.result_type(plan, slots, grads, self, tangent_values)
+
+    # -- other roots, forward mode ------------------------------------------
+
+    def plan_for(self, of: str | None) -> Plan:
+        """The plan whose backward pass starts from node ``of`` (``None``: ``outputs[0]``), compiled once.
+
+        :raises UsageError: the circuit has no node ``of``.
+        """
+        if of is None or of == self.outputs[0]:
+            return self.plan
+        plan = self._plans.get(of)
+        if plan is None:
+            if of not in self.plan.slots:
+                outputs = ", ".join(self.outputs)
+                raise UsageError(
+                    f"no node named {of!r} to take the gradient of (outputs: {outputs}; any gate or leaf "
+                    "may be named)",
+                    Location(self.file),
+                )
+            slots = self.plan.slots
+            order = sorted(slots, key=slots.__getitem__)  # slots were laid out in the DAG's order
+            cone = frozenset(nx.ancestors(self.graph, of) | {of})
+            plan = compile_plan(self.valid, CircuitGraph(self.graph, order, [], cone), of)
+            self._plans[of] = plan
+        return plan
+
+    def _leaf_slot(self, name: str, what: str) -> int:
+        slot = self.plan.leaves.get(name)
+        if slot is None:
+            known = ", ".join(self.plan.leaves) or "none"
+            raise UsageError(f"no {what} named {name!r} (known: {known})", Location(self.file))
+        return slot
+
+    def _tangent_seeds(self, tangents: Mapping[str, Any], slots: list[Any]) -> dict[int, Any]:
+        """Forward mode's starting tangents, by slot, checked against the leaves' values."""
+        seeds = {}
+        for name, value in tangents.items():
+            slot = self._leaf_slot(name, "input or param to give a tangent")
+            tangent = as_value(value, f"the tangent of {name}")
+            leaf = shape_of(slots[slot])
+            if shape_of(tangent) not in ((), leaf):
+                raise UsageError(
+                    f"the tangent of {name!r} has shape {shape_of(tangent)}; {name!r} has shape {leaf} "
+                    "(give a number, or an array of that shape)"
+                )
+            if shape_of(tangent) != leaf:
+                tangent = np.full(leaf, tangent)
+            seeds[slot] = tangent
+        return seeds
+
+    def _tangents(self, plan: Plan, slots: list[Any], seeds: dict[int, Any]) -> list[Any]:
+        """Every slot's tangent, after refusing gates that cannot give one (all of them named)."""
+        if self._tangent_hooks is None:
+            self._tangent_hooks = [
+                plan.gates[step.out].gate.bind_tangent(plan.gates[step.out].attrs) for step in plan.forward
+            ]
+        hooks = self._tangent_hooks
+        moving = set(seeds)
+        lacking = []
+        for step, hook in zip(plan.forward, hooks, strict=True):
+            if moving.intersection(step.slots):
+                moving.add(step.out)
+                if hook is None:
+                    lacking.append(plan.gates[step.out])
+        if lacking:
+            listed = ", ".join(bound.describe() for bound in lacking)
+            raise PluginError(
+                f"forward mode needs gate_jvp, which {listed} {'does' if len(lacking) == 1 else 'do'} not "
+                "implement (a gate with gate_vjp gives its tangent only through it)",
+                lacking[0].location,
+            )
+        return scheduler.forward_tangents(plan, slots, hooks, seeds)
 
     @property
     def batched(self) -> BatchedPlan | None:
@@ -375,6 +507,15 @@ def as_value(value: Any, name: str) -> Any:
     view = array.view()
     view.flags.writeable = False
     return view
+
+
+def _check_seed(seed: Any, root: Any, name: str) -> None:
+    """A seed gradient must be a number or have its root's shape."""
+    if shape_of(seed) not in ((), shape_of(root)):
+        raise UsageError(
+            f"the seed gradient has shape {shape_of(seed)}; {name!r} has shape {shape_of(root)} "
+            "(give a number, or an array of that shape)"
+        )
 
 
 def _shaped_like(grad: Any, value: Any, shared: set[int]) -> Any:

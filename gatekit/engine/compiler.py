@@ -172,8 +172,12 @@ class _Row:
         return BackwardStep(kind, self.backward, a, b, _gather(inputs), self.out, to_a, to_b, targets)
 
 
-def compile_plan(valid: ValidCircuit, dag: CircuitGraph) -> Plan:
-    """Lay out slots and bind each gate's hooks for the run loops."""
+def compile_plan(valid: ValidCircuit, dag: CircuitGraph, of: str | None = None) -> Plan:
+    """Lay out slots and bind each gate's hooks for the run loops.
+
+    Backprop starts from node ``of`` (default ``outputs[0]``), whose cone of
+    ancestors ``dag.root_cone`` must be.
+    """
     circuit = valid.definition
     slots = {name: i for i, name in enumerate(dag.order, start=SINK + 1)}
     initial: list[Any] = [0.0] * (len(slots) + 1)
@@ -224,7 +228,7 @@ def compile_plan(valid: ValidCircuit, dag: CircuitGraph) -> Plan:
     forward = [row.forward_step() for row in rows]
     backward = [row.backward_step(row.targets) for row in reversed(rows) if row.targets is not None]
     leaves = {name: slots[name] for name in circuit.leaves}
-    root = slots[circuit.outputs[0]]
+    root = slots[circuit.outputs[0] if of is None else of]
     targeted = {root} | {slot for step in backward for slot in step.targets}
     return Plan(
         initial=initial,

@@ -41,7 +41,7 @@ last bit of ``exp`` or ``tanh``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -49,11 +49,13 @@ import numpy as np
 from gatekit.engine.batching import BackGroup, BatchedPlan, Group
 from gatekit.engine.broadcast import shape_of, sum_to_shape
 from gatekit.engine.buffers import BufferPool
-from gatekit.engine.compiler import BINARY, MANY, SINK, UNARY, VJP, BackwardStep, Plan
+from gatekit.engine.compiler import BINARY, MANY, SINK, UNARY, VJP, BackwardStep, ForwardStep, Plan
 from gatekit.errors import PLUGIN_FAULTS, RunError, describe_exception
 
 __all__ = [
     "Observer",
+    "TangentHook",
+    "TangentObserver",
     "accumulate",
     "backward",
     "backward_batched",
@@ -62,6 +64,8 @@ __all__ = [
     "forward",
     "forward_arrays",
     "forward_batched",
+    "forward_tangents",
+    "tangent_part",
 ]
 
 
@@ -194,16 +198,21 @@ def accumulate(total: Any, sent: Any, pool: BufferPool | None = None) -> Any:
 
 
 def backward(
-    plan: Plan, values: list[Any], observer: Observer | None = None, pool: BufferPool | None = None
+    plan: Plan,
+    values: list[Any],
+    observer: Observer | None = None,
+    pool: BufferPool | None = None,
+    seed: Any = 1.0,
 ) -> list[Any]:
     """The gradient of the root with respect to every slot, for values of any shape.
 
-    Gradients that nothing reached stay ``None``; a root that is an array
-    starts from ``1.0``, which stands for ones of its shape. Contributions
+    Gradients that nothing reached stay ``None``; the root's starts from
+    ``seed``: ``1.0`` (for an array root, ones of its shape) or a cotangent
+    of the root's shape (a vector-Jacobian product). Contributions
     to constants are computed only for an ``observer``.
     """
     grads: list[Any] = [None] * len(values)
-    grads[plan.root] = 1.0
+    grads[plan.root] = seed
     out = -1
     try:
         for step in plan.backward:
@@ -247,14 +256,14 @@ def backward(
     return grads
 
 
-def backward_floats(plan: Plan, values: list[Any]) -> list[Any]:
+def backward_floats(plan: Plan, values: list[Any], seed: float = 1.0) -> list[Any]:
     """:func:`backward` for a run whose values are all Python floats, inline.
 
     Gradients start at ``-0.0`` (see the module's docstring); those no leaf
     needs land in ``SINK``.
     """
     grads: list[Any] = [-0.0] * len(values)
-    grads[plan.root] = 1.0
+    grads[plan.root] = seed
     out = -1
     try:
         for kind, fn, a, b, gather, out, to_a, to_b, targets in plan.backward_loop:
@@ -275,6 +284,110 @@ def backward_floats(plan: Plan, values: list[Any]) -> list[Any]:
     except PLUGIN_FAULTS as exc:
         raise _failure(plan, out, "backward", exc) from exc
     return grads
+
+
+#: How forward mode gets one gate's tangent: its bound ``gate_local_grad`` (False) or ``gate_jvp`` (True).
+TangentHook = tuple[Callable[..., Any], bool]
+
+
+class TangentObserver(Protocol):
+    """Told every gate of a :func:`forward_tangents` run that a tangent reaches, in run order."""
+
+    def gate(
+        self,
+        step: ForwardStep,
+        given: Sequence[Any],
+        local: Sequence[Any] | None,
+        sent: Sequence[Any],
+        tangent: Any,
+    ) -> None:
+        """A gate's tangent: ``given`` its inputs' (``None``: zero), ``local`` its local gradients
+        (``None`` for a ``gate_jvp`` gate), ``sent`` each product ``local * given`` (``None`` where
+        the input does not move), ``tangent`` their sum, the output's.
+        """
+
+
+def tangent_part(local: Any, tangent: Any, shape: tuple[int, ...]) -> Any:
+    """What an input moving by ``tangent`` moves an elementwise gate's output by: ``local * tangent``.
+
+    The forward twin of :func:`contribution`: the product goes up the wire,
+    broadcast to the output's ``shape`` where the input was smaller (a
+    scalar weight moves every element of a batch). A product by exactly 1.0
+    is not computed.
+
+    >>> tangent_part(2.0, 3.0, ())
+    6.0
+    >>> tangent_part(np.array([1.0, 2.0]), 0.5, (2,)).tolist()
+    [0.5, 1.0]
+    """
+    product = tangent if type(local) is float and local == 1.0 else local * tangent
+    if shape_of(product) != shape:
+        product = np.broadcast_to(product, shape)
+    return product
+
+
+def forward_tangents(
+    plan: Plan,
+    values: list[Any],
+    hooks: Sequence[TangentHook | None],
+    seeds: Mapping[int, Any],
+    observer: TangentObserver | None = None,
+) -> list[Any]:
+    """Forward mode: how every slot moves when the leaves move by ``seeds`` (slot -> tangent).
+
+    ``values`` are a finished forward pass; ``hooks[i]`` is how
+    ``plan.forward[i]``'s gate gives its tangent. An elementwise gate's
+    tangent is the sum over its inputs of local gradient times the input's
+    tangent (the same local gradients backprop multiplies by the upstream
+    gradient); a ``gate_jvp`` gate maps its inputs' tangents itself. A slot
+    that no seed reaches keeps ``None`` (zero). Sums are never in place.
+    """
+    tangents: list[Any] = [None] * len(values)
+    for slot, tangent in seeds.items():
+        tangents[slot] = tangent
+    out = -1
+    try:
+        for step, hook in zip(plan.forward, hooks, strict=True):
+            given = [tangents[slot] for slot in step.slots]
+            if all(tangent is None for tangent in given):
+                continue
+            out = step.out
+            if hook is None:  # pragma: no cover - the circuit refuses such a run before it starts
+                raise RunError("no tangent hook")
+            fn, is_jvp = hook
+            inputs, output = step.gather(values), values[out]
+            local: Sequence[Any] | None = None
+            if is_jvp:
+                sent: list[Any] = [None] * len(given)
+                tangent = fn(inputs, output, [0.0 if t is None else t for t in given])
+            else:
+                local = fn(inputs, output)
+                shape = shape_of(output)
+                sent = [
+                    None if t is None else tangent_part(g, t, shape)
+                    for g, t in zip(local, given, strict=True)
+                ]
+                tangent = None
+                for part in sent:
+                    tangent = accumulate(tangent, part) if part is not None else tangent
+            tangents[out] = tangent
+            if observer is not None:
+                observer.gate(step, given, local, sent, tangent)
+    except PLUGIN_FAULTS as exc:
+        raise _tangent_failure(plan, out, exc) from exc
+    return tangents
+
+
+def _tangent_failure(plan: Plan, out: int, exc: BaseException) -> RunError:
+    if isinstance(exc, RunError) or plan.gates.get(out) is None:
+        return _failure(plan, out, "backward", exc)
+    bound = plan.gates[out]
+    hook = "gate_jvp" if bound.gate.vjp is not None else "gate_local_grad"
+    return RunError(
+        f"{bound.describe()} failed in {hook} (forward mode): {describe_exception(exc)}",
+        bound.location,
+        node=bound.name,
+    )
 
 
 def forward_batched(batched: BatchedPlan, values: np.ndarray) -> None:

@@ -46,7 +46,7 @@ from gatekit.io.npz import read_npz
 from gatekit.io.quote import cut, shown
 from gatekit.limits import MAX_DIMENSIONS, exceeded, limit, read_bounded
 
-__all__ = ["INPUT_TYPES", "check_leaf_names", "read_inputs"]
+__all__ = ["INPUT_TYPES", "check_leaf_names", "read_array", "read_inputs"]
 
 #: the file types :func:`read_inputs` reads, by extension
 INPUT_TYPES = (".npz", ".csv", ".json")
@@ -101,6 +101,29 @@ def read_inputs(path: str | os.PathLike[str], circuit: Circuit) -> dict[str, Any
     return reader(read_bounded(file, UsageError), file, _Names(file, circuit))
 
 
+def read_array(path: str | os.PathLike[str], name: str) -> Any:
+    """One value from a data file read as :func:`read_inputs` reads one: the entry ``name``, or the only one.
+
+    For values that are no leaf's (``gatekit run --seed-grad FILE``).
+
+    :raises UsageError: as :func:`read_inputs`; or the file holds several
+        entries and none is called ``name``, or none at all.
+    """
+    file = os.fspath(path)
+    suffix = _suffix(file)
+    reader = _READERS.get(suffix)
+    if reader is None:
+        what = f"unsupported file type {suffix!r}" if suffix else "no file extension"
+        raise UsageError(f"{what}; a value can be read from {', '.join(INPUT_TYPES)}", Location(file))
+    entries = reader(read_bounded(file, UsageError), file, _AnyNames(file))
+    if name in entries:
+        return entries[name]
+    if len(entries) == 1:
+        return next(iter(entries.values()))
+    held = ", ".join(shown(key) for key in entries) or "nothing"
+    raise UsageError(f"expected one value, or one named {shown(name)}; the file holds {held}", Location(file))
+
+
 def check_leaf_names(circuit: Circuit, names: Iterable[str], what: str, place: Location) -> None:
     """Raise for the first of ``names`` that is no input or param of ``circuit``.
 
@@ -148,6 +171,16 @@ class _Names:
         if self.circuit.params:
             parts.append("params: " + ", ".join(self.circuit.params))
         return "; ".join(parts) or "the circuit has no inputs or params"
+
+
+class _AnyNames(_Names):
+    """Takes every name: for a file that holds no leaves."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+
+    def check(self, names: Iterable[str], what: str, where: Location | None = None) -> None:
+        return None
 
 
 def _close_matches(name: str, known: list[str]) -> list[str]:

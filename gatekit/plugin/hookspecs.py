@@ -119,6 +119,27 @@ def gate_vjp(inputs: Sequence[Any], output: Any, upstream: Any, attrs: Mapping[s
 
 
 @hookspec
+def gate_jvp(inputs: Sequence[Any], output: Any, tangents: Sequence[Any], attrs: Mapping[str, Any]) -> Any:
+    """Return the output's tangent, given a tangent for each input: the Jacobian-vector product.
+
+    :param inputs: the same values ``gate_forward`` received.
+    :param output: what ``gate_forward`` returned for them.
+    :param tangents: one per input, in input order, each of that input's
+        shape or the number ``0.0`` (no direction: the input does not move).
+    :param attrs: the gate's attributes, defaults filled in.
+    :return: how the output moves, of the output's shape (a number for a
+        number): ``sum_k (d output / d input_k) . tangents[k]``.
+
+    Forward mode (``gatekit run --tangent``) calls it for a gate with
+    ``gate_vjp``; an elementwise gate needs none, since its local gradients
+    give its tangent (``sum_k local_k * tangents[k]``). Optional: forward
+    mode through a ``gate_vjp`` gate without it fails, naming the gate.
+    ``gatekit.testing.check_gate`` checks it against central differences
+    and against ``gate_vjp``.
+    """
+
+
+@hookspec
 def gatekit_register_optimizers() -> Sequence[type]:
     """Return the optimizer classes this plugin provides.
 

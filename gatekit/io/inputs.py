@@ -91,14 +91,19 @@ def read_inputs(path: str | os.PathLike[str], circuit: Circuit) -> dict[str, Any
         intact ``.npy`` array of numbers (see :func:`gatekit.io.npz.read_npz`).
     """
     file = os.fspath(path)
+    return _read(file, _Names(file, circuit), "inputs")
+
+
+def _read(file: str, names: _Names, what: str) -> dict[str, Any]:
+    """The entries of the data file ``file``, by the reader its extension names, ``names`` checked."""
     suffix = _suffix(file)
     reader = _READERS.get(suffix)
     if reader is None:
-        what = f"unsupported file type {suffix!r}" if suffix else "no file extension"
-        raise UsageError(f"{what}; inputs can be read from {', '.join(INPUT_TYPES)}", Location(file))
+        problem = f"unsupported file type {suffix!r}" if suffix else "no file extension"
+        raise UsageError(f"{problem}; {what} can be read from {', '.join(INPUT_TYPES)}", Location(file))
     # a regular file, at most GATEKIT_MAX_FILE_BYTES of it; the reader holds the only
     # reference to the bytes, so it can let them go once it has decoded them
-    return reader(read_bounded(file, UsageError), file, _Names(file, circuit))
+    return reader(read_bounded(file, UsageError), file, names)
 
 
 def read_array(path: str | os.PathLike[str], name: str) -> Any:
@@ -110,12 +115,7 @@ def read_array(path: str | os.PathLike[str], name: str) -> Any:
         entries and none is called ``name``, or none at all.
     """
     file = os.fspath(path)
-    suffix = _suffix(file)
-    reader = _READERS.get(suffix)
-    if reader is None:
-        what = f"unsupported file type {suffix!r}" if suffix else "no file extension"
-        raise UsageError(f"{what}; a value can be read from {', '.join(INPUT_TYPES)}", Location(file))
-    entries = reader(read_bounded(file, UsageError), file, _AnyNames(file))
+    entries = _read(file, _AnyNames(file), "a value")
     if name in entries:
         return entries[name]
     if len(entries) == 1:

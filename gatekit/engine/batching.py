@@ -40,17 +40,36 @@ import numpy as np
 
 from gatekit.engine.compiler import SINK, VJP, BackwardStep, ForwardStep, Plan
 
-__all__ = ["COSTS", "MIN_GROUP", "BackGroup", "BatchedPlan", "Group", "LoneStep", "batch", "groups_of"]
+__all__ = [
+    "COSTS",
+    "MIN_GROUP",
+    "WIDE",
+    "BackGroup",
+    "BatchedPlan",
+    "Group",
+    "LoneStep",
+    "batch",
+    "groups_of",
+]
 
 #: The smallest group that runs as one call on vectors; smaller ones run gate by gate.
 MIN_GROUP = 4
 
 #: Estimated costs in nanoseconds, forward and backward together, measured on
 #: a 2-core x86-64 machine (circuits of layers of ``mul`` gates, 1 to 256 a
-#: layer): a gate of the per-gate loops; a group's fixed cost, its cost per
-#: input position and per input value; a gate the batched loops run alone;
-#: each slot of the run's vectors.
-COSTS = {"gate": 350.0, "group": 6_000.0, "row": 500.0, "element": 10.0, "lone": 2_100.0, "slot": 5.0}
+#: layer; benchmarks/scalar_circuit.py's random DAGs): a gate of the per-gate
+#: loops; a group's fixed cost, its cost per input position and per input
+#: value; a gate the batched loops run alone, and its cost per input; each
+#: slot of the run's vectors.
+COSTS = {
+    "gate": 350.0,
+    "group": 6_000.0,
+    "row": 500.0,
+    "element": 10.0,
+    "lone": 2_100.0,
+    "lone input": 150.0,
+    "slot": 5.0,
+}
 
 #: Batch only where the estimate is at most this fraction of the per-gate loops' cost.
 WORTH = 0.7
@@ -103,6 +122,13 @@ class LoneStep(NamedTuple):
     slots: tuple[int, ...]  # every input's slot, in order
     out: int  # the output's slot
     targets: tuple[int, ...]  # where each input's gradient goes (SINK: not kept)
+    #: for a gate of more than :data:`WIDE` inputs, ``slots`` and ``targets`` as index arrays:
+    #: its inputs are gathered and its gradients scatter-added by one NumPy call each
+    wide: tuple[np.ndarray, np.ndarray] | None = None
+
+
+#: A lone gate with more inputs than this gathers and scatters them with NumPy (a sum of a layer).
+WIDE = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +195,7 @@ def batch(plan: Plan, *, min_group: int = MIN_GROUP, force: bool = False) -> Bat
         if len(steps) < min_group or not _batchable(plan, steps[0]):
             forward += steps
             backward += [_lone(step, backward_of[step.out]) for step in steps if step.out in backward_of]
-            cost += COSTS["lone"] * len(steps)
+            cost += sum(COSTS["lone"] + COSTS["lone input"] * len(step.slots) for step in steps)
             continue
         forward.append(_group(steps))
         sending = [step for step in steps if step.out in backward_of]
@@ -209,7 +235,10 @@ def _ins(steps: list[ForwardStep]) -> np.ndarray:
 
 
 def _lone(step: ForwardStep, back: BackwardStep) -> LoneStep:
-    return LoneStep(back.kind == VJP, back.backward, step.slots, step.out, back.targets)
+    wide = None
+    if len(step.slots) > WIDE:
+        wide = (_slots(step.slots), _slots(back.targets))
+    return LoneStep(back.kind == VJP, back.backward, step.slots, step.out, back.targets, wide)
 
 
 def _back_group(steps: list[ForwardStep], senders: list[BackwardStep]) -> BackGroup:

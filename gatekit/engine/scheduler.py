@@ -46,7 +46,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from gatekit.engine.batching import BackGroup, BatchedPlan, Group
+from gatekit.engine.batching import WIDE, BackGroup, BatchedPlan, Group
 from gatekit.engine.broadcast import shape_of, sum_to_shape
 from gatekit.engine.buffers import BufferPool
 from gatekit.engine.compiler import BINARY, MANY, SINK, UNARY, VJP, BackwardStep, ForwardStep, Plan
@@ -397,6 +397,8 @@ def forward_batched(batched: BatchedPlan, values: np.ndarray) -> None:
         for item in batched.forward:
             if isinstance(item, Group):
                 values[item.out] = item.forward(tuple(values[item.ins]))
+            elif len(item.slots) > WIDE:
+                values[item.out] = item.forward(values[list(item.slots)].tolist())
             else:
                 values[item.out] = item.forward(tuple(map(values.item, item.slots)))
     except PLUGIN_FAULTS as exc:
@@ -423,15 +425,18 @@ def backward_batched(batched: BatchedPlan, values: np.ndarray) -> np.ndarray:
                 sent *= upstream[:, np.newaxis]
                 np.add.at(grads, item.targets, sent.ravel())  # every contribution, where a slot repeats too
                 continue
-            is_vjp, fn, slots, out, to = item
+            is_vjp, fn, slots, out, to, wide = item
             upstream = grads.item(out)
-            inputs = tuple(map(values.item, slots))
+            inputs = tuple(map(values.item, slots)) if wide is None else values[wide[0]].tolist()
             if is_vjp:
                 sent_back = fn(inputs, values.item(out), upstream)
             else:
                 sent_back = [local * upstream for local in fn(inputs, values.item(out))]
-            for slot, sent in zip(to, sent_back, strict=True):
-                grads[slot] += sent
+            if wide is None:
+                for slot, sent in zip(to, sent_back, strict=True):
+                    grads[slot] += sent
+            else:  # one call for all, where a slot repeats too
+                np.add.at(grads, wide[1], np.broadcast_to(np.array(sent_back, dtype=np.float64), (len(to),)))
     except PLUGIN_FAULTS as exc:
         raise _batched_failure(batched, item, values, grads, exc) from exc
     return grads

@@ -115,6 +115,8 @@ class JacobianPlan:
     wrt: Mapping[str, tuple[int, ...]]
     #: the mode the passes run in
     mode: Literal["forward", "reverse"]
+    #: the gate a tangent on ``wrt`` would meet that has no ``gate_jvp`` (its description), if any
+    no_jvp: str | None = None
 
     @property
     def reverse_passes(self) -> int:
@@ -238,10 +240,11 @@ def check_wrt(circuit: _Runs, name: str, place: Location | None = None) -> None:
     )
 
 
-def _no_tangent(circuit: _Runs, leaves: Iterable[str]) -> bool:
-    """Whether a tangent on ``leaves`` reaches a gate that cannot carry one (``gate_vjp``, no ``gate_jvp``).
+def _no_tangent(circuit: _Runs, leaves: Iterable[str]) -> str | None:
+    """The first gate a tangent on ``leaves`` reaches that cannot carry one (``gate_vjp``, no ``gate_jvp``).
 
-    The circuit refuses such a forward-mode run; ``auto`` then runs in reverse.
+    Its description, or ``None``. The circuit refuses a forward-mode run that
+    reaches such a gate, so ``auto`` then runs in reverse.
     """
     plan = circuit.plan
     moving = {plan.leaves[name] for name in leaves}
@@ -250,8 +253,8 @@ def _no_tangent(circuit: _Runs, leaves: Iterable[str]) -> bool:
             moving.add(step.out)
             bound = plan.gates[step.out]
             if bound.gate.bind_tangent(bound.attrs) is None:
-                return True
-    return False
+                return bound.describe()
+    return None
 
 
 def plan_jacobian(
@@ -283,18 +286,19 @@ def plan_jacobian(
     for name in leaves:
         check_wrt(circuit, name)
     ran = circuit.run(values, check_finite=check_finite).values
+    no_jvp = _no_tangent(circuit, leaves)
     shapes = JacobianPlan(
         {name: shape_of(ran[name]) for name in outs},
         {name: shape_of(ran[name]) for name in leaves},
         "reverse",
+        no_jvp,
     )
     chosen: Literal["forward", "reverse"]
     if mode == "auto":
-        cheaper = shapes.forward_passes < shapes.reverse_passes
-        chosen = "forward" if cheaper and not _no_tangent(circuit, leaves) else "reverse"
+        chosen = "forward" if shapes.forward_passes < shapes.reverse_passes and no_jvp is None else "reverse"
     else:
         chosen = mode
-    return JacobianPlan(shapes.of, shapes.wrt, chosen)
+    return JacobianPlan(shapes.of, shapes.wrt, chosen, no_jvp)
 
 
 def _one_hot(shape: tuple[int, ...], index: tuple[int, ...]) -> Any:

@@ -191,7 +191,10 @@ def test_auto_runs_in_reverse_where_a_tangent_would_meet_a_gate_without_jvp() ->
         "wide.yaml",
         registry=registry_with(Rowsum()),
     )
-    assert wide.jacobian().mode == "reverse"  # forward (2 passes) would meet rowsum; reverse takes 5
+    jacobian = wide.jacobian()
+    assert jacobian.mode == "reverse"  # forward (2 passes) would meet rowsum; reverse takes 5
+    assert jacobian.plan.no_jvp == "gate 'r' (rowsum, plugin 'Rowsum')"
+    assert gatekit.load(ARM).jacobian().plan.no_jvp is None
     with pytest.raises(PluginError) as info:
         wide.jacobian(mode="forward")
     assert info.value.message.startswith("forward mode needs gate_jvp, which gate 'r' (rowsum")

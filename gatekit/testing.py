@@ -33,10 +33,19 @@ import numpy as np
 from gatekit.engine.broadcast import sum_to_shape
 from gatekit.engine.circuit import Circuit
 from gatekit.engine.guards import Fault, checked, fault_of
+from gatekit.engine.jacobian import block_name
 from gatekit.errors import RunError, UsageError
 from gatekit.plugin.registry import Gate, GateRegistry, Hooks, default_registry, gate_from_object
 
-__all__ = ["GradientCheck", "GradientError", "check_circuit", "check_gate", "compare_gate", "random_points"]
+__all__ = [
+    "GradientCheck",
+    "GradientError",
+    "check_circuit",
+    "check_gate",
+    "check_jacobian",
+    "compare_gate",
+    "random_points",
+]
 
 STEP = 1e-6  # relative step of the central difference
 EPS = float(np.finfo(np.float64).eps)
@@ -527,7 +536,115 @@ def check_circuit(
                 max_elements=max_elements,
             )
         )
+    if len(circuit.outputs) > 1:
+        rows += check_jacobian(circuit, overrides, step=step, rtol=rtol, atol=atol, max_elements=max_elements)
     failures = [row for row in rows if not row.ok]
     if failures and raise_on_failure:
         raise GradientError(failures, rtol, atol)
     return rows
+
+
+@np.errstate(all="ignore")  # inf and nan are results here too, as in a run
+def check_jacobian(
+    circuit: Circuit,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    step: float = STEP,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+    max_elements: int = 16,
+) -> list[GradientCheck]:
+    """The whole Jacobian of every output with respect to every leaf, against central differences.
+
+    :meth:`Circuit.jacobian` (its mode chosen as for any caller) against the
+    outputs of runs with one leaf element moved by ``-h`` and ``+h``: three
+    runs per leaf element give the column of every output at once. One row
+    per block ``d OUT / d LEAF``: its worst element (output index, then leaf
+    index), judged as :func:`check_circuit`'s end-to-end rows are (kinks and
+    numbers that are not finite skipped, rounding allowed for). A leaf of
+    more than ``max_elements`` elements is moved at that many, spread over
+    it. :func:`check_circuit` calls it for a circuit of several outputs.
+    """
+    overrides = dict(overrides or {})
+    jacobian = circuit.jacobian(overrides)
+    values = circuit.run(overrides, guard=True).values
+    rows: list[GradientCheck] = []
+    for position, leaf in enumerate(jacobian.wrt):
+        x = values[leaf]
+        indices = _sample(np.shape(x), max_elements)
+        size = math.prod(np.shape(x))
+        sample = (len(indices), size) if len(indices) < size else None
+        if not indices:  # a leaf with no elements: nothing to move
+            continue
+        worst: dict[str, tuple[float, GradientCheck]] = {}
+        for index in indices:
+            center = float(x[index]) if index else float(x)
+            h = step * max(1.0, abs(center))
+            runs = []
+            for offset in (-1, 0, 1):
+                moved: Any
+                if index:
+                    moved = np.array(x, dtype=np.float64)
+                    moved[index] = center + offset * h
+                    moved = _frozen(moved)
+                else:
+                    moved = center + offset * h
+                runs.append(circuit.run({**overrides, leaf: moved}, guard=True).outputs)
+            for out in jacobian.of:
+                low, mid, high = (np.asarray(run[out], dtype=np.float64) for run in runs)
+                at: tuple[Any, ...] = (..., *index)  # the output's elements, for this leaf element
+                analytic = np.asarray(jacobian[out, leaf][at])
+                found = _worst_element(
+                    (out, f"jacobian {block_name(out, leaf)}", position),
+                    index,
+                    analytic,
+                    (mid - low, high - mid, mid),
+                    h=h,
+                    tolerance=(rtol, atol),
+                    sample=sample,
+                )
+                if out not in worst or found[0] > worst[out][0]:
+                    worst[out] = found
+        rows += [worst[out][1] for out in jacobian.of]
+    return rows
+
+
+def _worst_element(
+    row: tuple[str, str, int],
+    index: tuple[int, ...],
+    analytic: np.ndarray,
+    moves: tuple[np.ndarray, np.ndarray, np.ndarray],
+    *,
+    h: float,
+    tolerance: tuple[float, float],
+    sample: tuple[int, int] | None,
+) -> tuple[float, GradientCheck]:
+    """The output element whose derivative by leaf element ``index`` agrees worst, and by how much.
+
+    ``moves`` are the output's one-sided changes ``(below, above)`` over the
+    step ``h`` and its value at the centre; the judgement is
+    :func:`_check_input`'s, element by element. The excess is ``-inf`` for
+    a skipped element, so an element that was compared wins over one that
+    was not.
+    """
+    rtol, atol = tolerance
+    below, above, center = moves
+    best: tuple[float, GradientCheck] | None = None
+    for element in np.ndindex(analytic.shape):
+        b, c, a = float(below[element]), float(above[element]), float(analytic[element])
+        numeric = (b + c) / (2 * h)
+        fields = (*row, (*element, *index), a, numeric)
+        excess = -math.inf
+        if not all(math.isfinite(v) for v in (b, c, a)):
+            candidate = GradientCheck(*fields, True, "not finite", (), sample)
+        elif abs(c - b) / h > max(1e-4, 1e-2 * abs(numeric)):
+            candidate = GradientCheck(*fields, True, "kink", (), sample)
+        else:
+            roundoff = 4 * EPS * abs(float(center[element])) / h
+            excess = abs(a - numeric) - (atol + rtol * max(abs(a), abs(numeric)) + roundoff)
+            candidate = GradientCheck(*fields, excess <= 0, "", (), sample)
+        if best is None or excess > best[0]:
+            best = (excess, candidate)
+    if best is None:  # an output with no elements: nothing to disagree
+        return -math.inf, GradientCheck(*row, index, 0.0, 0.0, True, "no elements", (), sample)
+    return best

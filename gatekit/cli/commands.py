@@ -16,22 +16,24 @@ from typing import Any
 
 from gatekit import testing
 from gatekit.api import Circuit
+from gatekit.engine.jacobian import check_of, check_wrt, compute_jacobian, plan_jacobian
 from gatekit.engine.library import check_library
 from gatekit.errors import GatekitError, LoadError, Location, PluginWarning, UsageError, printable
 from gatekit.format.parse import is_library
 from gatekit.format.yamlsource import Reader
 from gatekit.io.inputs import INPUT_TYPES, check_leaf_names, read_array, read_inputs
-from gatekit.io.outputs import check_results_path, write_outputs
+from gatekit.io.outputs import check_jacobian_path, check_results_path, write_jacobian, write_outputs
 from gatekit.limits import read_stream
 from gatekit.plugin.registry import GateRegistry, default_registry
 from gatekit.views import draw as drawing
 from gatekit.views import explain as explaining
+from gatekit.views import jacobian as jacobians
 from gatekit.views import player, report
 from gatekit.views.schema import circuit_schema
 from gatekit.views.text import json_text
 from gatekit.views.trace import trace
 
-__all__ = ["check", "draw", "explain", "gates", "run", "schema", "validate"]
+__all__ = ["check", "draw", "explain", "gates", "jacobian", "run", "schema", "validate"]
 
 STDIN = "-"
 #: Infinity and not-a-number as people type them on a command line (YAML wants .inf and .nan).
@@ -158,6 +160,29 @@ def run(args: argparse.Namespace) -> int:
         print(json_text(shown))
     else:
         print("\n".join(report.run_lines(circuit, result, tangents)))
+    return 0
+
+
+def jacobian(args: argparse.Namespace) -> int:
+    if args.output is not None:
+        check_jacobian_path(args.output)
+    _overrides(args.overrides)  # a malformed --set fails before the circuit is read
+    circuit = _load(args)
+    for name in args.of:
+        check_of(circuit, name, Location(f"--of {name}"))
+    for name in args.wrt:
+        check_wrt(circuit, name, Location(f"--wrt {name}"))
+    values = _leaf_values(args, circuit)
+    plan = plan_jacobian(circuit, values, of=args.of or None, wrt=args.wrt or None, mode=args.mode)
+    if not args.json and args.output is None:
+        jacobians.check_table(plan)  # too large to print: said before the passes run
+    result = compute_jacobian(circuit, plan, values)
+    if args.output is not None:
+        write_jacobian(args.output, result)
+    if args.json:
+        print(json_text(jacobians.jacobian_json(result)))
+    else:
+        print("\n".join(jacobians.jacobian_lines(result, written=args.output)))
     return 0
 
 

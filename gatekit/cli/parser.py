@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 import gatekit
 from gatekit.cli import commands
 from gatekit.cli import train as train_command
+from gatekit.engine.jacobian import MODES
 from gatekit.views import draw
 
 __all__ = ["CommandLineError", "Parser", "build"]
@@ -158,6 +159,55 @@ def build() -> Parser:
         metavar="FILE.npz",
         help="also save outputs, gradients and every value to FILE.npz (keys outputs/NAME, grads/NAME, "
         "values/NAME)",
+    )
+
+    jacobian = _subcommand(
+        subcommands,
+        "jacobian",
+        commands.jacobian,
+        summary="the whole Jacobian of outputs with respect to inputs and params",
+        description="Compute the Jacobian of the outputs (or those --of names) with respect to every input\n"
+        "and param (or those --wrt names): by reverse passes, one per output element, or by\n"
+        "forward passes, one per leaf element, whichever needs fewer (--mode chooses). Print it\n"
+        "as a table, a row per output element and a column per leaf element, with the mode and\n"
+        "the number of passes; --json and -o FILE.npz give every block d OUT / d LEAF, of the\n"
+        "output's shape followed by the leaf's, at any size.",
+        examples=[
+            "gatekit jacobian graphs/arm.yaml",
+            "gatekit jacobian graphs/arm.yaml --wrt theta",
+            "gatekit jacobian graphs/arm.yaml --of x --of y --wrt theta --mode reverse",
+            "gatekit jacobian graphs/neuron_batch.yaml --inputs graphs/data/neuron_batch.csv -o jacobian.npz",
+            "gatekit jacobian graphs/neuron.yaml --of dot --json",
+        ],
+        parents=[common, circuit_options],
+    )
+    jacobian.add_argument(
+        "--of",
+        action="append",
+        default=[],
+        metavar="OUT",
+        help="differentiate OUT, an output or any gate (default: every output); repeat for more",
+    )
+    jacobian.add_argument(
+        "--wrt",
+        action="append",
+        default=[],
+        metavar="LEAF",
+        help="with respect to input or param LEAF (default: every input and param); repeat for more",
+    )
+    jacobian.add_argument(
+        "--mode",
+        choices=MODES,
+        default="auto",
+        help="reverse (a pass per output element), forward (a pass per leaf element), or auto: whichever "
+        "needs fewer passes (the default)",
+    )
+    jacobian.add_argument("--json", action="store_true", help="print one JSON object (strict JSON)")
+    jacobian.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE.npz",
+        help="also save every block to FILE.npz, under the key 'd OUT / d LEAF'",
     )
 
     validate = _subcommand(

@@ -33,6 +33,7 @@ from gatekit.engine.buffers import BufferPool
 from gatekit.engine.compiler import Plan, compile_plan
 from gatekit.engine.graph import CircuitGraph, build_graph
 from gatekit.engine.guards import NotScalar, guarded, guarded_batched
+from gatekit.engine.jacobian import Jacobian, Mode, compute_jacobian, plan_jacobian
 from gatekit.engine.scheduler import Observer, TangentHook
 from gatekit.engine.validate import ValidCircuit, check_module_names, validate
 from gatekit.errors import Location, PluginError, UsageError
@@ -372,6 +373,42 @@ class Circuit:
                 grads = scheduler.backward(run_plan, slots, observer, seed=seed)
         self._checked.add(kind)
         return self.result_type(plan, slots, grads, self, tangent_values)
+
+    def jacobian(
+        self,
+        values: Mapping[str, Any] | None = None,
+        /,
+        *,
+        of: str | Iterable[str] | None = None,
+        wrt: str | Iterable[str] | None = None,
+        mode: Mode = "auto",
+        check_finite: bool = False,
+    ) -> Jacobian:
+        """The whole Jacobian of ``of`` (default: every output) with respect to ``wrt`` (every leaf).
+
+        A reverse pass per output element, or a forward pass per leaf
+        element: ``mode="auto"`` takes whichever needs fewer (reverse on a
+        tie, and where a tangent would reach a gate without ``gate_jvp``);
+        ``"forward"`` and ``"reverse"`` choose. Each pass is a whole run, in
+        a plain loop (see :mod:`gatekit.engine.jacobian` for why the passes
+        are not stacked into one run). ``values`` replace leaves' values, as
+        for :meth:`run`.
+
+        >>> circuit = Circuit.from_text("inputs: {x: 3.0, y: 2.0}\\ngates: {p: {gate: mul, in: [x, y]}}\\n"
+        ...                             "outputs: [p, x]")
+        >>> jacobian = circuit.jacobian()
+        >>> float(jacobian["p", "x"]), float(jacobian["p", "y"]), float(jacobian["x", "y"]), jacobian.mode
+        (2.0, 3.0, 0.0, 'reverse')
+
+        :return: a :class:`~gatekit.engine.jacobian.Jacobian`: ``jacobian[out, leaf]``
+            is a float64 array of ``out``'s shape followed by ``leaf``'s.
+        :raises UsageError: ``of`` names no node or ``wrt`` no leaf (or
+            either names nothing), an unknown ``mode``, or a bad value.
+        :raises PluginError: ``mode="forward"`` reaches a gate without ``gate_jvp``.
+        :raises RunError: a gate failed in a pass.
+        """
+        plan = plan_jacobian(self, values, of=of, wrt=wrt, mode=mode, check_finite=check_finite)
+        return compute_jacobian(self, plan, values, check_finite=check_finite)
 
     # -- other roots, forward mode ------------------------------------------
 

@@ -409,7 +409,7 @@ def _forward_mode(
         ahead = np.asarray(weight * np.asarray(moved, dtype=np.float64))
         back = np.asarray(sum_to_shape(reverse[position], shape_of(x)) * np.asarray(direction))
         forward_dot, reverse_dot = float(np.sum(ahead)), float(np.sum(back))
-        fields = (resolved.name, f"{where} forward = reverse", position, (), forward_dot, reverse_dot)
+        fields = (resolved.name, f"forward = reverse, {where}", position, (), forward_dot, reverse_dot)
         if not (math.isfinite(forward_dot) and math.isfinite(reverse_dot)):
             rows.append(GradientCheck(*fields, True, "not finite", tuple(values)))
         else:
@@ -427,7 +427,7 @@ def _forward_mode(
 
             rows.append(
                 _check_input(
-                    (resolved.name, f"{where} jvp", position),
+                    (resolved.name, f"jvp, {where}", position),
                     0.0,
                     forward_dot,
                     objective,

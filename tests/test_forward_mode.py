@@ -37,6 +37,7 @@ from gatekit.io.inputs import read_array
 from gatekit.testing import NO_JVP, check_circuit, check_gate
 from gatekit.views.explain import explain_json, explain_lines
 from gatekit.views.player import player_data
+from gatekit.views.text import significant
 from gatekit.views.trace import trace
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,6 +82,22 @@ def test_every_leaf_s_tangent_is_its_gradient_on_the_neuron() -> None:
     grads = circuit.run().grads
     for leaf, grad in grads.items():
         assert circuit.run(tangents={leaf: 1.0}).tangents["f"] == pytest.approx(grad, rel=1e-15, abs=1e-15)
+
+
+def test_the_readme_s_two_runs_meet_on_every_node(capsys: pytest.CaptureFixture[str]) -> None:
+    """The README's side-by-side table: d f/d node (backward) times d node/d x0 (forward) is df/dx0."""
+    readme = (ROOT / "README.md").read_text()
+    after = readme.split("| node | backward: d f/d node | forward: d node/d x0 | product |\n", 1)[1]
+    table = after.split("\n\n", 1)[0].splitlines()[1:]  # below the header's rule
+    rows = [line.split("|")[1:5] for line in table]
+    backward = cli_json(capsys, "explain", NEURON)
+    grads = {row["node"]: row["upstream"] for row in backward["backward"]} | backward["grads"]
+    moved = gatekit.load(NEURON).run(tangents={"x0": 1.0}).node_tangents
+    assert [cells[0].strip(" `") for cells in rows] == ["x0", "wx0", "dot", "neg", "e", "den", "f"]
+    for node, back, ahead, product in ((c[0].strip(" `"), *c[1:]) for c in rows):
+        assert back.strip() == significant(grads[node], 4), node
+        assert ahead.strip() == significant(moved[node], 4), node
+        assert product.strip() == significant(grads[node] * moved[node], 4) == significant(DX0, 4), node
 
 
 def test_explain_tangent_writes_the_forward_mode_pass(capsys: pytest.CaptureFixture[str]) -> None:
@@ -336,11 +353,11 @@ def test_check_of_an_array_node_with_a_cotangent(write_yaml: Callable[..., Path]
 
 # -- check_gate's forward mode ------------------------------------------------------------------------
 
-FORWARD_ROWS = (" forward = reverse", " jvp")
+FORWARD_ROWS = ("forward = reverse, ", "jvp, ")
 
 
 def _forward_rows(rows: list[Any]) -> list[Any]:
-    return [row for row in rows if row.where.endswith(FORWARD_ROWS) or row.where == "forward mode"]
+    return [row for row in rows if row.where.startswith(FORWARD_ROWS) or row.where == "forward mode"]
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
@@ -445,7 +462,7 @@ def _object(source: str, name: str, tmp_path: Path) -> object:
 def test_a_plugin_s_elementwise_gate_gets_the_forward_mode_check_for_nothing(tmp_path: Path) -> None:
     rows = check_gate(_object(CUBE, "Cube", tmp_path), count=3)
     forward = _forward_rows(rows)
-    assert [row.where for row in forward] == [f"point {i} forward = reverse" for i in range(6)]
+    assert [row.where for row in forward] == [f"forward = reverse, point {i}" for i in range(6)]
     assert all(row.ok and not row.note for row in forward)
 
 
@@ -457,7 +474,7 @@ def test_a_vjp_gate_without_gate_jvp_is_one_skipped_row(vjp_plugin: str) -> None
     assert NO_JVP == "no gate_jvp: forward mode refuses this gate"
     assert all(row.ok for row in rows)
     good = check_gate("jvp_ok", count=2, registry=registry)
-    assert [row.where for row in _forward_rows(good)][:2] == ["point 0 forward = reverse", "point 0 jvp"]
+    assert [row.where for row in _forward_rows(good)][:2] == ["forward = reverse, point 0", "jvp, point 0"]
     assert all(row.ok for row in good)
 
 
@@ -465,7 +482,7 @@ def test_a_wrong_gate_jvp_fails_both_forward_mode_rows(vjp_plugin: str) -> None:
     registry = gatekit.default_registry(plugins=(vjp_plugin,), autoload=False)
     rows = check_gate("jvp_wrong", points=[(1.5,)], registry=registry, raise_on_failure=False)
     failed = [row for row in rows if not row.ok]
-    assert [row.where for row in failed] == ["point 0 forward = reverse", "point 0 jvp"]
+    assert [row.where for row in failed] == ["forward = reverse, point 0", "jvp, point 0"]
     assert failed[0].note == "forward and reverse mode disagree"
     assert failed[0].analytic == pytest.approx(failed[0].numeric + 1.0)  # u = 1: the 1.0 added
 

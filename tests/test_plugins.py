@@ -288,7 +288,7 @@ def test_check_gate_finds_a_wrong_gradient_in_one_array_element(tmp_path: Path) 
 
 def test_check_gate_skips_kinks() -> None:
     rows = check_gate("relu", points=[(0.0,), (1.0,)])
-    assert [row.note for row in rows if row.where in ("point 0", "point 1")] == ["kink", ""]
+    assert [row.note for row in rows if row.where.startswith("point")] == ["kink", ""]
     assert all(row.ok for row in rows)  # and relu on both points at once gives what it gives one by one
 
 

@@ -8,6 +8,14 @@ raises :class:`GradientError` with the gate, the input, the analytic and the
 numeric gradient when it does not hold. :func:`check_circuit` checks every
 gate of a circuit at the circuit's own values, and the circuit end to end.
 
+:func:`check_gate` checks forward mode too, at the same points: that it
+agrees with reverse mode, ``u . (J v) == (J^T u) . v`` for random ``u`` and
+``v`` (an elementwise gate's tangent comes from its local gradients, so
+this needs nothing new from its author), and, for a gate with ``gate_vjp``
+and ``gate_jvp``, that ``gate_jvp`` agrees with central differences along
+``v``. A ``gate_vjp`` gate without ``gate_jvp`` gets one skipped row: forward
+mode refuses it.
+
 Use it in a plugin's tests::
 
     from gatekit.testing import check_gate
@@ -30,10 +38,11 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.engine.broadcast import sum_to_shape
+from gatekit.engine.broadcast import shape_of, sum_to_shape
 from gatekit.engine.circuit import Circuit
-from gatekit.engine.guards import Fault, checked, fault_of
+from gatekit.engine.guards import Fault, checked, checked_tangent, fault_of
 from gatekit.engine.jacobian import block_name
+from gatekit.engine.scheduler import contribution, gate_tangent
 from gatekit.errors import RunError, UsageError
 from gatekit.plugin.registry import Gate, GateRegistry, Hooks, default_registry, gate_from_object
 
@@ -201,6 +210,13 @@ def random_points(
     return points
 
 
+#: How close forward and reverse mode must agree, ``u . (J v)`` against ``(J^T u) . v``, relative to the
+#: sums of the terms' sizes: both are exact rules, so only rounding may part them.
+FORWARD_RTOL = 1e-10
+#: What the skipped row of a ``gate_vjp`` gate without ``gate_jvp`` says.
+NO_JVP = "no gate_jvp: forward mode refuses this gate"
+
+
 #: How close a batched call must come to the same uses one by one: NumPy's and the
 #: ``math`` module's functions may differ in the last bit or two.
 BATCHED_RTOL = 1e-13
@@ -353,6 +369,85 @@ def _compare(
     return rows
 
 
+def _direction(rng: np.random.Generator, x: Any) -> Any:
+    """A random tangent for input ``x``: of its shape, each element as large as the element (at least 1)."""
+    if isinstance(x, float):
+        return float(rng.uniform(-1.0, 1.0)) * max(1.0, abs(x))
+    return _frozen(rng.uniform(-1.0, 1.0, size=np.shape(x)) * np.maximum(1.0, np.abs(x)))
+
+
+def _forward_mode(
+    resolved: Gate,
+    inputs: Sequence[Any],
+    attrs: Mapping[str, Any],
+    where: str,
+    tolerance: tuple[float, float, float],
+) -> list[GradientCheck]:
+    """Forward mode at one point, per input: against reverse mode, and ``gate_jvp`` against differences.
+
+    Input ``k`` moves along a random ``v`` (the others stay); ``u`` weighs
+    the output. ``u . (J v)`` comes from forward mode's own step
+    (:func:`~gatekit.engine.scheduler.gate_tangent`), ``(J^T u) . v`` from
+    backprop's (the gate's ``gate_vjp``, or its local gradients through
+    :func:`~gatekit.engine.scheduler.contribution`). For a ``gate_jvp`` gate,
+    ``u . (J v)`` is also compared with central differences of ``u . f``
+    along ``v``.
+    """
+    hook = resolved.bind_tangent(attrs)
+    if hook is None:  # check_gate reports the gate once
+        return []
+    fault = _fault(resolved, where)
+    forward, backward, is_vjp = checked(resolved.bind(attrs), fault)
+    tangent_hook = checked_tangent(hook, fault)
+    values = [v if isinstance(v, float) else _frozen(np.asarray(v, dtype=np.float64)) for v in inputs]
+    output = forward(tuple(values))
+    shape = shape_of(output)
+    rng = np.random.default_rng(len(values) + 1)
+    weight = 1.0 if shape == () else _frozen(rng.uniform(0.5, 1.5, size=shape))
+    if is_vjp:
+        reverse = list(backward(tuple(values), output, weight))
+    else:
+        local = backward(tuple(values), output)
+        reverse = [contribution(g, weight, shape, shape_of(x)) for g, x in zip(local, values, strict=True)]
+    rows = []
+    for position, x in enumerate(values):
+        direction = _direction(rng, x)
+        given: list[Any] = [None] * len(values)
+        given[position] = direction
+        moved = gate_tangent(tangent_hook, tuple(values), output, given)[2]
+        ahead = np.asarray(weight * np.asarray(moved, dtype=np.float64))
+        back = np.asarray(sum_to_shape(reverse[position], shape_of(x)) * np.asarray(direction))
+        forward_dot, reverse_dot = float(np.sum(ahead)), float(np.sum(back))
+        fields = (resolved.name, f"forward = reverse, {where}", position, (), forward_dot, reverse_dot)
+        if not (math.isfinite(forward_dot) and math.isfinite(reverse_dot)):
+            rows.append(GradientCheck(*fields, True, "not finite", tuple(values)))
+        else:
+            scale = max(float(np.sum(np.abs(ahead))), float(np.sum(np.abs(back))), EPS)
+            ok = abs(forward_dot - reverse_dot) <= FORWARD_RTOL * scale
+            note = "" if ok else "forward and reverse mode disagree"
+            rows.append(GradientCheck(*fields, ok, note, tuple(values)))
+        if hook[1]:  # gate_jvp: its own rule, against central differences along the direction
+
+            def objective(t: Any, position: int = position, x: Any = x, direction: Any = direction) -> Any:
+                moved_input = x + t * direction
+                if not isinstance(moved_input, float):
+                    moved_input = _frozen(np.asarray(moved_input))
+                return forward((*values[:position], moved_input, *values[position + 1 :]))
+
+            rows.append(
+                _check_input(
+                    (resolved.name, f"jvp, {where}", position),
+                    0.0,
+                    forward_dot,
+                    objective,
+                    weight=weight,
+                    tolerance=tolerance,
+                    inputs=tuple(values),
+                )
+            )
+    return rows
+
+
 def _sample(shape: tuple[int, ...], most: int | None) -> list[tuple[int, ...]]:
     """Every index of an array of ``shape``, or ``most`` of them spread evenly over it.
 
@@ -470,6 +565,11 @@ def check_gate(
     rows = []
     for number, point in enumerate(points):
         rows += _compare(resolved, point, bound_attrs, f"point {number}", (step, rtol, atol))
+    if resolved.bind_tangent(bound_attrs) is None:
+        rows.append(GradientCheck(resolved.name, "forward mode", 0, (), math.nan, math.nan, True, NO_JVP))
+    else:
+        for number, point in enumerate(points):
+            rows += _forward_mode(resolved, point, bound_attrs, f"point {number}", (step, rtol, atol))
     if resolved.spec.elementwise and resolved.vjp is None:
         numbers: Sequence[Sequence[Any]] = [point for point in points if all(type(x) is float for x in point)]
         if len(numbers) < 2:
@@ -491,19 +591,22 @@ def check_circuit(
     atol: float = ATOL,
     max_elements: int = 16,
     raise_on_failure: bool = True,
+    of: str | None = None,
+    seed_grad: Any = None,
 ) -> list[GradientCheck]:
     """Check every gate at the values the circuit gives it, then the whole circuit.
 
     Per gate: its gradient at its own inputs during a run. End to end: the
-    gradient of ``outputs[0]`` (summed, for an array) with respect to each
-    input and param, by central differences through :meth:`Circuit.run`,
-    against backprop. Each costs three evaluations per element checked, so an
+    gradient of ``outputs[0]`` (summed, for an array), or of the node ``of``
+    (weighted by ``seed_grad``, as :meth:`Circuit.run` takes them), with
+    respect to each input and param, by central differences through
+    :meth:`Circuit.run`, against backprop. Each costs three evaluations per element checked, so an
     array of more than ``max_elements`` elements is checked at that many,
     spread evenly over it (the row's ``sample`` says so): a whole batch would
     take time quadratic in its size.
     """
     overrides = dict(overrides or {})
-    result = circuit.run(overrides, guard=True)
+    result = circuit.run(overrides, guard=True, of=of, seed_grad=seed_grad)
     plan, values = circuit.plan, result.values
     rows: list[GradientCheck] = []
     for forward_step in plan.forward:
@@ -519,11 +622,12 @@ def check_circuit(
             fault=fault_of(bound),
             max_elements=max_elements,
         )
-    root = circuit.outputs[0]
+    root = result.of
+    weight = 1.0 if seed_grad is None else seed_grad
     for position, (name, grad) in enumerate(result.grads.items()):
 
         def objective(moved: Any, name: str = name) -> Any:
-            return circuit.run({**overrides, name: moved}, guard=True).outputs[root]
+            return circuit.run({**overrides, name: moved}, guard=True).values[root]
 
         rows.append(
             _check_input(
@@ -531,7 +635,7 @@ def check_circuit(
                 values[name],
                 grad,
                 objective,
-                weight=1.0,
+                weight=weight,
                 tolerance=(step, rtol, atol),
                 max_elements=max_elements,
             )

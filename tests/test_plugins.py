@@ -243,7 +243,9 @@ def _gate(source: str, name: str, tmp_path: Path) -> object:
 
 def test_check_gate_passes_a_right_gradient(tmp_path: Path) -> None:
     rows = check_gate(_gate(CUBE, "Cube", tmp_path), count=4)
-    assert len(rows) == 8  # 4 float points and 4 array points, one input each (not elementwise: no more)
+    # 4 float points and 4 array points, one input each, its gradient and forward mode against
+    # reverse (not elementwise: no batched rows)
+    assert len(rows) == 16
     assert all(row.ok and not row.note for row in rows)
 
 
@@ -409,10 +411,11 @@ def test_check_cli_passes_a_right_gate_and_fails_a_wrong_one(tmp_path: Path) -> 
     wrong.write_text(textwrap.dedent(WRONG_CUBE))
     done = gatekit_cli("check", "--gate", "tcube", "-p", str(right))
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1] == "10 checks: 10 ok, 0 skipped, 0 failed"
+    assert done.stdout.splitlines()[-1] == "20 checks: 20 ok, 0 skipped, 0 failed"
     done = gatekit_cli("check", "--gate", "wrong_cube", "-p", str(wrong), "--points", "1")
     assert done.returncode == 1
-    assert done.stdout.splitlines()[-1] == "2 checks: 0 ok, 0 skipped, 2 failed"
+    # forward mode agrees with reverse: both take the same (wrong) local gradient
+    assert done.stdout.splitlines()[-1] == "4 checks: 2 ok, 0 skipped, 2 failed"
     first = done.stderr.splitlines()[0]
     assert first.startswith("error: gate 'wrong_cube', point 0, input 0 at inputs (")
     assert "analytic" in first

@@ -127,6 +127,14 @@ def _tangents(args: argparse.Namespace, circuit: Circuit) -> dict[str, Any] | No
     return {name: value for name, (value, _) in found.items()}
 
 
+def _gradient_of(args: argparse.Namespace, circuit: Circuit) -> tuple[str | None, Any]:
+    """``--of NAME`` (checked before anything runs) and ``--seed-grad``: what backprop starts from."""
+    of = args.of
+    if of is not None:
+        circuit.plan_for(of)  # an unknown name fails before anything runs
+    return of, _seed_grad(args.seed_grad, of or circuit.outputs[0])
+
+
 def _leaf_values(args: argparse.Namespace, circuit: Circuit) -> dict[str, Any]:
     """The values of ``--inputs FILE``, then the ``--set`` ones on top, every name checked."""
     overrides = _overrides(args.overrides)
@@ -143,10 +151,7 @@ def run(args: argparse.Namespace) -> int:
     _overrides(args.tangents, "--tangent")
     circuit = _load(args)
     values = _leaf_values(args, circuit)
-    of = args.of
-    if of is not None:
-        circuit.plan_for(of)  # an unknown name fails before anything runs
-    seed = _seed_grad(args.seed_grad, of or circuit.outputs[0])
+    of, seed = _gradient_of(args, circuit)
     tangents = _tangents(args, circuit)
     result = circuit.run(values, check_finite=args.check_finite, of=of, seed_grad=seed, tangents=tangents)
     if args.output is not None:
@@ -219,6 +224,8 @@ def check(args: argparse.Namespace) -> int:
         raise UsageError("check: give either GRAPH or --gate NAME")
     if args.gate is not None and (args.overrides or args.inputs):
         raise UsageError("check --gate: --set and --inputs apply to a circuit (check GRAPH)")
+    if args.gate is not None and (args.of is not None or args.seed_grad is not None):
+        raise UsageError("check --gate: --of and --seed-grad apply to a circuit (check GRAPH)")
     if args.gate is None and (args.points is not None or args.seed is not None):
         given = "--points" if args.points is not None else "--seed"
         raise UsageError(
@@ -243,7 +250,9 @@ def check(args: argparse.Namespace) -> int:
     else:
         _overrides(args.overrides)
         circuit = _load(args, registry)
-        rows = testing.check_circuit(circuit, _leaf_values(args, circuit), raise_on_failure=False)
+        values = _leaf_values(args, circuit)
+        of, seed = _gradient_of(args, circuit)
+        rows = testing.check_circuit(circuit, values, of=of, seed_grad=seed, raise_on_failure=False)
     print("\n".join(report.check_lines(rows)))
     for row in rows:
         if not row.ok:
@@ -258,11 +267,21 @@ def schema(args: argparse.Namespace) -> int:
 
 def explain(args: argparse.Namespace) -> int:
     _bounded("explain --digits", args.digits, 1, 17, "significant digits (a float64 holds 17)")
-    _overrides(args.overrides)
+    if args.tangents and (args.of is not None or args.seed_grad is not None):
+        given = "--of" if args.of is not None else "--seed-grad"
+        raise UsageError(
+            f"explain: {given} chooses the gradient of the backward pass, and explain --tangent writes "
+            "the forward-mode pass instead: give one or the other"
+        )
+    _overrides(args.overrides)  # a malformed --set or --tangent fails before the circuit is read
+    _overrides(args.tangents, "--tangent")
     circuit = _load(args)
-    steps = trace(circuit, _leaf_values(args, circuit))
+    values = _leaf_values(args, circuit)
+    of, seed = _gradient_of(args, circuit)
+    steps = trace(circuit, values, of=of, seed_grad=seed, tangents=_tangents(args, circuit))
     if args.json:
-        print(json_text(explaining.explain_json(steps, expand=args.expand)))
+        data = explaining.explain_json(steps, expand=args.expand)
+        print(json_text({"of": of, **data} if of is not None else data))
     else:
         print("\n".join(explaining.explain_lines(circuit, steps, args.digits, expand=args.expand)))
     return 0
@@ -275,7 +294,14 @@ def draw(args: argparse.Namespace) -> int:
     _overrides(args.overrides)
     circuit = _load(args)
     values = _leaf_values(args, circuit)
-    options = {"grads": not args.no_grads, "precision": args.precision, "expand": args.expand}
+    of, seed = _gradient_of(args, circuit)
+    options = {
+        "grads": not args.no_grads,
+        "precision": args.precision,
+        "expand": args.expand,
+        "of": of,
+        "seed_grad": seed,
+    }
     if fmt == "html":  # the page that plays the run
         player.write(args.output, circuit, values, **options)
     else:

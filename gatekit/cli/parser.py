@@ -69,6 +69,35 @@ def _subcommand(
     return parser
 
 
+def _gradient_options(parser: argparse.ArgumentParser) -> None:
+    """``--of NAME`` and ``--seed-grad VALUE|FILE``: which gradient backprop computes."""
+    parser.add_argument(
+        "--of",
+        metavar="NAME",
+        help="take the gradient of NAME, any output or gate, instead of the first output",
+    )
+    parser.add_argument(
+        "--seed-grad",
+        metavar="VALUE|FILE",
+        help="start backprop from this gradient at the output (default 1, ones for an array): a value "
+        "as --set takes ('[1, 0]'), or a .npz, .csv or .json file holding one; gives a vector-Jacobian "
+        "product",
+    )
+
+
+def _tangent_option(parser: argparse.ArgumentParser, does: str) -> None:
+    """``--tangent NAME=VALUE``, repeatable: forward mode."""
+    parser.add_argument(
+        "--tangent",
+        dest="tangents",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="forward mode: move input or param NAME in direction VALUE (a number, or an array of its "
+        f"shape; the others stay) and {does}; repeat for more leaves",
+    )
+
+
 def build() -> Parser:
     """The ``gatekit`` parser, with every subcommand."""
     common = Parser(add_help=False)
@@ -127,27 +156,8 @@ def build() -> Parser:
         parents=[common, circuit_options],
     )
     run.add_argument("--json", action="store_true", help="print one JSON object (strict JSON)")
-    run.add_argument(
-        "--of",
-        metavar="NAME",
-        help="take the gradient of NAME, any output or gate, instead of the first output",
-    )
-    run.add_argument(
-        "--seed-grad",
-        metavar="VALUE|FILE",
-        help="start backprop from this gradient at the output (default 1, ones for an array): a value "
-        "as --set takes ('[1, 0]'), or a .npz, .csv or .json file holding one; gives a vector-Jacobian "
-        "product",
-    )
-    run.add_argument(
-        "--tangent",
-        dest="tangents",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="forward mode: move input or param NAME in direction VALUE (a number, or an array of its "
-        "shape; the others stay) and print how every output moves; repeat for more leaves",
-    )
+    _gradient_options(run)
+    _tangent_option(run, "print how every output moves")
     run.add_argument(
         "--check-finite",
         action="store_true",
@@ -250,6 +260,7 @@ def build() -> Parser:
             "gatekit check --gate sigmoid",
             "gatekit check --gate pow --points 20 --seed 3",
             "gatekit check graphs/neuron.yaml --set x0=0.5",
+            "gatekit check graphs/neuron.yaml --of dot",
         ],
         parents=[common, leaf_options],
     )
@@ -259,6 +270,7 @@ def build() -> Parser:
         "--points", type=int, metavar="N", help="random points per shape, with --gate (default 5)"
     )
     check.add_argument("--seed", type=int, help="seed of the random points, with --gate (default 0)")
+    _gradient_options(check)
 
     explain = _subcommand(
         subcommands,
@@ -269,15 +281,21 @@ def build() -> Parser:
         "reverse, the gradient arriving at each gate, each local gradient, its product with the\n"
         "upstream gradient, and how the products add up into each input's gradient. A module\n"
         "use is one gate, whose wires carry what comes back through the whole module; --expand\n"
-        "shows the gates inside instead.",
+        "shows the gates inside instead. With --tangent, the forward-mode pass instead of the\n"
+        "backward one: for each gate a tangent reaches, each input's tangent, the local gradient,\n"
+        "their product and the sum into the gate's tangent.",
         examples=[
             "gatekit explain graphs/neuron.yaml",
             "gatekit explain graphs/neuron.yaml --digits 2",
+            "gatekit explain graphs/neuron.yaml --tangent x0=1",
+            "gatekit explain graphs/neuron.yaml --of dot",
             "gatekit explain graphs/neuron_modules.yaml --expand --json",
         ],
         parents=[common, circuit_options],
     )
     explain.add_argument("--json", action="store_true", help="print one JSON object, at full precision")
+    _gradient_options(explain)
+    _tangent_option(explain, "write the forward-mode pass instead of the backward one")
     explain.add_argument(
         "--expand", action="store_true", help="a row for every gate inside module uses (default: one per use)"
     )
@@ -383,6 +401,7 @@ def build() -> Parser:
             "gatekit draw graphs/neuron.yaml -o neuron.html",
             "gatekit draw graphs/neuron_modules.yaml -o neuron.png --expand",
             "gatekit draw graphs/fanout.yaml -o fanout.dot --no-grads --precision 3",
+            "gatekit draw graphs/neuron.yaml -o dot.svg --of dot",
         ],
         parents=[common, circuit_options],
     )
@@ -390,6 +409,7 @@ def build() -> Parser:
         "-o", "--output", required=True, metavar="FILE", help="FILE.dot, FILE.svg, FILE.png or FILE.html"
     )
     drawing.add_argument("--no-grads", action="store_true", help="values only, no gradients")
+    _gradient_options(drawing)
     drawing.add_argument(
         "--expand",
         action="store_true",

@@ -32,9 +32,9 @@ from gatekit.engine.broadcast import shape_of, sum_to_shape
 from gatekit.engine.buffers import BufferPool
 from gatekit.engine.compiler import Plan, compile_plan
 from gatekit.engine.graph import CircuitGraph, build_graph
-from gatekit.engine.guards import NotScalar, guarded, guarded_batched
+from gatekit.engine.guards import NotScalar, checked_tangent, fault_of, guarded, guarded_batched
 from gatekit.engine.jacobian import Jacobian, Mode, compute_jacobian, plan_jacobian
-from gatekit.engine.scheduler import Observer, TangentHook
+from gatekit.engine.scheduler import Observer, TangentHook, TangentObserver
 from gatekit.engine.validate import ValidCircuit, check_module_names, validate
 from gatekit.errors import Location, PluginError, UsageError
 from gatekit.format.modules import expand, load_imports
@@ -273,6 +273,7 @@ class Circuit:
         of: str | None = None,
         seed_grad: Any = None,
         tangents: Mapping[str, Any] | None = None,
+        tangent_observer: TangentObserver | None = None,
         **overrides: Any,
     ) -> Result:
         """Run forward and backward; ``values`` and ``overrides`` replace leaves' values.
@@ -304,6 +305,10 @@ class Circuit:
             :attr:`Result.tangents` then holds how each output moves along
             that direction (the directional derivative), from one forward
             pass with the same local gradients backprop uses.
+        :param tangent_observer: told every gate that a tangent reaches (see
+            :class:`gatekit.engine.scheduler.TangentObserver`); ``gatekit
+            explain --tangent`` records the forward-mode pass with one. Such a
+            run is guarded, as one with an ``observer`` is.
         :raises UsageError: an override, a tangent or ``of`` names nothing
             the circuit has, or a value is not numeric or of the wrong shape.
         :raises PluginError: forward mode reaches a ``gate_vjp`` gate that
@@ -330,8 +335,9 @@ class Circuit:
         kind: bool | str = (
             arrays if plain else f"{arrays} {of}"
         )  # a plan of its own: checked on its first run
-        must_guard = check_finite or guard or observer is not None or kind not in self._checked
-        if not arrays and observer is None and batching and plain:
+        observed = observer is not None or tangent_observer is not None  # the run is recorded
+        must_guard = check_finite or guard or observed or kind not in self._checked
+        if not arrays and not observed and batching and plain:
             batched = self.batched
             if batched is not None:
                 try:
@@ -340,7 +346,7 @@ class Circuit:
                     self.batched = None
         pool = None
         pooled = False  # whether gates may be given buffers: the pool knows their shapes
-        if arrays and observer is None:
+        if arrays and not observed:  # a record keeps the arrays: none is computed into again
             leaf_shapes = tuple(shape_of(slots[slot]) for slot in plan.leaves.values())
             pool = self.pool if BufferPool.worth(leaf_shapes) else None
         if pool is not None:
@@ -355,7 +361,7 @@ class Circuit:
                 scheduler.forward_arrays(run_plan, slots, pool)
                 _check_seed(seed, slots[plan.root], of or self.outputs[0])
                 if seeds is not None:
-                    tangent_values = self._tangents(plan, slots, seeds)
+                    tangent_values = self._tangents(plan, slots, seeds, must_guard, tangent_observer)
                 grads = scheduler.backward(run_plan, slots, observer, pool, seed)
             if pool is not None:
                 made = [slots[step.out] for step in plan.forward]
@@ -366,7 +372,7 @@ class Circuit:
         else:
             scheduler.forward(run_plan, slots)
             if seeds is not None:
-                tangent_values = self._tangents(plan, slots, seeds)
+                tangent_values = self._tangents(plan, slots, seeds, must_guard, tangent_observer)
             if observer is None:
                 grads = scheduler.backward_floats(run_plan, slots, seed)
             else:
@@ -459,8 +465,18 @@ class Circuit:
             seeds[slot] = tangent
         return seeds
 
-    def _tangents(self, plan: Plan, slots: list[Any], seeds: dict[int, Any]) -> list[Any]:
-        """Every slot's tangent, after refusing gates that cannot give one (all of them named)."""
+    def _tangents(
+        self,
+        plan: Plan,
+        slots: list[Any],
+        seeds: dict[int, Any],
+        guard: bool,
+        observer: TangentObserver | None = None,
+    ) -> list[Any]:
+        """Every slot's tangent, after refusing gates that cannot give one (all of them named).
+
+        ``guard``: check what every hook returns, as a guarded run does.
+        """
         if self._tangent_hooks is None:
             self._tangent_hooks = [
                 plan.gates[step.out].gate.bind_tangent(plan.gates[step.out].attrs) for step in plan.forward
@@ -480,7 +496,12 @@ class Circuit:
                 "implement (a gate with gate_vjp gives its tangent only through it)",
                 lacking[0].location,
             )
-        return scheduler.forward_tangents(plan, slots, hooks, seeds)
+        if guard:
+            hooks = [
+                None if hook is None else checked_tangent(hook, fault_of(plan.gates[step.out]))
+                for step, hook in zip(plan.forward, hooks, strict=True)
+            ]
+        return scheduler.forward_tangents(plan, slots, hooks, seeds, observer)
 
     @property
     def batched(self) -> BatchedPlan | None:

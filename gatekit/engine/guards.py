@@ -8,7 +8,8 @@ plan with every gate's hooks wrapped so. A circuit runs its first run (and
 its first run with arrays) on the guarded plan, and every run that asks for
 it (``check_finite``, an observer, ``guard=True``: ``gatekit explain``,
 ``draw`` and ``check`` do); all other runs take the bare plan, whose loop
-checks nothing. A fault is a :class:`~gatekit.RunError` naming the gate, its
+checks nothing; :func:`checked_tangent` does the same for a gate's hook in
+forward mode. A fault is a :class:`~gatekit.RunError` naming the gate, its
 gate type, its plugin and its place in the file.
 
 What counts as float64: a Python float (or int), a NumPy ``float64``
@@ -28,11 +29,21 @@ import numpy as np
 from gatekit.engine.batching import BackGroup, BatchedPlan, Group, LoneStep
 from gatekit.engine.broadcast import shape_of
 from gatekit.engine.compiler import VJP, ForwardStep, Plan
+from gatekit.engine.scheduler import TangentHook
 from gatekit.engine.validate import BoundGate
 from gatekit.errors import PLUGIN_FAULTS, RunError, describe_exception
 from gatekit.plugin.registry import Hooks
 
-__all__ = ["Fault", "NotScalar", "checked", "fault_of", "guarded", "guarded_batched", "refusal"]
+__all__ = [
+    "Fault",
+    "NotScalar",
+    "checked",
+    "checked_tangent",
+    "fault_of",
+    "guarded",
+    "guarded_batched",
+    "refusal",
+]
 
 #: Makes the error for a finding about one gate: ``fault("returned ...")``.
 Fault = Callable[[str], RunError]
@@ -122,36 +133,71 @@ def _backward(fn: Callable[..., Any], fault: Fault, is_vjp: bool, finite: bool) 
             grads = fn(inputs, output, *upstream)
         except PLUGIN_FAULTS as exc:
             raise fault(f"failed in {hook}: {describe_exception(exc)}") from exc
-        try:
-            count = len(grads)
-        except TypeError:
-            raise fault(f"returned {type(grads).__name__} from {hook}, not one gradient per input") from None
-        if count != len(inputs):
-            raise fault(f"returned {count} gradient(s) from {hook} for {len(inputs)} input(s)")
-        out_shape = shape_of(output)
-        for position, (grad, value) in enumerate(zip(grads, inputs, strict=True)):
-            _check_value(fault, hook, grad)
-            shape = shape_of(grad)
-            if is_vjp:
-                fits = shape == shape_of(value) or shape == ()
-                wanted = f"input {position}'s shape {shape_of(value)}"
-            else:
-                fits = len(shape) <= len(out_shape) and np.broadcast_shapes(shape, out_shape) == out_shape
-                wanted = f"a shape that broadcasts to the output's {out_shape}"
-            if not fits:
-                raise fault(
-                    f"returned a gradient of shape {shape} for input {position} from {hook}; "
-                    f"expected {wanted}"
-                )
-            if finite and _not_finite(grad) is not None:
-                shown = ", ".join(_short(x) for x in inputs)
-                raise fault(
-                    f"produced {_not_finite(grad)} in the backward pass, in the gradient for input "
-                    f"{position}, from inputs ({shown})"
-                )
+        _check_grads(fault, hook, grads, inputs, output, finite=finite)
         return grads
 
     return backward
+
+
+def _check_grads(
+    fault: Fault, hook: str, grads: Any, inputs: Sequence[Any], output: Any, *, finite: bool
+) -> None:
+    """One gradient per input, each float64, of a shape that fits (``hook`` says whose rule applies)."""
+    try:
+        count = len(grads)
+    except TypeError:
+        raise fault(f"returned {type(grads).__name__} from {hook}, not one gradient per input") from None
+    if count != len(inputs):
+        raise fault(f"returned {count} gradient(s) from {hook} for {len(inputs)} input(s)")
+    out_shape = shape_of(output)
+    for position, (grad, value) in enumerate(zip(grads, inputs, strict=True)):
+        _check_value(fault, hook, grad)
+        shape = shape_of(grad)
+        if hook == "gate_vjp":
+            fits = shape == shape_of(value) or shape == ()
+            wanted = f"input {position}'s shape {shape_of(value)}"
+        else:
+            fits = len(shape) <= len(out_shape) and np.broadcast_shapes(shape, out_shape) == out_shape
+            wanted = f"a shape that broadcasts to the output's {out_shape}"
+        if not fits:
+            raise fault(
+                f"returned a gradient of shape {shape} for input {position} from {hook}; expected {wanted}"
+            )
+        if finite and _not_finite(grad) is not None:
+            shown = ", ".join(_short(x) for x in inputs)
+            raise fault(
+                f"produced {_not_finite(grad)} in the backward pass, in the gradient for input "
+                f"{position}, from inputs ({shown})"
+            )
+
+
+def checked_tangent(hook: TangentHook, fault: Fault) -> TangentHook:
+    """Forward mode's hook of a gate (:meth:`Gate.bind_tangent`), wrapped to check what it returns.
+
+    ``gate_local_grad`` as in :func:`checked`; ``gate_jvp`` must return a
+    float64 number or array of the output's shape (or a number, which
+    stands for that at every element). What a hook raises is left to the
+    loop, which words it (:func:`gatekit.engine.scheduler.forward_tangents`).
+    """
+    fn, is_jvp = hook
+
+    def local_grad(inputs: Sequence[Any], output: Any) -> Any:
+        grads = fn(inputs, output)
+        _check_grads(fault, "gate_local_grad", grads, inputs, output, finite=False)
+        return grads
+
+    def jvp(inputs: Sequence[Any], output: Any, tangents: Sequence[Any]) -> Any:
+        tangent = fn(inputs, output, tangents)
+        _check_value(fault, "gate_jvp", tangent)
+        shape = shape_of(tangent)
+        if shape not in ((), shape_of(output)):
+            raise fault(
+                f"returned a tangent of shape {shape} from gate_jvp; expected the output's shape "
+                f"{shape_of(output)}"
+            )
+        return tangent
+
+    return (jvp, True) if is_jvp else (local_grad, False)
 
 
 def checked(hooks: Hooks, fault: Fault, *, finite: bool = False) -> Hooks:

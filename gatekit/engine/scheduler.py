@@ -65,6 +65,7 @@ __all__ = [
     "forward_arrays",
     "forward_batched",
     "forward_tangents",
+    "gate_tangent",
     "tangent_part",
 ]
 
@@ -354,28 +355,40 @@ def forward_tangents(
             out = step.out
             if hook is None:  # pragma: no cover - the circuit refuses such a run before it starts
                 raise RunError("no tangent hook")
-            fn, is_jvp = hook
-            inputs, output = step.gather(values), values[out]
-            local: Sequence[Any] | None = None
-            if is_jvp:
-                sent: list[Any] = [None] * len(given)
-                tangent = fn(inputs, output, [0.0 if t is None else t for t in given])
-            else:
-                local = fn(inputs, output)
-                shape = shape_of(output)
-                sent = [
-                    None if t is None else tangent_part(g, t, shape)
-                    for g, t in zip(local, given, strict=True)
-                ]
-                tangent = None
-                for part in sent:
-                    tangent = accumulate(tangent, part) if part is not None else tangent
+            local, sent, tangent = gate_tangent(hook, step.gather(values), values[out], given)
             tangents[out] = tangent
             if observer is not None:
                 observer.gate(step, given, local, sent, tangent)
     except PLUGIN_FAULTS as exc:
         raise _tangent_failure(plan, out, exc) from exc
     return tangents
+
+
+def gate_tangent(
+    hook: TangentHook, inputs: Sequence[Any], output: Any, given: Sequence[Any]
+) -> tuple[Sequence[Any] | None, list[Any], Any]:
+    """One gate's step of forward mode: its output's tangent from its inputs' (``None``: zero).
+
+    Returns ``(local, sent, tangent)`` as :meth:`TangentObserver.gate` is
+    told them. An elementwise gate's tangent is the sum of ``local * given``
+    over the inputs that move (:func:`tangent_part`); a ``gate_jvp`` gate is
+    given every input's tangent, ``0.0`` for one that does not move.
+    ``gatekit.testing`` checks gates through this same function.
+
+    >>> mul = (lambda inputs, output: (inputs[1], inputs[0]), False)
+    >>> gate_tangent(mul, (2.0, 5.0), 10.0, [1.0, None])
+    ((5.0, 2.0), [5.0, None], 5.0)
+    """
+    fn, is_jvp = hook
+    if is_jvp:
+        return None, [None] * len(given), fn(inputs, output, [0.0 if t is None else t for t in given])
+    local = fn(inputs, output)
+    shape = shape_of(output)
+    sent = [None if t is None else tangent_part(g, t, shape) for g, t in zip(local, given, strict=True)]
+    tangent = None
+    for part in sent:
+        tangent = accumulate(tangent, part) if part is not None else tangent
+    return local, sent, tangent
 
 
 def _tangent_failure(plan: Plan, out: int, exc: BaseException) -> RunError:

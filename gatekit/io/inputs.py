@@ -139,6 +139,9 @@ def check_leaf_names(circuit: Circuit, names: Iterable[str], what: str, place: L
 class _Names:
     """Checks that the names in a data file are the circuit's inputs and params."""
 
+    one = "input or param"  # what one entry of the file is, for messages
+    keys = "input and param names"  # what its keys are
+
     def __init__(self, file: str, circuit: Circuit) -> None:
         self.file = file
         self.circuit = circuit
@@ -175,6 +178,9 @@ class _Names:
 
 class _AnyNames(_Names):
     """Takes every name: for a file that holds no leaves."""
+
+    one = "value"
+    keys = "names"
 
     def __init__(self, file: str) -> None:
         self.file = file
@@ -422,9 +428,9 @@ def _read_json(data: bytes, file: str, names: _Names) -> dict[str, Any]:
     del text  # parsed: the document and the numbers are all that is needed
     if not isinstance(document, dict):
         kind = _json_kind(document, numbers.values[0] if document is _NUMBER else None)
-        raise UsageError(f"expected a JSON object mapping input and param names to values, got {kind}", place)
+        raise UsageError(f"expected a JSON object mapping {names.keys} to values, got {kind}", place)
     if not document:
-        raise UsageError("the JSON object is empty; give at least one input or param", place)
+        raise UsageError(f"the JSON object is empty; give at least one {names.one}", place)
     names.check(document, "key")
     shapes: dict[str, tuple[int, ...]] = {}
     start = 0

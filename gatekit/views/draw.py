@@ -203,9 +203,11 @@ def _run_labels(
     precision: int,
     expand: bool,
     opened: AbstractSet[str],
+    of: str | None,
+    seed_grad: Any,
 ) -> tuple[dict[tuple[str, int], str], dict[str, str]]:
     """The labels of every wire, by (gate, input position), and of every output's own wire."""
-    run = trace(circuit, values)
+    run = trace(circuit, values, of=of, seed_grad=seed_grad)
     if not expand:
         run = collapse(run, opened)
     shares = {}
@@ -217,7 +219,7 @@ def _run_labels(
     for ahead in run.forward:
         for position, (_, value) in enumerate(ahead.inputs):
             wires[ahead.node, position] = _wire_label(value, shares.get((ahead.node, position)), precision)
-    root = circuit.outputs[0]
+    root = run.root
     outputs = {
         output: _wire_label(
             run.result.values[output], run.grads[root] if grads and output == root else None, precision
@@ -236,10 +238,15 @@ def to_dot(
     expand: bool = False,
     opened: AbstractSet[str] = frozenset(),
     ids: str | None = None,
+    of: str | None = None,
+    seed_grad: Any = None,
 ) -> str:
     """The DOT text of ``circuit`` run with ``values`` (leaf overrides).
 
     :param grads: also show the gradients (red); ``False``: values only.
+    :param of: whose gradients the wires carry: any output or gate
+        (default ``outputs[0]``); ``seed_grad`` is its starting gradient, as
+        in :meth:`Circuit.run`.
     :param precision: decimals shown.
     :param expand: draw every gate inside module uses, each use boxed (a
         cluster); ``False``: each outermost module use is one node.
@@ -265,14 +272,22 @@ def to_dot(
     output_labels: dict[str, str] = {}
     if len(uses) <= LABEL_LIMIT:
         wire_labels, output_labels = _run_labels(
-            circuit, dict(values or {}), grads=grads, precision=precision, expand=expand, opened=opened
+            circuit,
+            dict(values or {}),
+            grads=grads,
+            precision=precision,
+            expand=expand,
+            opened=opened,
+            of=of,
+            seed_grad=seed_grad,
         )
         label = f'{_html(title)}: <font color="{VALUE_COLOR}">values</font>'
         if grads:
-            label += f' and <font color="{GRAD_COLOR}">gradients of {_html(circuit.outputs[0])}</font>'
+            root = of or circuit.outputs[0]
+            label += f' and <font color="{GRAD_COLOR}">gradients of {_html(root)}</font>'
         label += " on each wire"
-    else:
-        circuit.run(values or {})  # no labels, but a bad value or a failing gate still says so
+    else:  # no labels, but a bad value or a failing gate still says so
+        circuit.run(values or {}, of=of, seed_grad=seed_grad)
         label = f"{_html(title)}: {len(uses)} gates; wires are unlabelled above {LABEL_LIMIT} gates"
 
     lines = [
@@ -410,16 +425,21 @@ def write(
     grads: bool = True,
     precision: int = 2,
     expand: bool = False,
+    of: str | None = None,
+    seed_grad: Any = None,
 ) -> None:
     """Draw ``circuit`` into ``path`` (``.dot``, ``.svg`` or ``.png``, by extension).
 
-    ``grads``, ``precision`` and ``expand`` are :func:`to_dot`'s.
+    ``grads``, ``precision``, ``expand``, ``of`` and ``seed_grad`` are :func:`to_dot`'s.
 
     :raises UsageError: see :func:`check_path` and :func:`to_dot`.
     :raises RenderError: see :func:`render`.
     """
     check_path(path)
-    save(path, to_dot(circuit, values, grads=grads, precision=precision, expand=expand))
+    save(
+        path,
+        to_dot(circuit, values, grads=grads, precision=precision, expand=expand, of=of, seed_grad=seed_grad),
+    )
 
 
 def save(path: str | os.PathLike[str], text: str) -> None:

@@ -4,7 +4,11 @@
 with their values, its output) and the backward pass (per gate, the gradient
 arriving at its output; per input wire, the local gradient, its product with
 the upstream gradient and the addition into the input's gradient), then the
-final gradients. Numbers are rounded to ``precision`` significant digits;
+final gradients. A run with tangents (forward mode, ``explain --tangent``)
+is written the same way, forwards: the forward pass, then, for each gate a
+tangent reaches in run order, each input's tangent, the local gradient,
+their product and the sum into the gate's tangent, then the outputs'
+tangents. Numbers are rounded to ``precision`` significant digits;
 arrays are summarized. :func:`explain_json` gives the same rows at full
 precision, as plain JSON values. ``gatekit explain`` prints one or the other.
 
@@ -34,7 +38,16 @@ import numpy as np
 from gatekit.engine.broadcast import shape_of
 from gatekit.engine.circuit import Circuit
 from gatekit.views.text import SUMMARY_LIMIT, json_value, significant, summary, table
-from gatekit.views.trace import BackwardRow, ForwardRow, Trace, Wire, Within, collapse
+from gatekit.views.trace import (
+    BackwardRow,
+    ForwardRow,
+    TangentRow,
+    TangentWire,
+    Trace,
+    Wire,
+    Within,
+    collapse,
+)
 
 __all__ = [
     "Show",
@@ -42,6 +55,8 @@ __all__ = [
     "explain_json",
     "explain_lines",
     "forward_cells",
+    "tangent_cells",
+    "tangent_head",
     "value_text",
     "wire_cells",
     "written_attrs",
@@ -176,8 +191,58 @@ def wire_cells(
     return local_cell, product_cell, added
 
 
+def along_text(trace: Trace, p: int) -> str:
+    """The tangents a forward-mode run was given: ``x0=1, w=[1, 0]``."""
+    return ", ".join(f"{name}={value_text(value, p)}" for name, value in trace.along.items())
+
+
+def tangent_head(row: TangentRow, p: int, show: Show | None = None) -> str:
+    """The tangents arriving at a forward-mode row's gate: ``tan[x0] = 1``, those of its moving inputs.
+
+    A node on several of its wires is named once.
+    """
+    shown = _shower(p, show)
+    seen: dict[str | float, TangentWire] = {}
+    for wire in row.wires:
+        if wire.moves and wire.source not in seen:
+            seen[wire.source] = wire
+    return ", ".join(f"tan[{wire.source}] = {shown(wire.tangent)}" for wire in seen.values())
+
+
+def tangent_cells(
+    row: TangentRow, wire: TangentWire, p: int, show: Show | None = None
+) -> tuple[str, str, str]:
+    """One wire of a forward-mode row: local gradient, ``local * tangent``, the addition into the gate's.
+
+    A wire whose input does not move adds nothing and says so.
+    """
+    shown = _shower(p, show)
+    source = _source(wire.source, p)
+    local_cell = f"d {_d(row.node)}/d {source} = {shown(wire.local)}"
+    if not wire.moves:
+        what = "constant" if not isinstance(wire.source, str) else f"{wire.source} does not move"
+        return local_cell, f"({what}, adds nothing)", ""
+    product = shown(wire.product)
+    added = f"tan[{row.node}]: {shown(wire.before)} + {product} = {shown(wire.after)}"
+    return local_cell, f"{shown(wire.local)} * {shown(wire.tangent)} = {product}", added
+
+
+def _mapped_cells(row: TangentRow, p: int, show: Show | None = None) -> tuple[str, str, str]:
+    """The one line of a gate_jvp gate or a collapsed module use: it maps its inputs' tangents itself."""
+    shown = _shower(p, show)
+    moving = [f"tan[{wire.source}]" for wire in row.wires if wire.moves]
+    names = ", ".join(dict.fromkeys(moving))
+    how = f"through {row.gate}" if row.module else "jvp"
+    tangent = shown(row.tangent)
+    return f"d {_d(row.node)}: {how}", f"{how}({names}) = {tangent}", f"tan[{row.node}] = {tangent}"
+
+
 def explain_lines(circuit: Circuit, trace: Trace, precision: int = 4, *, expand: bool = False) -> list[str]:
     """The forward pass, the backward pass and the final gradients, as lines of text.
+
+    A trace with tangents (forward mode) gives the forward pass, the
+    forward-mode pass and the outputs' tangents instead of the backward pass
+    and the gradients.
 
     :param expand: a row for every gate inside the module uses, marked with
         the uses around it; ``False``: one row per outermost module use.
@@ -185,6 +250,13 @@ def explain_lines(circuit: Circuit, trace: Trace, precision: int = 4, *, expand:
     if not expand:
         trace = collapse(trace)
     steps = {row.node: i for i, row in enumerate(trace.forward, start=1)}  # numbered in run order
+    if trace.along:
+        return [
+            *_forward_lines(circuit, trace, steps, precision),
+            "",
+            *_tangent_lines(trace, steps, precision),
+            *_output_tangent_lines(trace, precision),
+        ]
     return [
         *_forward_lines(circuit, trace, steps, precision),
         "",
@@ -250,6 +322,56 @@ def _backward_lines(trace: Trace, steps: dict[str, int], p: int) -> list[str]:
     return lines
 
 
+def _tangent_lines(trace: Trace, steps: dict[str, int], p: int) -> list[str]:
+    lines = [
+        f"forward mode (tangents along {along_text(trace, p)}): the gates a tangent reaches, in run order;",
+        "  under each gate the tangents arriving from its inputs, then one line per input: the local",
+        "  gradient d gate/d input, times the input's tangent tan[input], gives the product, which is added",
+        "  into tan[gate] (an input that does not move adds nothing)",
+    ]
+    if any(row.jvp for row in trace.tangent):
+        lines.append("  (jvp: a gate that is not elementwise maps its inputs' tangents to its own itself)")
+    if any(row.module for row in trace.tangent):
+        lines.append("  (a module use: its gates map its inputs' tangents to its own; --expand shows them)")
+    if not trace.tangent:
+        return [*lines, "  (no gate reads a leaf that moves)"]
+    nested = any(row.within for row in trace.tangent)
+    heads: list[tuple[str, ...]] = []
+    for row in trace.tangent:
+        title = (str(steps[row.node]), row.node, row.gate, tangent_head(row, p))
+        heads.append((*title, _within(row.within)) if nested else title)
+    wires = [
+        [_mapped_cells(row, p)] if row.jvp or row.module else [tangent_cells(row, w, p) for w in row.wires]
+        for row in trace.tangent
+    ]
+    wire_lines = table([cells for group in wires for cells in group], WIRE_INDENT, gap=3)
+    stacked = max(map(len, wire_lines), default=0) > WIDTH  # long values: a line per cell
+    rest = iter(wire_lines)
+    for head, group in zip(table(heads, "  ", right=1), wires, strict=True):
+        lines.append(head)
+        for cells in group:
+            if stacked:
+                lines.append(WIRE_INDENT + cells[0])
+                lines += [WIRE_INDENT + "  " + cell for cell in cells[1:] if cell]
+            else:
+                lines.append(next(rest))
+    return lines
+
+
+def _output_tangent_lines(trace: Trace, p: int) -> list[str]:
+    """Every output's tangent, as ``gatekit run --tangent`` has it (rounded)."""
+    rows = []
+    for name, tangent in trace.result.tangents.items():
+        text = value_text(tangent, p, compact=False)
+        rows.append((name, text if text.startswith("-") else " " + text))
+    return [
+        "",
+        f"tangents of the outputs along {along_text(trace, p)} (gatekit run --tangent prints them at full "
+        "precision)",
+        *table(rows, "  "),
+    ]
+
+
 def _gradient_lines(circuit: Circuit, trace: Trace, p: int) -> list[str]:
     """Every input's and param's gradient, as ``gatekit run`` has it (rounded)."""
     grads = trace.result.grads
@@ -267,7 +389,7 @@ def _gradient_lines(circuit: Circuit, trace: Trace, p: int) -> list[str]:
     ]
 
 
-def _where(row: ForwardRow | BackwardRow) -> dict[str, Any]:
+def _where(row: ForwardRow | BackwardRow | TangentRow) -> dict[str, Any]:
     """A row's module keys: ``module`` for a collapsed use, ``within`` for a gate inside one."""
     if row.module:
         return {"module": row.gate}
@@ -279,6 +401,12 @@ def _where(row: ForwardRow | BackwardRow) -> dict[str, Any]:
 def explain_json(trace: Trace, *, expand: bool = False) -> dict[str, Any]:
     """The trace as one strict-JSON-ready object: ``root``, ``forward``, ``backward``, ``grads``.
 
+    A trace with tangents gives ``along`` (the tangents given), ``forward``,
+    ``tangent`` (the forward-mode rows: per wire the input's ``tangent``,
+    ``null`` where it does not move, ``local``, ``product``, ``before`` and
+    ``after``; per row the gate's ``tangent``, and ``"jvp": true`` for a
+    gate that maps the tangents itself) and ``tangents`` (the outputs').
+
     Collapsed (the default), a module use's rows say ``"module": NAME`` and
     its wires have ``"local": null``; with ``expand=True`` the rows of the
     gates inside module uses say ``"within": [[path, module], ...]``. Arrays
@@ -287,16 +415,8 @@ def explain_json(trace: Trace, *, expand: bool = False) -> dict[str, Any]:
     """
     if not expand:
         trace = collapse(trace)
-    forward = [
-        {
-            "node": row.node,
-            "gate": row.gate,
-            **_where(row),
-            "inputs": [{"source": source, "value": value} for source, value in row.inputs],
-            "output": row.output,
-        }
-        for row in trace.forward
-    ]
+    if trace.along:
+        return _tangent_json(trace)
     backward = [
         {
             "node": row.node,
@@ -318,6 +438,53 @@ def explain_json(trace: Trace, *, expand: bool = False) -> dict[str, Any]:
     ]
     grads = dict(trace.result.grads)
     data: dict[str, Any] = json_value(
-        {"root": trace.root, "forward": forward, "backward": backward, "grads": grads}
+        {"root": trace.root, "forward": _forward_json(trace), "backward": backward, "grads": grads}
+    )
+    return data
+
+
+def _forward_json(trace: Trace) -> list[dict[str, Any]]:
+    return [
+        {
+            "node": row.node,
+            "gate": row.gate,
+            **_where(row),
+            "inputs": [{"source": source, "value": value} for source, value in row.inputs],
+            "output": row.output,
+        }
+        for row in trace.forward
+    ]
+
+
+def _tangent_json(trace: Trace) -> dict[str, Any]:
+    """A forward-mode trace: ``along``, ``forward``, ``tangent`` (its rows), ``tangents`` (the outputs')."""
+    rows = [
+        {
+            "node": row.node,
+            "gate": row.gate,
+            **_where(row),
+            **({"jvp": True} if row.jvp else {}),
+            "wires": [
+                {
+                    "source": wire.source,
+                    "tangent": wire.tangent,
+                    "local": wire.local,
+                    "product": wire.product,
+                    "before": wire.before,
+                    "after": wire.after,
+                }
+                for wire in row.wires
+            ],
+            "tangent": row.tangent,
+        }
+        for row in trace.tangent
+    ]
+    data: dict[str, Any] = json_value(
+        {
+            "along": trace.along,
+            "forward": _forward_json(trace),
+            "tangent": rows,
+            "tangents": dict(trace.result.tangents),
+        }
     )
     return data

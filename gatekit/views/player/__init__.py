@@ -5,7 +5,7 @@ The page is one self-contained HTML file: the drawing (Graphviz's SVG, as
 as JSON, and a small script and style of its own (``player.js`` and
 ``player.css`` beside this file, shipped in the package). It fetches
 nothing and needs no server. The script starts from the leaves' values,
-steps forward gate by gate, then back from ``outputs[0]`` with gradient 1,
+steps forward gate by gate, then back from ``outputs[0]`` (or ``--of``'s node) with gradient 1,
 showing for each step the line ``gatekit explain`` writes for it; every
 number and every line is written by Python (:mod:`.steps`), the script only
 shows and hides them. :func:`write` makes the page, :func:`notebook` the
@@ -14,7 +14,7 @@ player for a Jupyter cell (``Result._repr_html_``).
 The data, in ``<script type="application/json" class="gk-data">``, version 1::
 
     {"format": "gatekit-player", "version": 1,
-     "title": "neuron", "root": "f",     # root: outputs[0], whose gradient plays back
+     "title": "neuron", "root": "f",     # root: outputs[0] (or draw --of's), whose gradient plays back
      "grads": true,                      # false (--no-grads): the forward pass only
      "prefix": "gk-",                    # of the drawing's ids, below
      "value_color": "darkgreen", "grad_color": "red",   # the fill of the wires' label texts

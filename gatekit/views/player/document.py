@@ -66,11 +66,13 @@ def player_data(
     precision: int = 2,
     expand: bool = False,
     place: Location | None = None,
+    of: str | None = None,
+    seed_grad: Any = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The player's data for ``circuit`` run with ``values``, and each view's drawing (SVG).
 
-    ``grads``, ``precision`` (of the wires' labels) and ``expand`` are
-    :func:`gatekit.views.draw.to_dot`'s; ``place`` (the file being written)
+    ``grads``, ``precision`` (of the wires' labels), ``expand``, ``of``
+    and ``seed_grad`` are :func:`gatekit.views.draw.to_dot`'s; ``place`` (the file being written)
     goes into Graphviz's messages. Unless ``expand``, views 1 and on are the
     drawing with one module use opened, for the first :data:`OPEN_LIMIT` uses.
 
@@ -78,7 +80,7 @@ def player_data(
     :raises RunError: a gate failed while the circuit ran.
     :raises RenderError: ``dot`` failed.
     """
-    run = trace(circuit, values)
+    run = trace(circuit, values, of=of, seed_grad=seed_grad)
     main = run if expand else collapse(run)
     openable = [] if expand else [row.node for row in main.forward if row.module][:OPEN_LIMIT]
     views: list[dict[str, Any]] = []
@@ -94,6 +96,8 @@ def player_data(
             expand=expand,
             opened=frozenset() if opened is None else {opened},
             ids=PREFIX,
+            of=of,
+            seed_grad=seed_grad,
         )
         drawings.append(_svg(dot_text, place))
     for view in views:
@@ -102,7 +106,7 @@ def player_data(
         "format": "gatekit-player",
         "version": 1,
         "title": circuit.name or os.path.basename(circuit.file),
-        "root": circuit.outputs[0],
+        "root": run.root,
         "grads": grads,
         "prefix": PREFIX,
         "value_color": draw.VALUE_COLOR,
@@ -177,6 +181,8 @@ def write(
     grads: bool = True,
     precision: int = 2,
     expand: bool = False,
+    of: str | None = None,
+    seed_grad: Any = None,
 ) -> None:
     """Write the page that plays ``circuit``'s run with ``values`` into ``path`` (``.html``).
 
@@ -191,7 +197,14 @@ def write(
     file = os.fspath(path)
     check_path(file)
     data, drawings = player_data(
-        circuit, values, grads=grads, precision=precision, expand=expand, place=Location(file)
+        circuit,
+        values,
+        grads=grads,
+        precision=precision,
+        expand=expand,
+        place=Location(file),
+        of=of,
+        seed_grad=seed_grad,
     )
     text = page(data, drawings).encode("utf-8")
     write_atomically(file, lambda f: f.write(text))

@@ -381,3 +381,12 @@ def test_tangent_steps_say_what_explain_tangent_says(graph):
         assert view["nodes"][row["node"]]["tangents"][-1][1]["full"] == repr(float(row["tangent"]))
     final = run.result.tangents[circuit.outputs[0]]
     assert view["nodes"][circuit.outputs[0]]["tangents"][-1][1]["full"] == repr(final)
+
+
+def test_tangents_no_gate_reads_show_at_the_end_of_the_forward_pass():
+    circuit = gatekit.loads("inputs: {x: 2.0, y: 3.0}\ngates:\n  a: {gate: mul, in: [x, x]}\noutputs: [a]")
+    view = view_data(circuit, trace(circuit, tangents={"y": 1.0}), grads=False)
+    assert [step["pass"] for step in view["steps"]] == ["forward"]  # y moves, but no gate reads it
+    assert view["nodes"]["a"]["tangents"] == [[1, {"text": "0", "full": "0.0"}]]
+    assert view["nodes"]["y"]["tangents"] == [[1, {"text": "1", "full": "1.0"}]]
+    assert {wire["id"]: wire["grad_at"] for wire in view["wires"]} == {"w-0-a": 1, "w-1-a": 1, "o-a": 1}

@@ -354,3 +354,25 @@ def test_forward_mode_steps_show_explain_tangent_jsons_rows(open_page, capsys, t
     assert page.locator('[id="gk-n-f"] text.gk-badge').text_content() == "tan 0.3932"
     assert page.locator(".gk-no-value, .gk-no-grad").count() == 0  # every label shows at the end
     assert page.locator("text.gk-grad").count() == 12  # the tangents, blue: 14 wires less 2 constants
+
+
+def test_a_module_use_plays_its_forward_mode_pass_in_one_step_or_opened(open_page, capsys, tmp_path):
+    out = tmp_path / "modules-tangent.html"
+    assert main(["draw", str(GRAPHS / "neuron_modules.yaml"), "--tangent", "x0=1", "-o", str(out)]) == 0
+    run = cli_json(capsys, "run", str(GRAPHS / "neuron_modules.yaml"), "--tangent", "x0=1", "--json")
+    page = open_page(out)
+    page.keyboard.press("End")  # the module forward, then its tangent in one step
+    shown = read(page)
+    assert (shown["state"], shown["node"]) == (2, "f")
+    assert shown["lines"][1]["text"] == (
+        "d f: through neuron2   through neuron2(tan[x0]) = 0.3932   tan[f] = 0.3932"  # as explain writes it
+    )
+    assert float(shown["lines"][1]["numbers"][-1]) == run["tangents"]["f"]
+    page.click('[id="gk-n-f"]')
+    page.click(".gk-details button:text('open')")
+    opened = read(page)
+    assert opened["view"] == 1 and opened["node"] == "f"
+    assert opened["lines"][-1]["text"].endswith("= 0.3932")  # the use's last gate, its tangent
+    assert float(opened["lines"][-1]["numbers"][-1]) == run["tangents"]["f"]
+    page.keyboard.press("ArrowLeft")
+    assert page.get_attribute(".gatekit-player", "data-pass") == "tangent"

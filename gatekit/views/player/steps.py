@@ -237,14 +237,15 @@ def _tangent_steps(
     Each node's ``tangents`` is its tangent by state: the leaves' from the
     first tangent step, a gate's from its own step. A wire's tangent (its
     second text) shows from the step of the gate it goes into, or from the
-    first tangent step where no tangent reaches that gate (it carries 0).
+    first tangent step where no tangent reaches that gate (it carries 0); without a
+    tangent step at all, every tangent shows at the end of the forward pass.
     """
     first = len(steps) + 1  # the state of the first forward-mode step
+    if not run.tangent:  # no gate reads a leaf that moves: every tangent shows at the end
+        first -= 1
     moved = run.result.node_tangents
     for node in nodes.values():
         node["tangents"] = []
-    if not run.tangent:
-        return
     for name, tangent in run.along.items():
         nodes[name]["tangents"].append([first, shown(tangent, digits)])
     for drawn in wires.values():

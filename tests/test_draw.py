@@ -10,6 +10,7 @@ them silently.
 from __future__ import annotations
 
 import html
+import json
 import math
 import os
 import re
@@ -659,3 +660,103 @@ def test_notebook_pictures_collapse_modules(monkeypatch, tmp_path):
     assert '"f" [shape=box3d' in circuit._repr_svg_()
     assert '"f" [shape=box3d' in circuit.run()._repr_svg_()
     assert "cluster_f" in draw.svg(circuit, expand=True)
+
+
+# -- forward mode: --tangent ---------------------------------------------------
+
+BLUE = re.compile(r'<font color="blue">tan (.*?)</font>')
+
+
+def tangent_wires(text: str) -> dict[tuple[str, str], list[tuple[str, str | None]]]:
+    """``(tail, head) -> [(value, tangent), ...]``: the wires of a drawing made with ``--tangent``."""
+    found: dict[tuple[str, str], list[tuple[str, str | None]]] = defaultdict(list)
+    for line in text.splitlines():
+        match = EDGE.match(line)
+        if match is None:
+            continue
+        tail, head, label = match.groups()
+        [value] = GREEN.findall(label)
+        tangent = BLUE.findall(label)
+        assert RED.findall(label) == [] and len(tangent) <= 1, line  # no gradient in forward mode
+        found[tail, head].append((value, tangent[0] if tangent else None))
+    return found
+
+
+def test_tangent_labels_each_wire_with_its_sources_tangent(tmp_path, capsys):
+    text = draw_cli(tmp_path, capsys, NEURON, "--tangent", "x0=1", "--precision", "4")
+    assert (
+        'label=<neuron: <font color="darkgreen">values</font> and '
+        '<font color="blue">tangents along x0=1</font> on each wire>' in text
+    )
+    assert "gradients of" not in text
+    circuit = gatekit.load(NEURON)
+    result = circuit.run(tangents={"x0": 1.0})
+    moved = result.node_tangents
+    assert main(["run", NEURON, "--tangent", "x0=1", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["tangents"]["f"] == moved["f"] == 0.39322386648296376
+    found = tangent_wires(text)
+    for (tail, head), labels in found.items():
+        if head.endswith("#output"):
+            assert labels == [(decimals(result.values[tail], 4), decimals(moved[tail], 4))]
+        elif "#" in tail:  # a constant: it does not move, and its wire says nothing of a tangent
+            assert labels[0][1] is None
+        else:
+            assert labels == [(decimals(result.values[tail], 4), decimals(moved[tail], 4))], (tail, head)
+    assert found["x0", "wx0"] == [("-1.0000", "1.0000")]
+    assert found["w0", "wx0"] == [("2.0000", "0.0000")]  # w0 does not move
+    assert found["f", "f#output"] == [("0.7311", "0.3932")]
+    assert sum(map(len, found.values())) == 14
+
+
+def test_tangent_with_a_module_drawn_collapsed_and_expanded(tmp_path, capsys):
+    graph = str(GRAPHS / "neuron_modules.yaml")
+    circuit = gatekit.load(graph)
+    moved = circuit.run(tangents={"x0": 1.0}).node_tangents
+    for expand in ([], ["--expand"]):
+        found = tangent_wires(draw_cli(tmp_path, capsys, graph, "--tangent", "x0=1", *expand))
+        for (tail, head), labels in found.items():
+            if "#" not in tail:
+                assert {tangent for _, tangent in labels} == {decimals(moved[tail], 2)}, (tail, head)
+
+
+def test_tangent_in_svg(tmp_path, capsys):
+    if not HAVE_DOT and not os.environ.get("GATEKIT_REQUIRE_GRAPHVIZ"):
+        pytest.skip("Graphviz's dot is not installed")
+    text = draw_cli(tmp_path, capsys, NEURON, "--tangent", "x0=1", name="g.svg")
+    assert 'fill="blue"' in text and ">tan 0.39<" in text and ">tangents along x0=1<" in text
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (
+            ["--of", "dot"],
+            "error: draw: --of chooses the gradient of the backward pass, and draw --tangent shows the "
+            "tangents instead: give one or the other",
+        ),
+        (
+            ["--seed-grad", "2"],
+            "error: draw: --seed-grad chooses the gradient of the backward pass, and draw --tangent shows "
+            "the tangents instead: give one or the other",
+        ),
+        (
+            ["--no-grads"],
+            "error: draw: --no-grads leaves the gradients out, and draw --tangent shows the tangents "
+            "instead: give one or the other",
+        ),
+    ],
+)
+def test_tangent_refuses_the_backward_passs_options(tmp_path, capsys, given, message):
+    out = tmp_path / "g.dot"
+    line = one_error(capsys, ["draw", NEURON, "-o", str(out), "--tangent", "x0=1", *given])
+    assert line == message
+    assert not out.exists()
+
+
+def test_a_bad_tangent_names_tangent(tmp_path, capsys):
+    out = str(tmp_path / "g.dot")
+    line = one_error(capsys, ["draw", NEURON, "-o", out, "--tangent", "q=1"])
+    assert line.startswith("error: --tangent q=1: name 'q' names no input or param of ")
+    line = one_error(capsys, ["draw", NEURON, "-o", out, "--tangent", "x0"])
+    assert line == "error: --tangent x0: expected NAME=VALUE, for example --tangent x0=1.5"

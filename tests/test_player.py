@@ -227,7 +227,7 @@ def test_draw_writes_a_page_that_holds_everything(tmp_path, capsys):
     data = page_data(text)
     assert (data["format"], data["version"], data["title"], data["root"]) == (
         "gatekit-player",
-        1,
+        2,
         "neuron",
         "f",
     )
@@ -357,3 +357,36 @@ def test_the_readme_shows_the_player():
     assert "](docs/player.png)" in readme
     picture = ROOT / "docs" / "player.png"
     assert picture.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@pytest.mark.parametrize("graph", ["neuron.yaml", "neuron_modules.yaml", "fanout.yaml"])
+def test_tangent_steps_say_what_explain_tangent_says(graph):
+    circuit = gatekit.load(str(GRAPHS / graph))
+    tangents = {circuit.inputs[0]: 1.0}
+    run = trace(circuit, tangents=tangents)
+    view = view_data(circuit, collapse(run), grads=False)
+    steps = [step for step in view["steps"] if step["pass"] == "tangent"]
+    forward = len(collapse(run).forward)
+    assert [step["pass"] for step in view["steps"]] == ["forward"] * forward + ["tangent"] * len(steps)
+    written = explain_lines(circuit, run)
+    first = written.index("") + 1  # the forward-mode pass, after the forward one
+    text = [" ".join(line.split()) for line in written[first:]]
+    rows = explain_json(run)["tangent"]
+    assert [step["node"] for step in steps] == [row["node"] for row in rows]
+    for step, row in zip(steps, rows, strict=True):
+        head = line_text(step["lines"][0])  # the inputs' tangents, at the end of the gate's own line
+        assert any(line.endswith(f"{row['node']} {row['gate']} {head}") for line in text), head
+        for line in step["lines"][1:]:
+            assert " ".join(line_text(line).split()) in text, line_text(line)
+        assert view["nodes"][row["node"]]["tangents"][-1][1]["full"] == repr(float(row["tangent"]))
+    final = run.result.tangents[circuit.outputs[0]]
+    assert view["nodes"][circuit.outputs[0]]["tangents"][-1][1]["full"] == repr(final)
+
+
+def test_tangents_no_gate_reads_show_at_the_end_of_the_forward_pass():
+    circuit = gatekit.loads("inputs: {x: 2.0, y: 3.0}\ngates:\n  a: {gate: mul, in: [x, x]}\noutputs: [a]")
+    view = view_data(circuit, trace(circuit, tangents={"y": 1.0}), grads=False)
+    assert [step["pass"] for step in view["steps"]] == ["forward"]  # y moves, but no gate reads it
+    assert view["nodes"]["a"]["tangents"] == [[1, {"text": "0", "full": "0.0"}]]
+    assert view["nodes"]["y"]["tangents"] == [[1, {"text": "1", "full": "1.0"}]]
+    assert {wire["id"]: wire["grad_at"] for wire in view["wires"]} == {"w-0-a": 1, "w-1-a": 1, "o-a": 1}

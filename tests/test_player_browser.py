@@ -126,6 +126,22 @@ def expected_numbers(row: dict[str, Any], backward: bool) -> list[list[float]]:
     return lines
 
 
+def expected_tangent_numbers(row: dict[str, Any]) -> list[list[float]]:
+    """The full values a forward-mode step's lines show, from ``explain --tangent --json``'s row."""
+    heads: dict[str, float] = {}  # the moving inputs' tangents, each node once
+    for wire in row["wires"]:
+        if wire["tangent"] is not None and isinstance(wire["source"], str):
+            heads.setdefault(wire["source"], wire["tangent"])
+    lines = [list(heads.values())]
+    for wire in row["wires"]:
+        if wire["tangent"] is None:  # does not move: its local gradient, and nothing added
+            lines.append([wire["local"]])
+        else:
+            times = [wire["local"], wire["tangent"], wire["product"]]  # local * tangent = product
+            lines.append([wire["local"], *times, wire["before"], wire["product"], wire["after"]])
+    return lines
+
+
 # -- the neuron, step by step ------------------------------------------------------------------
 
 
@@ -303,3 +319,60 @@ def test_the_screenshot_in_the_readme(pages, open_page, tmp_path):
     page.locator(".gatekit-player").screenshot(path=str(target))
     assert target.read_bytes().startswith(PNG)
     assert SCREENSHOT.read_bytes().startswith(PNG)  # committed; only its presence is checked, not its pixels
+
+
+def test_forward_mode_steps_show_explain_tangent_jsons_rows(open_page, capsys, tmp_path):
+    out = tmp_path / "tangent.html"
+    assert main(["draw", str(GRAPHS / "neuron.yaml"), "--tangent", "x0=1", "-o", str(out)]) == 0
+    explained = cli_json(capsys, "explain", str(GRAPHS / "neuron.yaml"), "--tangent", "x0=1", "--json")
+    page = open_page(out)
+    assert page.locator(".gk-heading").inner_text() == "neuron: values and tangents along x0=1, gate by gate"
+    for _ in explained["forward"]:
+        page.keyboard.press("ArrowRight")
+    assert read(page)["state"] == 7
+    for state, row in enumerate(explained["tangent"], start=8):
+        page.keyboard.press("ArrowRight")
+        shown = read(page)
+        assert shown["state"] == state
+        assert shown["current"] == [f"gk-n-{row['node']}"] == [f"gk-n-{shown['node']}"]
+        numbers = [[float(number) for number in line["numbers"]] for line in shown["lines"]]
+        assert numbers == expected_tangent_numbers(row), state
+        assert page.get_attribute(".gatekit-player", "data-pass") == "tangent"
+        title = page.locator(".gk-step .gk-title").inner_text()
+        assert title.startswith(f"forward mode (tangents along x0=1), step {state}: {row['node']}")
+    assert read(page)["state"] == 7 + len(explained["tangent"]) == 13
+    page.keyboard.press("ArrowRight")  # the last step: nothing further
+    assert read(page)["state"] == 13
+    assert read(page)["lines"][-1]["text"] == (
+        "d f/d den = -0.5344   -0.5344 * -0.7358 = 0.3932   tan[f]: 0 + 0.3932 = 0.3932"
+    )
+    assert read(page)["lines"][-1]["numbers"][-1] == "0.39322386648296376"
+    assert explained["tangents"]["f"] == 0.39322386648296376
+    page.click('[id="gk-n-f"]')
+    details = page.locator(".gk-details")
+    assert details.locator(".gk-row-tangent .gk-num").get_attribute("title") == "0.39322386648296376"
+    assert page.locator('[id="gk-n-f"] text.gk-badge').text_content() == "tan 0.3932"
+    assert page.locator(".gk-no-value, .gk-no-grad").count() == 0  # every label shows at the end
+    assert page.locator("text.gk-grad").count() == 12  # the tangents, blue: 14 wires less 2 constants
+
+
+def test_a_module_use_plays_its_forward_mode_pass_in_one_step_or_opened(open_page, capsys, tmp_path):
+    out = tmp_path / "modules-tangent.html"
+    assert main(["draw", str(GRAPHS / "neuron_modules.yaml"), "--tangent", "x0=1", "-o", str(out)]) == 0
+    run = cli_json(capsys, "run", str(GRAPHS / "neuron_modules.yaml"), "--tangent", "x0=1", "--json")
+    page = open_page(out)
+    page.keyboard.press("End")  # the module forward, then its tangent in one step
+    shown = read(page)
+    assert (shown["state"], shown["node"]) == (2, "f")
+    assert shown["lines"][1]["text"] == (
+        "d f: through neuron2   through neuron2(tan[x0]) = 0.3932   tan[f] = 0.3932"  # as explain writes it
+    )
+    assert float(shown["lines"][1]["numbers"][-1]) == run["tangents"]["f"]
+    page.click('[id="gk-n-f"]')
+    page.click(".gk-details button:text('open')")
+    opened = read(page)
+    assert opened["view"] == 1 and opened["node"] == "f"
+    assert opened["lines"][-1]["text"].endswith("= 0.3932")  # the use's last gate, its tangent
+    assert float(opened["lines"][-1]["numbers"][-1]) == run["tangents"]["f"]
+    page.keyboard.press("ArrowLeft")
+    assert page.get_attribute(".gatekit-player", "data-pass") == "tangent"

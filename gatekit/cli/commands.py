@@ -265,14 +265,26 @@ def schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def explain(args: argparse.Namespace) -> int:
-    _bounded("explain --digits", args.digits, 1, 17, "significant digits (a float64 holds 17)")
-    if args.tangents and (args.of is not None or args.seed_grad is not None):
+def _tangents_alone(args: argparse.Namespace, command: str, instead: str) -> None:
+    """Refuse ``--tangent`` with ``--of``, ``--seed-grad`` or ``--no-grads``: forward mode replaces them."""
+    if not args.tangents:
+        return
+    if args.of is not None or args.seed_grad is not None:
         given = "--of" if args.of is not None else "--seed-grad"
         raise UsageError(
-            f"explain: {given} chooses the gradient of the backward pass, and explain --tangent writes "
-            "the forward-mode pass instead: give one or the other"
+            f"{command}: {given} chooses the gradient of the backward pass, and {command} --tangent "
+            f"{instead}: give one or the other"
         )
+    if getattr(args, "no_grads", False):
+        raise UsageError(
+            f"{command}: --no-grads leaves the gradients out, and {command} --tangent {instead}: "
+            "give one or the other"
+        )
+
+
+def explain(args: argparse.Namespace) -> int:
+    _bounded("explain --digits", args.digits, 1, 17, "significant digits (a float64 holds 17)")
+    _tangents_alone(args, "explain", "writes the forward-mode pass instead")
     _overrides(args.overrides)  # a malformed --set or --tangent fails before the circuit is read
     _overrides(args.tangents, "--tangent")
     circuit = _load(args)
@@ -291,7 +303,9 @@ def draw(args: argparse.Namespace) -> int:
     # the file type, its folder, Graphviz: before anything runs
     fmt = drawing.check_path(args.output, drawing.FORMATS + player.FORMATS)
     _bounded("draw --precision", args.precision, 0, 17, "decimals")
-    _overrides(args.overrides)
+    _tangents_alone(args, "draw", "shows the tangents instead")
+    _overrides(args.overrides)  # a malformed --set or --tangent fails before the circuit is read
+    _overrides(args.tangents, "--tangent")
     circuit = _load(args)
     values = _leaf_values(args, circuit)
     of, seed = _gradient_of(args, circuit)
@@ -301,6 +315,7 @@ def draw(args: argparse.Namespace) -> int:
         "expand": args.expand,
         "of": of,
         "seed_grad": seed,
+        "tangents": _tangents(args, circuit),
     }
     if fmt == "html":  # the page that plays the run
         player.write(args.output, circuit, values, **options)

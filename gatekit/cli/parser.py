@@ -395,13 +395,15 @@ def build() -> Parser:
         ".svg and .png run Graphviz's `dot` program (the system package graphviz); .html is a\n"
         "page that plays the run gate by gate, forward then back, offline in any browser. Above\n"
         f"{draw.LABEL_LIMIT} gates the wires are left unlabelled. A module use is one node; --expand\n"
-        "draws the gates inside, boxed per module use.",
+        "draws the gates inside, boxed per module use. With --tangent, each wire carries its value\n"
+        "and its tangent (blue) instead, and the page plays the forward-mode pass after the forward one.",
         examples=[
             "gatekit draw graphs/neuron.yaml -o neuron.svg",
             "gatekit draw graphs/neuron.yaml -o neuron.html",
             "gatekit draw graphs/neuron_modules.yaml -o neuron.png --expand",
             "gatekit draw graphs/fanout.yaml -o fanout.dot --no-grads --precision 3",
             "gatekit draw graphs/neuron.yaml -o dot.svg --of dot",
+            "gatekit draw graphs/neuron.yaml -o neuron.svg --tangent x0=1",
         ],
         parents=[common, circuit_options],
     )
@@ -410,6 +412,7 @@ def build() -> Parser:
     )
     drawing.add_argument("--no-grads", action="store_true", help="values only, no gradients")
     _gradient_options(drawing)
+    _tangent_option(drawing, "label each wire with its tangent (blue) instead of its gradient")
     drawing.add_argument(
         "--expand",
         action="store_true",

@@ -7,8 +7,10 @@ constant a small plain node. Each wire, the edge from a node to a gate that
 reads it, carries the value that travels forward along it (green) over the
 gradient of ``outputs[0]`` sent back along that same wire (red): where a node
 fans out, each wire shows its own share, and the shares add up to the node's
-gradient. :func:`write` saves the text as ``.dot``, or runs ``dot`` to make
-``.svg`` or ``.png``.
+gradient. Given tangents (forward mode, ``draw --tangent x0=1``), each wire
+carries its value over the tangent of the node it comes from (blue, ``tan``)
+instead: how that node moves along the tangents. :func:`write` saves the
+text as ``.dot``, or runs ``dot`` to make ``.svg`` or ``.png``.
 
 Module uses are drawn collapsed by default, as the circuit is written: each
 outermost use one node (a 3-D box showing the module's name over the use's),
@@ -44,6 +46,7 @@ from gatekit.engine.validate import BoundGate
 from gatekit.errors import GatekitError, Location, RenderError, UsageError
 from gatekit.io.atomic import check_output_path, write_atomically
 from gatekit.plugin.gatespec import GateSpec
+from gatekit.views.explain import along_text
 from gatekit.views.text import decimals
 from gatekit.views.trace import Within, collapse, module_uses, trace
 
@@ -51,6 +54,7 @@ __all__ = [
     "FORMATS",
     "LABEL_LIMIT",
     "RENDER_TIMEOUT",
+    "TANGENT_COLOR",
     "RenderError",
     "render",
     "save",
@@ -70,6 +74,9 @@ NOTEBOOK_LIMIT = 1000
 
 VALUE_COLOR = "darkgreen"
 GRAD_COLOR = "red"
+TANGENT_COLOR = "blue"
+#: significant digits of the tangents given, in the title (``tangents along x0=1``), as explain writes them
+ALONG_DIGITS = 4
 #: the box around an expanded module use's gates
 CLUSTER_STYLE = 'labeljust=l, fontsize=10, style="rounded,dashed", color="gray50"'
 
@@ -106,10 +113,13 @@ def _constant(value: float) -> str:
     return short if float(short) == value else repr(value)
 
 
-def _wire_label(value: Any, grad: Any, precision: int) -> str:
+def _wire_label(value: Any, grad: Any, precision: int, tangent: Any = None) -> str:
+    """A wire's label: its value, over its gradient (red) or, in forward mode, its tangent (blue)."""
     label = f'<font color="{VALUE_COLOR}">{_html(_show(value, precision))}</font>'
     if grad is not None:
         label += f'<br/><font color="{GRAD_COLOR}">{_html(_show(grad, precision))}</font>'
+    if tangent is not None:
+        label += f'<br/><font color="{TANGENT_COLOR}">tan {_html(_show(tangent, precision))}</font>'
     return f"<{label}>"
 
 
@@ -205,11 +215,18 @@ def _run_labels(
     opened: AbstractSet[str],
     of: str | None,
     seed_grad: Any,
-) -> tuple[dict[tuple[str, int], str], dict[str, str]]:
-    """The labels of every wire, by (gate, input position), and of every output's own wire."""
-    run = trace(circuit, values, of=of, seed_grad=seed_grad)
+    tangents: Mapping[str, Any] | None = None,
+) -> tuple[dict[tuple[str, int], str], dict[str, str], str]:
+    """The labels of every wire, by (gate, input position), and of every output's own wire.
+
+    With ``tangents`` the second text is the tangent of the wire's source (none for a constant),
+    not the gradient; the third result is then the tangents as given, written (``x0=1``).
+    """
+    run = trace(circuit, values, of=of, seed_grad=seed_grad, tangents=tangents)
     if not expand:
         run = collapse(run, opened)
+    moved = run.result.node_tangents
+    grads = grads and tangents is None
     shares = {}
     if grads:
         for row in run.backward:
@@ -217,16 +234,21 @@ def _run_labels(
                 shares[row.node, wire.position] = wire.product  # this wire's share of the gradient
     wires = {}
     for ahead in run.forward:
-        for position, (_, value) in enumerate(ahead.inputs):
-            wires[ahead.node, position] = _wire_label(value, shares.get((ahead.node, position)), precision)
+        for position, (source, value) in enumerate(ahead.inputs):
+            tangent = moved.get(source) if isinstance(source, str) else None
+            share = shares.get((ahead.node, position))
+            wires[ahead.node, position] = _wire_label(value, share, precision, tangent)
     root = run.root
     outputs = {
         output: _wire_label(
-            run.result.values[output], run.grads[root] if grads and output == root else None, precision
+            run.result.values[output],
+            run.grads[root] if grads and output == root else None,
+            precision,
+            moved.get(output),
         )
         for output in circuit.outputs
     }
-    return wires, outputs
+    return wires, outputs, along_text(run, ALONG_DIGITS)
 
 
 def to_dot(
@@ -240,10 +262,15 @@ def to_dot(
     ids: str | None = None,
     of: str | None = None,
     seed_grad: Any = None,
+    tangents: Mapping[str, Any] | None = None,
 ) -> str:
     """The DOT text of ``circuit`` run with ``values`` (leaf overrides).
 
     :param grads: also show the gradients (red); ``False``: values only.
+    :param tangents: leaf -> its tangent (forward mode, as in
+        :meth:`Circuit.run`): each wire shows the tangent of the node it
+        comes from (blue, ``tan``) instead of the gradient, and ``grads``,
+        ``of`` and ``seed_grad`` change no label.
     :param of: whose gradients the wires carry: any output or gate
         (default ``outputs[0]``); ``seed_grad`` is its starting gradient, as
         in :meth:`Circuit.run`.
@@ -271,7 +298,7 @@ def to_dot(
     wire_labels: dict[tuple[str, int], str] = {}
     output_labels: dict[str, str] = {}
     if len(uses) <= LABEL_LIMIT:
-        wire_labels, output_labels = _run_labels(
+        wire_labels, output_labels, along = _run_labels(
             circuit,
             dict(values or {}),
             grads=grads,
@@ -280,14 +307,17 @@ def to_dot(
             opened=opened,
             of=of,
             seed_grad=seed_grad,
+            tangents=tangents,
         )
         label = f'{_html(title)}: <font color="{VALUE_COLOR}">values</font>'
-        if grads:
+        if tangents is not None:
+            label += f' and <font color="{TANGENT_COLOR}">tangents along {_html(along)}</font>'
+        elif grads:
             root = of or circuit.outputs[0]
             label += f' and <font color="{GRAD_COLOR}">gradients of {_html(root)}</font>'
         label += " on each wire"
     else:  # no labels, but a bad value or a failing gate still says so
-        circuit.run(values or {}, of=of, seed_grad=seed_grad)
+        circuit.run(values or {}, of=of, seed_grad=seed_grad, tangents=tangents)
         label = f"{_html(title)}: {len(uses)} gates; wires are unlabelled above {LABEL_LIMIT} gates"
 
     lines = [
@@ -427,10 +457,11 @@ def write(
     expand: bool = False,
     of: str | None = None,
     seed_grad: Any = None,
+    tangents: Mapping[str, Any] | None = None,
 ) -> None:
     """Draw ``circuit`` into ``path`` (``.dot``, ``.svg`` or ``.png``, by extension).
 
-    ``grads``, ``precision``, ``expand``, ``of`` and ``seed_grad`` are :func:`to_dot`'s.
+    ``grads``, ``precision``, ``expand``, ``of``, ``seed_grad`` and ``tangents`` are :func:`to_dot`'s.
 
     :raises UsageError: see :func:`check_path` and :func:`to_dot`.
     :raises RenderError: see :func:`render`.
@@ -438,7 +469,16 @@ def write(
     check_path(path)
     save(
         path,
-        to_dot(circuit, values, grads=grads, precision=precision, expand=expand, of=of, seed_grad=seed_grad),
+        to_dot(
+            circuit,
+            values,
+            grads=grads,
+            precision=precision,
+            expand=expand,
+            of=of,
+            seed_grad=seed_grad,
+            tangents=tangents,
+        ),
     )
 
 

@@ -51,10 +51,12 @@ from gatekit.views.trace import (
 
 __all__ = [
     "Show",
+    "along_text",
     "backward_head",
     "explain_json",
     "explain_lines",
     "forward_cells",
+    "mapped_cells",
     "tangent_cells",
     "tangent_head",
     "value_text",
@@ -227,7 +229,7 @@ def tangent_cells(
     return local_cell, f"{shown(wire.local)} * {shown(wire.tangent)} = {product}", added
 
 
-def _mapped_cells(row: TangentRow, p: int, show: Show | None = None) -> tuple[str, str, str]:
+def mapped_cells(row: TangentRow, p: int, show: Show | None = None) -> tuple[str, str, str]:
     """The one line of a gate_jvp gate or a collapsed module use: it maps its inputs' tangents itself."""
     shown = _shower(p, show)
     moving = [f"tan[{wire.source}]" for wire in row.wires if wire.moves]
@@ -341,7 +343,7 @@ def _tangent_lines(trace: Trace, steps: dict[str, int], p: int) -> list[str]:
         title = (str(steps[row.node]), row.node, row.gate, tangent_head(row, p))
         heads.append((*title, _within(row.within)) if nested else title)
     wires = [
-        [_mapped_cells(row, p)] if row.jvp or row.module else [tangent_cells(row, w, p) for w in row.wires]
+        [mapped_cells(row, p)] if row.jvp or row.module else [tangent_cells(row, w, p) for w in row.wires]
         for row in trace.tangent
     ]
     wire_lines = table([cells for group in wires for cells in group], WIRE_INDENT, gap=3)

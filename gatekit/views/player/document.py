@@ -22,6 +22,7 @@ from gatekit.engine.circuit import Circuit
 from gatekit.errors import GatekitError, Location
 from gatekit.io.atomic import write_atomically
 from gatekit.views import draw
+from gatekit.views.explain import along_text
 from gatekit.views.player.steps import main_states, view_data
 from gatekit.views.trace import collapse, trace
 
@@ -68,26 +69,29 @@ def player_data(
     place: Location | None = None,
     of: str | None = None,
     seed_grad: Any = None,
+    tangents: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The player's data for ``circuit`` run with ``values``, and each view's drawing (SVG).
 
-    ``grads``, ``precision`` (of the wires' labels), ``expand``, ``of``
-    and ``seed_grad`` are :func:`gatekit.views.draw.to_dot`'s; ``place`` (the file being written)
-    goes into Graphviz's messages. Unless ``expand``, views 1 and on are the
+    ``grads``, ``precision`` (of the wires' labels), ``expand``, ``of``,
+    ``seed_grad`` and ``tangents`` are :func:`gatekit.views.draw.to_dot`'s; ``place`` (the file being
+    written) goes into Graphviz's messages. With ``tangents`` the page plays the forward-mode
+    pass after the forward one, instead of the backward pass. Unless ``expand``, views 1 and on are the
     drawing with one module use opened, for the first :data:`OPEN_LIMIT` uses.
 
     :raises UsageError: an override is bad, or ``dot`` is not installed.
     :raises RunError: a gate failed while the circuit ran.
     :raises RenderError: ``dot`` failed.
     """
-    run = trace(circuit, values, of=of, seed_grad=seed_grad)
+    run = trace(circuit, values, of=of, seed_grad=seed_grad, tangents=tangents)
+    backward = grads and tangents is None  # forward mode plays the tangents instead
     main = run if expand else collapse(run)
     openable = [] if expand else [row.node for row in main.forward if row.module][:OPEN_LIMIT]
     views: list[dict[str, Any]] = []
     drawings = []
     for opened in [None, *openable]:
         shown = main if opened is None else collapse(run, {opened})
-        views.append({"opened": opened, **view_data(circuit, shown, grads=grads)})
+        views.append({"opened": opened, **view_data(circuit, shown, grads=backward)})
         dot_text = draw.to_dot(
             circuit,
             values,
@@ -98,19 +102,22 @@ def player_data(
             ids=PREFIX,
             of=of,
             seed_grad=seed_grad,
+            tangents=tangents,
         )
         drawings.append(_svg(dot_text, place))
     for view in views:
         view["main"] = main_states(views[0]["steps"], view["steps"])
     data = {
         "format": "gatekit-player",
-        "version": 1,
+        "version": 2,
         "title": circuit.name or os.path.basename(circuit.file),
         "root": run.root,
-        "grads": grads,
+        "grads": backward,
+        "along": along_text(run, draw.ALONG_DIGITS) if tangents is not None else None,
         "prefix": PREFIX,
         "value_color": draw.VALUE_COLOR,
         "grad_color": draw.GRAD_COLOR,
+        "tangent_color": draw.TANGENT_COLOR,
         "views": views,
     }
     return data, drawings
@@ -183,6 +190,7 @@ def write(
     expand: bool = False,
     of: str | None = None,
     seed_grad: Any = None,
+    tangents: Mapping[str, Any] | None = None,
 ) -> None:
     """Write the page that plays ``circuit``'s run with ``values`` into ``path`` (``.html``).
 
@@ -205,6 +213,7 @@ def write(
         place=Location(file),
         of=of,
         seed_grad=seed_grad,
+        tangents=tangents,
     )
     text = page(data, drawings).encode("utf-8")
     write_atomically(file, lambda f: f.write(text))

@@ -1,4 +1,5 @@
-// gatekit's player: plays a recorded run gate by gate, forward then back.
+// gatekit's player: plays a recorded run gate by gate, forward then back (or, with tangents,
+// forward then the forward-mode pass).
 //
 // It runs inside a <div class="gatekit-player"> that holds the drawing (Graphviz's SVG), one
 // <template class="gk-view"> per other view (a module use drawn open) and the run's steps as JSON;
@@ -100,7 +101,10 @@
     // the drawing's own title, in the page's font (Graphviz placed its words for Helvetica's widths)
     const heading = tag("div", "gk-heading", `${data.title}: `);
     heading.append(tag("span", "gk-forward", "values"));
-    if (data.grads) heading.append(" and ", tag("span", "gk-backward", `gradients of ${data.root}`));
+    if (data.along !== null) {
+      heading.append(" and ", tag("span", "gk-tangent", `tangents along ${data.along}`));
+    }
+    else if (data.grads) heading.append(" and ", tag("span", "gk-backward", `gradients of ${data.root}`));
     heading.append(", gate by gate");
     picture.before(heading, bar);
     picture.after(stepPanel, details);
@@ -128,7 +132,7 @@
         for (const text of group.querySelectorAll("text")) {
           const fill = text.getAttribute("fill");
           if (fill === data.value_color) text.classList.add("gk-value");
-          else if (fill === data.grad_color) text.classList.add("gk-grad");
+          else if (fill === data.grad_color || fill === data.tangent_color) text.classList.add("gk-grad");
         }
       }
       for (const [name, group] of nodes) {
@@ -175,8 +179,15 @@
         group.classList.toggle("gk-pending", s < node.value_at);
         group.classList.toggle("gk-current", step !== null && step.node === name);
         group.classList.toggle("gk-sent", node.back_at !== null && s >= node.back_at);
-        const grad = latest(node.grads, s);
-        badges.get(name).textContent = grad === null ? "" : `grad ${grad.text}`;
+        const badge = badges.get(name);
+        if (data.along !== null) {
+          const tangent = latest(node.tangents, s);
+          badge.textContent = tangent === null ? "" : `tan ${tangent.text}`;
+          badge.classList.add("gk-tan");
+        } else {
+          const grad = latest(node.grads, s);
+          badge.textContent = grad === null ? "" : `grad ${grad.text}`;
+        }
       }
       for (const wire of view.wires) {
         const group = wires.get(wire.id);
@@ -188,6 +199,7 @@
       root.dataset.state = String(s);
       root.dataset.pass = step ? step.pass : "start";
       root.classList.toggle("gk-backward", step !== null && step.pass === "backward");
+      root.classList.toggle("gk-tangent", step !== null && step.pass === "tangent");
       slider.value = String(s);
       counter.textContent = `step ${s} of ${steps().length}`;
       back.disabled = toStart.disabled = s === 0;
@@ -207,10 +219,15 @@
       stepPanel.dataset.node = step.node;
       const gate = step.module ? `module ${step.module}` : step.gate;
       const within = step.within ? `, in ${step.within.map((use) => use.join(": ")).join(" > ")}` : "";
-      const heading = step.pass === "forward" ? "forward" : `backward (gradient of ${data.root})`;
+      const headings = {
+        forward: "forward",
+        backward: `backward (gradient of ${data.root})`,
+        tangent: `forward mode (tangents along ${data.along})`,
+      };
+      const heading = headings[step.pass];
       stepPanel.append(tag("div", "gk-title", `${heading}, step ${s}: ${step.node} (${gate}${within})`));
       step.lines.forEach((line, i) => {
-        const kind = step.pass === "forward" ? "gk-forward" : i === 0 ? "gk-upstream" : "gk-backward";
+        const kind = step.pass === "forward" ? "gk-forward" : i === 0 ? "gk-upstream" : `gk-${step.pass}`;
         stepPanel.append(lineElement(line, `gk-line ${kind}`));
       });
     }
@@ -246,7 +263,8 @@
       const node = selected === null ? null : view.nodes[selected];
       if (!node) {
         details.dataset.node = "";
-        details.append(tag("div", "gk-hint", "click a node to see its value and gradient"));
+        const second = data.along !== null ? "tangent" : "gradient";
+        details.append(tag("div", "gk-hint", `click a node to see its value and ${second}`));
         return;
       }
       details.dataset.node = selected;
@@ -257,10 +275,16 @@
           ? shownElement(node.value)
           : tag("span", "gk-hint", `not computed yet (step ${node.value_at})`);
       details.append(row("value", value, "gk-row-value"));
-      const grad = latest(node.grads, state);
-      const none = data.grads ? "none has come back yet" : "not played (--no-grads)";
-      const gradient = grad !== null ? shownElement(grad) : tag("span", "gk-hint", none);
-      details.append(row(`gradient of ${data.root}`, gradient, "gk-row-grad"));
+      if (data.along !== null) {
+        const moved = latest(node.tangents, state);
+        const tangent = moved !== null ? shownElement(moved) : tag("span", "gk-hint", "not reached yet");
+        details.append(row(`tangent along ${data.along}`, tangent, "gk-row-tangent"));
+      } else {
+        const grad = latest(node.grads, state);
+        const none = data.grads ? "none has come back yet" : "not played (--no-grads)";
+        const gradient = grad !== null ? shownElement(grad) : tag("span", "gk-hint", none);
+        details.append(row(`gradient of ${data.root}`, gradient, "gk-row-grad"));
+      }
       if (node.locals && node.back_at !== null && state >= node.back_at) {
         const locals = tag("div", "gk-locals");
         for (const line of node.locals) locals.append(lineElement(line, "gk-line"));

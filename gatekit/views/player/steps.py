@@ -31,7 +31,16 @@ import numpy as np
 
 from gatekit.engine.broadcast import shape_of
 from gatekit.engine.circuit import Circuit
-from gatekit.views.explain import backward_head, forward_cells, value_text, wire_cells, written_attrs
+from gatekit.views.explain import (
+    backward_head,
+    forward_cells,
+    mapped_cells,
+    tangent_cells,
+    tangent_head,
+    value_text,
+    wire_cells,
+    written_attrs,
+)
 from gatekit.views.text import NON_FINITE, SUMMARY_LIMIT, significant
 from gatekit.views.trace import Trace
 
@@ -211,7 +220,67 @@ def view_data(circuit: Circuit, run: Trace, *, grads: bool = True, digits: int =
                 "lit": [_wire(wire.position, row.node) for wire in row.wires],
             }
         )
+    if run.along:
+        _tangent_steps(run, steps, nodes, wires, digits)
     return {"steps": steps, "start": start, "nodes": nodes, "wires": list(wires.values())}
+
+
+def _tangent_steps(
+    run: Trace,
+    steps: list[dict[str, Any]],
+    nodes: dict[str, dict[str, Any]],
+    wires: dict[str, dict[str, Any]],
+    digits: int,
+) -> None:
+    """Append the forward-mode pass to ``steps``, a step per gate a tangent reaches, as explain writes it.
+
+    Each node's ``tangents`` is its tangent by state: the leaves' from the
+    first tangent step, a gate's from its own step. A wire's tangent (its
+    second text) shows from the step of the gate it goes into, or from the
+    first tangent step where no tangent reaches that gate (it carries 0); without a
+    tangent step at all, every tangent shows at the end of the forward pass.
+    """
+    first = len(steps) + 1  # the state of the first forward-mode step
+    if not run.tangent:  # no gate reads a leaf that moves: every tangent shows at the end
+        first -= 1
+    moved = run.result.node_tangents
+    for node in nodes.values():
+        node["tangents"] = []
+    for name, tangent in run.along.items():
+        nodes[name]["tangents"].append([first, shown(tangent, digits)])
+    for drawn in wires.values():
+        drawn["grad_at"] = first
+    for at, row in enumerate(run.tangent, start=first):
+        numbers = _Numbers(digits)
+        lines = [numbers.line(tangent_head(row, digits, numbers))]
+        locals_: list[Line] = []
+        if row.jvp or row.module:  # the gate maps its inputs' tangents itself: one line
+            cells = [mapped_cells(row, digits, numbers)]
+        else:
+            cells = [tangent_cells(row, wire, digits, numbers) for wire in row.wires]
+        for local, product, added in cells:
+            lines.append(numbers.line("   ".join(cell for cell in (local, product, added) if cell)))
+            locals_.append(numbers.line(local))
+        for wire in row.wires:
+            wires[_wire(wire.position, row.node)]["grad_at"] = at
+        nodes[row.node]["tangents"].append([at, shown(row.tangent, digits)])
+        nodes[row.node]["back_at"] = at
+        nodes[row.node]["locals"] = locals_
+        if f"o-{row.node}" in wires:
+            wires[f"o-{row.node}"]["grad_at"] = at
+        steps.append(
+            {
+                "pass": "tangent",
+                "node": row.node,
+                "gate": row.gate,
+                **_where(row.module, row.gate, row.within),
+                "lines": lines,
+                "lit": [_wire(wire.position, row.node) for wire in row.wires],
+            }
+        )
+    for name, node in nodes.items():  # a gate no tangent reaches stays at 0, shown from the start
+        if not node["tangents"]:
+            node["tangents"].append([first, shown(moved[name], digits)])
 
 
 def main_states(main: Sequence[dict[str, Any]], view: Sequence[dict[str, Any]]) -> list[int]:

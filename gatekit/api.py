@@ -24,13 +24,24 @@ import os
 
 from gatekit.engine import circuit as engine
 from gatekit.plugin.registry import GateRegistry
-from gatekit.views import draw
+from gatekit.views import draw, player
 
 __all__ = ["Circuit", "Result", "load", "loads"]
 
 
 class Result(engine.Result):
     """One run's numbers: ``outputs``, ``grads`` (of ``outputs[0]``) and ``values``."""
+
+    def _repr_html_(self) -> str | None:
+        """Jupyter's player of this run: the drawing, played gate by gate, forward then back.
+
+        The circuit runs again from this run's leaf values. ``None`` (Jupyter
+        then shows :meth:`_repr_svg_`'s drawing, or the text) without
+        Graphviz; see :func:`gatekit.views.player.notebook`.
+        """
+        if self.circuit is None:
+            return None
+        return player.notebook(self.circuit, self.leaves)
 
     def _repr_svg_(self) -> str | None:
         """Jupyter's picture of this run: values and gradients on the wires.

@@ -46,6 +46,7 @@ __all__ = [
     "expm1",
     "fold",
     "inside",
+    "into",
     "is_zero",
     "log",
     "log1p",
@@ -71,6 +72,26 @@ __all__ = [
 Value = Any
 
 
+def into(out: np.ndarray | None, *values: Value) -> np.ndarray | None:
+    """``out``, if ``values`` broadcast to exactly its shape (a ufunc may write there); else ``None``.
+
+    For a gate's optional ``out`` (see ``gate_forward`` in
+    :mod:`gatekit.plugin.hookspecs`): ``np.exp(x, out=into(out, x))``.
+
+    >>> buffer = np.empty(3)
+    >>> into(buffer, np.ones(3), 2.0) is buffer, into(buffer, np.ones(2)), into(buffer, 1.0, 2.0)
+    (True, None, None)
+    """
+    if out is None:
+        return None
+    shape = out.shape
+    if all(type(x) is float or type(x) is int for x in values):
+        return None  # numbers make a number, not an array
+    if all(type(x) is float or type(x) is int or np.shape(x) == shape for x in values):
+        return out
+    return out if np.broadcast_shapes(*(np.shape(x) for x in values)) == shape else None
+
+
 def quiet() -> np.errstate:
     """A context that silences NumPy's floating-point warnings: inf and nan are results here."""
     return np.errstate(all="ignore")
@@ -79,7 +100,7 @@ def quiet() -> np.errstate:
 # -- elementary functions --------------------------------------------------------
 
 
-def exp(x: Value) -> Value:
+def exp(x: Value, out: np.ndarray | None = None) -> Value:
     """``e ** x``; ``inf`` where it overflows."""
     if type(x) is float:
         try:
@@ -87,7 +108,7 @@ def exp(x: Value) -> Value:
         except OverflowError:
             return math.inf
     with quiet():
-        return np.exp(x)
+        return np.exp(x, out=into(out, x))
 
 
 def expm1(x: Value) -> Value:
@@ -101,14 +122,14 @@ def expm1(x: Value) -> Value:
         return np.expm1(x)
 
 
-def log(x: Value) -> Value:
+def log(x: Value, out: np.ndarray | None = None) -> Value:
     """The natural logarithm; ``-inf`` at 0, ``nan`` below it."""
     if type(x) is float:
         if x > 0.0:
             return math.log(x)
         return -math.inf if x == 0.0 else math.nan
     with quiet():
-        return np.log(x)
+        return np.log(x, out=into(out, x))
 
 
 def log1p(x: Value) -> Value:
@@ -121,38 +142,38 @@ def log1p(x: Value) -> Value:
         return np.log1p(x)
 
 
-def sqrt(x: Value) -> Value:
+def sqrt(x: Value, out: np.ndarray | None = None) -> Value:
     """The square root; ``nan`` below 0."""
     if type(x) is float:
         return math.sqrt(x) if x >= 0.0 else math.nan
     with quiet():
-        return np.sqrt(x)
+        return np.sqrt(x, out=into(out, x))
 
 
-def sin(x: Value) -> Value:
+def sin(x: Value, out: np.ndarray | None = None) -> Value:
     """The sine (radians); ``nan`` at an infinity."""
     if type(x) is float:
         return math.sin(x) if math.isfinite(x) else math.nan
     with quiet():
-        return np.sin(x)
+        return np.sin(x, out=into(out, x))
 
 
-def cos(x: Value) -> Value:
+def cos(x: Value, out: np.ndarray | None = None) -> Value:
     """The cosine (radians); ``nan`` at an infinity."""
     if type(x) is float:
         return math.cos(x) if math.isfinite(x) else math.nan
     with quiet():
-        return np.cos(x)
+        return np.cos(x, out=into(out, x))
 
 
-def tanh(x: Value) -> Value:
+def tanh(x: Value, out: np.ndarray | None = None) -> Value:
     """The hyperbolic tangent."""
     if type(x) is float:
         return math.tanh(x)
-    return np.tanh(x)
+    return np.tanh(x, out=into(out, x))
 
 
-def divide(a: Value, b: Value) -> Value:
+def divide(a: Value, b: Value, out: np.ndarray | None = None) -> Value:
     """``a / b`` with IEEE results for a zero divisor: ``1/0 = inf``, ``0/0 = nan``."""
     if type(a) is float and type(b) is float:
         try:
@@ -162,7 +183,7 @@ def divide(a: Value, b: Value) -> Value:
                 return math.nan
             return math.copysign(math.inf, a) * math.copysign(1.0, b)
     with quiet():
-        return np.divide(a, b)
+        return np.divide(a, b, out=into(out, a, b))
 
 
 def power(a: Value, b: Value) -> Value:
@@ -192,7 +213,12 @@ def negative_square(x: Value) -> Value:
     return np.negative(result, out=result)
 
 
-def fold(values: Sequence[Value], combine: Callable[[Value, Value], Value], ufunc: np.ufunc) -> Value:
+def fold(
+    values: Sequence[Value],
+    combine: Callable[[Value, Value], Value],
+    ufunc: np.ufunc,
+    out: np.ndarray | None = None,
+) -> Value:
     """``values[0] (op) values[1] (op) ...``, left to right, updating its own array in place.
 
     ``combine`` is the operator for two values (``operator.add``) and
@@ -205,9 +231,13 @@ def fold(values: Sequence[Value], combine: Callable[[Value, Value], Value], ufun
     >>> fold([1.0, 2.0, 3.0], operator.add, np.add)
     6.0
     """
-    total = combine(values[0], values[1])
+    target = into(out, *values)
+    total = combine(values[0], values[1]) if target is None else ufunc(values[0], values[1], out=target)
     for x in values[2:]:
-        if type(total) is np.ndarray and np.broadcast_shapes(total.shape, np.shape(x)) == total.shape:
+        if type(total) is np.ndarray and (
+            (type(x) is np.ndarray and x.shape == total.shape)
+            or np.broadcast_shapes(total.shape, np.shape(x)) == total.shape
+        ):
             ufunc(total, x, out=total)
         else:
             total = combine(total, x)
@@ -238,11 +268,11 @@ def softplus(x: Value) -> Value:
         return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
-def relu(x: Value) -> Value:
+def relu(x: Value, out: np.ndarray | None = None) -> Value:
     """``max(x, 0)``; nan stays nan, as in ``np.maximum``."""
     if type(x) is float:
         return 0.0 if x <= 0.0 else x  # nan <= 0 is false: nan passes through
-    return np.maximum(x, 0.0)
+    return np.maximum(x, 0.0, out=into(out, x))
 
 
 def nonpositive(x: Value) -> Value:

@@ -8,6 +8,14 @@ raises :class:`GradientError` with the gate, the input, the analytic and the
 numeric gradient when it does not hold. :func:`check_circuit` checks every
 gate of a circuit at the circuit's own values, and the circuit end to end.
 
+:func:`check_gate` checks forward mode too, at the same points: that it
+agrees with reverse mode, ``u . (J v) == (J^T u) . v`` for random ``u`` and
+``v`` (an elementwise gate's tangent comes from its local gradients, so
+this needs nothing new from its author), and, for a gate with ``gate_vjp``
+and ``gate_jvp``, that ``gate_jvp`` agrees with central differences along
+``v``. A ``gate_vjp`` gate without ``gate_jvp`` gets one skipped row: forward
+mode refuses it.
+
 Use it in a plugin's tests::
 
     from gatekit.testing import check_gate
@@ -30,13 +38,23 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.engine.broadcast import sum_to_shape
+from gatekit.engine.broadcast import shape_of, sum_to_shape
 from gatekit.engine.circuit import Circuit
-from gatekit.engine.guards import Fault, checked, fault_of
+from gatekit.engine.guards import Fault, checked, checked_tangent, fault_of
+from gatekit.engine.jacobian import block_name
+from gatekit.engine.scheduler import contribution, gate_tangent
 from gatekit.errors import RunError, UsageError
-from gatekit.plugin.registry import Gate, GateRegistry, default_registry, gate_from_object
+from gatekit.plugin.registry import Gate, GateRegistry, Hooks, default_registry, gate_from_object
 
-__all__ = ["GradientCheck", "GradientError", "check_circuit", "check_gate", "compare_gate", "random_points"]
+__all__ = [
+    "GradientCheck",
+    "GradientError",
+    "check_circuit",
+    "check_gate",
+    "check_jacobian",
+    "compare_gate",
+    "random_points",
+]
 
 STEP = 1e-6  # relative step of the central difference
 EPS = float(np.finfo(np.float64).eps)
@@ -192,6 +210,85 @@ def random_points(
     return points
 
 
+#: How close forward and reverse mode must agree, ``u . (J v)`` against ``(J^T u) . v``, relative to the
+#: sums of the terms' sizes: both are exact rules, so only rounding may part them.
+FORWARD_RTOL = 1e-10
+#: What the skipped row of a ``gate_vjp`` gate without ``gate_jvp`` says.
+NO_JVP = "no gate_jvp: forward mode refuses this gate"
+
+
+#: How close a batched call must come to the same uses one by one: NumPy's and the
+#: ``math`` module's functions may differ in the last bit or two.
+BATCHED_RTOL = 1e-13
+
+
+def _batched(
+    resolved: Gate, points: Sequence[Sequence[Any]], attrs: Mapping[str, Any]
+) -> list[GradientCheck]:
+    """An elementwise gate called on vectors of ``points`` against each point alone.
+
+    What the batched loops of a scalar circuit rely on (see
+    :mod:`gatekit.engine.batching`): every element of the output and of each
+    local gradient equals what the gate gives for that element's numbers
+    alone, also when the forward hook is given an ``out`` array.
+    """
+    fault = _fault(resolved, "a batched call")
+    hooks = checked(resolved.bind(attrs), fault)
+    vectors = tuple(_frozen(np.array([point[k] for point in points])) for k in range(len(points[0])))
+    alone = [hooks.forward(tuple(point)) for point in points]
+    local_alone = [hooks.backward(tuple(point), output) for point, output in zip(points, alone, strict=True)]
+    output = hooks.forward(vectors)
+    calls: list[tuple[str, Any]] = [("output", output)]
+    into = resolved.bind_into(attrs)
+    if into is not None:
+        calls.append(
+            (
+                "output into out",
+                checked(Hooks(into, hooks.backward, False), fault).forward(vectors, np.empty(len(points))),
+            )
+        )
+    rows = []
+    for what, batched in calls:
+        rows += _agree(resolved, what, batched, alone, points)
+    for position, local in enumerate(hooks.backward(vectors, output)):
+        each = [grads[position] for grads in local_alone]
+        rows += _agree(resolved, f"local gradient {position}", local, each, points, position=position)
+    return rows
+
+
+def _agree(
+    resolved: Gate,
+    what: str,
+    batched: Any,
+    alone: Sequence[Any],
+    points: Sequence[Sequence[Any]],
+    *,
+    position: int = 0,
+) -> list[GradientCheck]:
+    """A batched result (a vector, or one number for every element) against each element alone.
+
+    One row: the element that agreed worst, as for an array input.
+    """
+    spread = np.broadcast_to(np.asarray(batched, dtype=np.float64), (len(alone),))
+    worst: tuple[float, int, float, float] | None = None
+    for i, (got, one) in enumerate(zip(spread.tolist(), alone, strict=True)):
+        want = float(one)
+        if got == want or (math.isnan(got) and math.isnan(want)):
+            error = 0.0
+        else:
+            error = abs(got - want) / max(abs(got), abs(want))  # nan where one of them is
+            error = math.inf if math.isnan(error) else error
+        if worst is None or error > worst[0]:
+            worst = (error, i, got, want)
+    assert worst is not None  # two points at least
+    error, i, got, want = worst
+    ok = error <= BATCHED_RTOL
+    note = "" if ok else "a batched call differs from the same numbers one by one"
+    return [
+        GradientCheck(resolved.name, f"batched {what}", position, (i,), got, want, ok, note, tuple(points[i]))
+    ]
+
+
 def _sum_to_shape(grad: Any, like: Any) -> np.ndarray:
     """The gradient reaching ``like`` as a full array of its shape (for element-wise checks)."""
     shape = np.shape(like)
@@ -269,6 +366,85 @@ def _compare(
                 max_elements=max_elements,
             )
         )
+    return rows
+
+
+def _direction(rng: np.random.Generator, x: Any) -> Any:
+    """A random tangent for input ``x``: of its shape, each element as large as the element (at least 1)."""
+    if isinstance(x, float):
+        return float(rng.uniform(-1.0, 1.0)) * max(1.0, abs(x))
+    return _frozen(rng.uniform(-1.0, 1.0, size=np.shape(x)) * np.maximum(1.0, np.abs(x)))
+
+
+def _forward_mode(
+    resolved: Gate,
+    inputs: Sequence[Any],
+    attrs: Mapping[str, Any],
+    where: str,
+    tolerance: tuple[float, float, float],
+) -> list[GradientCheck]:
+    """Forward mode at one point, per input: against reverse mode, and ``gate_jvp`` against differences.
+
+    Input ``k`` moves along a random ``v`` (the others stay); ``u`` weighs
+    the output. ``u . (J v)`` comes from forward mode's own step
+    (:func:`~gatekit.engine.scheduler.gate_tangent`), ``(J^T u) . v`` from
+    backprop's (the gate's ``gate_vjp``, or its local gradients through
+    :func:`~gatekit.engine.scheduler.contribution`). For a ``gate_jvp`` gate,
+    ``u . (J v)`` is also compared with central differences of ``u . f``
+    along ``v``.
+    """
+    hook = resolved.bind_tangent(attrs)
+    if hook is None:  # check_gate reports the gate once
+        return []
+    fault = _fault(resolved, where)
+    forward, backward, is_vjp = checked(resolved.bind(attrs), fault)
+    tangent_hook = checked_tangent(hook, fault)
+    values = [v if isinstance(v, float) else _frozen(np.asarray(v, dtype=np.float64)) for v in inputs]
+    output = forward(tuple(values))
+    shape = shape_of(output)
+    rng = np.random.default_rng(len(values) + 1)
+    weight = 1.0 if shape == () else _frozen(rng.uniform(0.5, 1.5, size=shape))
+    if is_vjp:
+        reverse = list(backward(tuple(values), output, weight))
+    else:
+        local = backward(tuple(values), output)
+        reverse = [contribution(g, weight, shape, shape_of(x)) for g, x in zip(local, values, strict=True)]
+    rows = []
+    for position, x in enumerate(values):
+        direction = _direction(rng, x)
+        given: list[Any] = [None] * len(values)
+        given[position] = direction
+        moved = gate_tangent(tangent_hook, tuple(values), output, given)[2]
+        ahead = np.asarray(weight * np.asarray(moved, dtype=np.float64))
+        back = np.asarray(sum_to_shape(reverse[position], shape_of(x)) * np.asarray(direction))
+        forward_dot, reverse_dot = float(np.sum(ahead)), float(np.sum(back))
+        fields = (resolved.name, f"forward = reverse, {where}", position, (), forward_dot, reverse_dot)
+        if not (math.isfinite(forward_dot) and math.isfinite(reverse_dot)):
+            rows.append(GradientCheck(*fields, True, "not finite", tuple(values)))
+        else:
+            scale = max(float(np.sum(np.abs(ahead))), float(np.sum(np.abs(back))), EPS)
+            ok = abs(forward_dot - reverse_dot) <= FORWARD_RTOL * scale
+            note = "" if ok else "forward and reverse mode disagree"
+            rows.append(GradientCheck(*fields, ok, note, tuple(values)))
+        if hook[1]:  # gate_jvp: its own rule, against central differences along the direction
+
+            def objective(t: Any, position: int = position, x: Any = x, direction: Any = direction) -> Any:
+                moved_input = x + t * direction
+                if not isinstance(moved_input, float):
+                    moved_input = _frozen(np.asarray(moved_input))
+                return forward((*values[:position], moved_input, *values[position + 1 :]))
+
+            rows.append(
+                _check_input(
+                    (resolved.name, f"jvp, {where}", position),
+                    0.0,
+                    forward_dot,
+                    objective,
+                    weight=weight,
+                    tolerance=tolerance,
+                    inputs=tuple(values),
+                )
+            )
     return rows
 
 
@@ -385,9 +561,20 @@ def check_gate(
     bound_attrs = _attrs(resolved, attrs)
     if points is None:
         points = random_points(resolved, count, arity, shapes, seed)
+    points = list(points)
     rows = []
     for number, point in enumerate(points):
         rows += _compare(resolved, point, bound_attrs, f"point {number}", (step, rtol, atol))
+    if resolved.bind_tangent(bound_attrs) is None:
+        rows.append(GradientCheck(resolved.name, "forward mode", 0, (), math.nan, math.nan, True, NO_JVP))
+    else:
+        for number, point in enumerate(points):
+            rows += _forward_mode(resolved, point, bound_attrs, f"point {number}", (step, rtol, atol))
+    if resolved.spec.elementwise and resolved.vjp is None:
+        numbers: Sequence[Sequence[Any]] = [point for point in points if all(type(x) is float for x in point)]
+        if len(numbers) < 2:
+            numbers = random_points(resolved, max(count, 2), arity, [()], seed)
+        rows += _batched(resolved, numbers, bound_attrs)
     failures = [row for row in rows if not row.ok]
     if failures and raise_on_failure:
         raise GradientError(failures, rtol, atol)
@@ -404,19 +591,22 @@ def check_circuit(
     atol: float = ATOL,
     max_elements: int = 16,
     raise_on_failure: bool = True,
+    of: str | None = None,
+    seed_grad: Any = None,
 ) -> list[GradientCheck]:
     """Check every gate at the values the circuit gives it, then the whole circuit.
 
     Per gate: its gradient at its own inputs during a run. End to end: the
-    gradient of ``outputs[0]`` (summed, for an array) with respect to each
-    input and param, by central differences through :meth:`Circuit.run`,
-    against backprop. Each costs three evaluations per element checked, so an
+    gradient of ``outputs[0]`` (summed, for an array), or of the node ``of``
+    (weighted by ``seed_grad``, as :meth:`Circuit.run` takes them), with
+    respect to each input and param, by central differences through
+    :meth:`Circuit.run`, against backprop. Each costs three evaluations per element checked, so an
     array of more than ``max_elements`` elements is checked at that many,
     spread evenly over it (the row's ``sample`` says so): a whole batch would
     take time quadratic in its size.
     """
     overrides = dict(overrides or {})
-    result = circuit.run(overrides, guard=True)
+    result = circuit.run(overrides, guard=True, of=of, seed_grad=seed_grad)
     plan, values = circuit.plan, result.values
     rows: list[GradientCheck] = []
     for forward_step in plan.forward:
@@ -432,11 +622,12 @@ def check_circuit(
             fault=fault_of(bound),
             max_elements=max_elements,
         )
-    root = circuit.outputs[0]
+    root = result.of
+    weight = 1.0 if seed_grad is None else seed_grad
     for position, (name, grad) in enumerate(result.grads.items()):
 
         def objective(moved: Any, name: str = name) -> Any:
-            return circuit.run({**overrides, name: moved}, guard=True).outputs[root]
+            return circuit.run({**overrides, name: moved}, guard=True).values[root]
 
         rows.append(
             _check_input(
@@ -444,12 +635,120 @@ def check_circuit(
                 values[name],
                 grad,
                 objective,
-                weight=1.0,
+                weight=weight,
                 tolerance=(step, rtol, atol),
                 max_elements=max_elements,
             )
         )
+    if len(circuit.outputs) > 1:
+        rows += check_jacobian(circuit, overrides, step=step, rtol=rtol, atol=atol, max_elements=max_elements)
     failures = [row for row in rows if not row.ok]
     if failures and raise_on_failure:
         raise GradientError(failures, rtol, atol)
     return rows
+
+
+@np.errstate(all="ignore")  # inf and nan are results here too, as in a run
+def check_jacobian(
+    circuit: Circuit,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    step: float = STEP,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+    max_elements: int = 16,
+) -> list[GradientCheck]:
+    """The whole Jacobian of every output with respect to every leaf, against central differences.
+
+    :meth:`Circuit.jacobian` (its mode chosen as for any caller) against the
+    outputs of runs with one leaf element moved by ``-h`` and ``+h``: three
+    runs per leaf element give the column of every output at once. One row
+    per block ``d OUT / d LEAF``: its worst element (output index, then leaf
+    index), judged as :func:`check_circuit`'s end-to-end rows are (kinks and
+    numbers that are not finite skipped, rounding allowed for). A leaf of
+    more than ``max_elements`` elements is moved at that many, spread over
+    it. :func:`check_circuit` calls it for a circuit of several outputs.
+    """
+    overrides = dict(overrides or {})
+    jacobian = circuit.jacobian(overrides)
+    values = circuit.run(overrides, guard=True).values
+    rows: list[GradientCheck] = []
+    for position, leaf in enumerate(jacobian.wrt):
+        x = values[leaf]
+        indices = _sample(np.shape(x), max_elements)
+        size = math.prod(np.shape(x))
+        sample = (len(indices), size) if len(indices) < size else None
+        if not indices:  # a leaf with no elements: nothing to move
+            continue
+        worst: dict[str, tuple[float, GradientCheck]] = {}
+        for index in indices:
+            center = float(x[index]) if index else float(x)
+            h = step * max(1.0, abs(center))
+            runs = []
+            for offset in (-1, 0, 1):
+                moved: Any
+                if index:
+                    moved = np.array(x, dtype=np.float64)
+                    moved[index] = center + offset * h
+                    moved = _frozen(moved)
+                else:
+                    moved = center + offset * h
+                runs.append(circuit.run({**overrides, leaf: moved}, guard=True).outputs)
+            for out in jacobian.of:
+                low, mid, high = (np.asarray(run[out], dtype=np.float64) for run in runs)
+                at: tuple[Any, ...] = (..., *index)  # the output's elements, for this leaf element
+                analytic = np.asarray(jacobian[out, leaf][at])
+                found = _worst_element(
+                    (out, f"jacobian {block_name(out, leaf)}", position),
+                    index,
+                    analytic,
+                    (mid - low, high - mid, mid),
+                    h=h,
+                    tolerance=(rtol, atol),
+                    sample=sample,
+                )
+                if out not in worst or found[0] > worst[out][0]:
+                    worst[out] = found
+        rows += [worst[out][1] for out in jacobian.of]
+    return rows
+
+
+def _worst_element(
+    row: tuple[str, str, int],
+    index: tuple[int, ...],
+    analytic: np.ndarray,
+    moves: tuple[np.ndarray, np.ndarray, np.ndarray],
+    *,
+    h: float,
+    tolerance: tuple[float, float],
+    sample: tuple[int, int] | None,
+) -> tuple[float, GradientCheck]:
+    """The output element whose derivative by leaf element ``index`` agrees worst, and by how much.
+
+    ``moves`` are the output's one-sided changes ``(below, above)`` over the
+    step ``h`` and its value at the centre; the judgement is
+    :func:`_check_input`'s, element by element. The excess is ``-inf`` for
+    a skipped element, so an element that was compared wins over one that
+    was not.
+    """
+    rtol, atol = tolerance
+    below, above, center = moves
+    best: tuple[float, GradientCheck] | None = None
+    for element in np.ndindex(analytic.shape):
+        b, c, a = float(below[element]), float(above[element]), float(analytic[element])
+        numeric = (b + c) / (2 * h)
+        fields = (*row, (*element, *index), a, numeric)
+        excess = -math.inf
+        if not all(math.isfinite(v) for v in (b, c, a)):
+            candidate = GradientCheck(*fields, True, "not finite", (), sample)
+        elif abs(c - b) / h > max(1e-4, 1e-2 * abs(numeric)):
+            candidate = GradientCheck(*fields, True, "kink", (), sample)
+        else:
+            roundoff = 4 * EPS * abs(float(center[element])) / h
+            excess = abs(a - numeric) - (atol + rtol * max(abs(a), abs(numeric)) + roundoff)
+            candidate = GradientCheck(*fields, excess <= 0, "", (), sample)
+        if best is None or excess > best[0]:
+            best = (excess, candidate)
+    if best is None:  # an output with no elements: nothing to disagree
+        return -math.inf, GradientCheck(*row, index, 0.0, 0.0, True, "no elements", (), sample)
+    return best

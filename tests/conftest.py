@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
 
@@ -172,3 +174,38 @@ def cli() -> Callable[..., subprocess.CompletedProcess[str]]:
         )
 
     return run
+
+
+def _chromium() -> str | None:
+    """The Chromium to drive: ``GATEKIT_CHROMIUM``, or the system's (Debian's package ``chromium``)."""
+    return os.environ.get("GATEKIT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _no_browser(problem: str) -> NoReturn:
+    """Skip a browser test, or fail it where ``GATEKIT_REQUIRE_BROWSER`` says a browser must be there."""
+    if os.environ.get("GATEKIT_REQUIRE_BROWSER"):
+        pytest.fail(f"GATEKIT_REQUIRE_BROWSER is set, but {problem}")
+    pytest.skip(problem)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A headless Chromium driven by Playwright, one per test module.
+
+    Playwright drives the system's Chromium (``executable_path``): its own
+    browser download is never needed. Without Playwright or Chromium the
+    tests that use this skip, unless ``GATEKIT_REQUIRE_BROWSER`` is set
+    (``.ci/run`` sets it, after installing Chromium): then they fail, so CI
+    never skips them silently.
+    """
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _no_browser("Playwright is not installed (pip install -e '.[test]')")
+    executable = _chromium()
+    if executable is None:
+        _no_browser("Chromium is not installed (apt-get install chromium)")
+    with sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=executable, headless=True)
+        yield chromium
+        chromium.close()

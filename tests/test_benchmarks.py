@@ -36,22 +36,56 @@ def bench(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 def test_scalar_circuit_benchmark_runs_and_checks_pass(
     bench: ModuleType, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rows = bench.main(["--quick", "--sizes", "300,2000", "--repeat", "1", "--target-nodes", "3000"])
+    argv = ["--quick", "--families", "mlp", "--sizes", "300,2000", "--repeat", "1", "--target-nodes", "3000"]
+    rows = bench.main(argv)
 
     out = capsys.readouterr().out
     assert "Load: gatekit.load" in out
     assert "gatekit/tape" in out
     assert "micrograd/gatekit" in out
     assert "target (gatekit.load" in out
-    assert [row.label for row in rows] == ["300", "2,000"]
+    assert "targets (issue 14" in out
+    assert [row.name for row in rows] == ["mlp 300", "mlp 2,000"]
     micrograd_ok = not isinstance(bench.import_micrograd(), str)
     for row in rows:
         assert row.gates == bench.shape_counts(row.nin, row.width)[0]
+        assert any(check.startswith("per-gate loops: output and") for check in row.checks)
         assert any(check.startswith("tape: output and") for check in row.checks)
         assert math.isfinite(row.load) and math.isfinite(row.run) and math.isfinite(row.tape_total)
+        assert math.isfinite(row.per_gate)
         if micrograd_ok:
             assert any(check.startswith("micrograd: output and") for check in row.checks)
             assert math.isfinite(row.micrograd_total)
+
+
+def test_the_other_families_run_and_their_checks_pass(
+    bench: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--families", "chain,dag,dag-any,wide", "--sizes", "200", "--repeat", "1", "--load-repeat", "1"]
+    rows = bench.main([*argv, "--target-nodes", "0", "--in-process"])
+
+    out = capsys.readouterr().out
+    assert [row.name for row in rows] == ["chain 200", "dag 200", "dag-any 200", "wide 200"]
+    for row in rows:
+        assert abs(row.gates - 200) <= 3
+        assert [check.split(":")[0] for check in row.checks] == ["per-gate loops", "tape"]
+        assert math.isfinite(row.run) and math.isfinite(row.per_gate) and math.isfinite(row.tape_total)
+        assert f"note: micrograd: n/a for {row.family} (its Value has no " in out
+        assert (row.groups == 0) == (row.batching == "per-gate") == (row.batched_gates == 0)
+    assert rows[0].groups == 0  # nothing in a chain can run together
+    assert "chains and random DAGs at most 2x the tape:" in out
+
+
+def test_every_family_uses_the_gates_it_says(bench: ModuleType) -> None:
+    dag = bench.build("dag", 3000)
+    assert dag.ops == set(bench.DAG_OPS)  # all 16 gate types
+    assert {len(ins) for _, _, ins in dag.gates[:-1]} == {1, 2, 3}
+    readers = [name for _, _, ins in dag.gates for name in ins]
+    assert len(readers) > len(set(readers))  # fan-out
+    assert bench.build("chain", 8).ops == {bench.SIN, bench.MUL, bench.ADD, bench.TANH}
+    for family in bench.FAMILIES:
+        circuit = bench.build(family, 500)
+        assert circuit.n_gates == pytest.approx(500, abs=20), family
 
 
 def test_a_wrong_gradient_aborts(bench: ModuleType) -> None:

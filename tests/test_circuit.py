@@ -77,7 +77,7 @@ def test_gate_order_in_the_file_does_not_matter(seed: int) -> None:
 def test_compilation_is_deterministic() -> None:
     first = gatekit.load(GRAPHS / "neuron.yaml").plan
     second = gatekit.load(GRAPHS / "neuron.yaml").plan
-    assert [step[-1] for step in first.forward] == [step[-1] for step in second.forward]
+    assert [step.out for step in first.forward] == [step.out for step in second.forward]
     assert first.slots == second.slots
 
 

@@ -15,7 +15,7 @@ from gatekit.cli.parser import build
 
 ROOT = Path(__file__).resolve().parent.parent
 NEURON = str(ROOT / "graphs" / "neuron.yaml")
-COMMANDS = ("run", "validate", "gates", "check", "explain", "draw")
+COMMANDS = ("run", "jacobian", "validate", "gates", "check", "explain", "draw")
 
 
 def failed(capsys: pytest.CaptureFixture[str], args: list[str]) -> tuple[str, str]:

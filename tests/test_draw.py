@@ -10,6 +10,7 @@ them silently.
 from __future__ import annotations
 
 import html
+import json
 import math
 import os
 import re
@@ -354,7 +355,7 @@ def test_missing_dot_is_found_before_the_circuit_is_read(tmp_path, capsys, monke
 def test_unknown_extension_is_refused_before_running(tmp_path, capsys, name, problem):
     out = tmp_path / name
     line = one_error(capsys, ["draw", str(tmp_path / "missing.yaml"), "-o", str(out)])
-    assert line == f"error: {out}: {problem}; a drawing can be written to .dot, .svg, .png only"
+    assert line == f"error: {out}: {problem}; a drawing can be written to .dot, .svg, .png, .html only"
     assert os.listdir(tmp_path) == []
 
 
@@ -570,6 +571,22 @@ def test_a_module_used_twice_reading_an_input_twice(write_yaml):
     assert '  "p#1" [shape=plaintext, fontsize=10, label=<3>];' in lines
 
 
+def test_a_module_input_no_gradient_comes_back_to_keeps_its_wire_unlabelled(write_yaml):
+    # b is read only by a gate the module's output does not use: its wire carries no gradient, and
+    # c's gradient goes on c's wire, not on the second one drawn
+    circuit = gatekit.load(
+        write_yaml(
+            "inputs: {x: 2.0, y: 5.0, z: 7.0}\nmodules:\n  m:\n    inputs: [a, b, c]\n    gates:\n"
+            "      unused: {gate: mul, in: [b, 2]}\n      out: {gate: mul, in: [a, c]}\n    outputs: [out]\n"
+            "gates:\n  f: {gate: m, in: [x, y, z]}\noutputs: [f]\n"
+        )
+    )
+    found = wires(draw.to_dot(circuit))
+    assert found["x", "f"] == [("2.00", "7.00")]
+    assert found["y", "f"] == [("5.00", None)]
+    assert found["z", "f"] == [("7.00", "2.00")]
+
+
 @pytest.mark.parametrize("expand", [False, True], ids=["collapsed", "expanded"])
 @pytest.mark.parametrize("graph", ["neuron_modules.yaml", "twice"])
 def test_module_shares_add_up_to_the_runs_gradients(write_yaml, graph, expand):
@@ -582,6 +599,37 @@ def test_module_shares_add_up_to_the_runs_gradients(write_yaml, graph, expand):
     assert set(shares) == set(result.grads)
     for name, grad in result.grads.items():
         assert shares[name] == pytest.approx(grad, abs=1e-12), name
+
+
+def test_one_module_use_opened_among_the_others_collapsed(write_yaml):
+    circuit = gatekit.load(write_yaml(TWICE))
+    text = draw.to_dot(circuit, opened={"q"})
+    nodes = node_lines(text)
+    assert nodes["p"].startswith("shape=box3d")  # still one node
+    assert "q/sq" in nodes and nodes["q"].startswith("shape=circle")  # q's gates, boxed
+    assert 'subgraph "cluster_q" {' in text and "cluster_p" not in text
+    found = wires(text)
+    expanded = wires(draw.to_dot(circuit, expand=True))
+    assert found["x", "p"] == [("0.50", "3.00")]  # p's wire: what comes back through all of p
+    assert found["y", "q/sq"] == expanded["y", "q/sq"] == [("-1.00", "-0.50"), ("-1.00", "-0.50")]
+    assert found["x", "q"] == expanded["x", "q"]
+
+
+def test_ids_name_the_nodes_wires_and_boxes_for_a_script(write_yaml):
+    circuit = gatekit.load(write_yaml(TWICE))
+    assert "id=" not in draw.to_dot(circuit)  # only when asked for
+    text = draw.to_dot(circuit, opened={"q"}, ids="p-")
+    nodes = node_lines(text)
+    assert nodes["x"].endswith(', tooltip="input", id="p-n-x"')
+    assert nodes["p"].endswith('id="p-n-p"') and nodes["q/sq"].endswith('id="p-n-q/sq"')
+    assert f'graph [label=<q: scaled_square>, {draw.CLUSTER_STYLE}, id="p-c-q"];' in text
+    edges = {line.strip() for line in text.splitlines() if "->" in line}
+    label = '<font color="darkgreen">-1.00</font><br/><font color="red">-0.50</font>'
+    assert f'"y" -> "q/sq" [label=<{label}>, id="p-w-1-q/sq"];' in edges
+    assert any(line.endswith('id="p-w-0-f"];') and line.startswith('"p" -> "f"') for line in edges)
+    assert any(line.startswith('"f" -> "f#output"') and line.endswith('id="p-o-f"];') for line in edges)
+    values_only = draw.to_dot(circuit, ids="p-", grads=False)
+    assert '"p#1" -> "p" [label=<<font color="darkgreen">3.00</font>>, id="p-w-1-p"];' in values_only
 
 
 def test_circuits_without_modules_draw_the_same_expanded():
@@ -612,3 +660,103 @@ def test_notebook_pictures_collapse_modules(monkeypatch, tmp_path):
     assert '"f" [shape=box3d' in circuit._repr_svg_()
     assert '"f" [shape=box3d' in circuit.run()._repr_svg_()
     assert "cluster_f" in draw.svg(circuit, expand=True)
+
+
+# -- forward mode: --tangent ---------------------------------------------------
+
+BLUE = re.compile(r'<font color="blue">tan (.*?)</font>')
+
+
+def tangent_wires(text: str) -> dict[tuple[str, str], list[tuple[str, str | None]]]:
+    """``(tail, head) -> [(value, tangent), ...]``: the wires of a drawing made with ``--tangent``."""
+    found: dict[tuple[str, str], list[tuple[str, str | None]]] = defaultdict(list)
+    for line in text.splitlines():
+        match = EDGE.match(line)
+        if match is None:
+            continue
+        tail, head, label = match.groups()
+        [value] = GREEN.findall(label)
+        tangent = BLUE.findall(label)
+        assert RED.findall(label) == [] and len(tangent) <= 1, line  # no gradient in forward mode
+        found[tail, head].append((value, tangent[0] if tangent else None))
+    return found
+
+
+def test_tangent_labels_each_wire_with_its_sources_tangent(tmp_path, capsys):
+    text = draw_cli(tmp_path, capsys, NEURON, "--tangent", "x0=1", "--precision", "4")
+    assert (
+        'label=<neuron: <font color="darkgreen">values</font> and '
+        '<font color="blue">tangents along x0=1</font> on each wire>' in text
+    )
+    assert "gradients of" not in text
+    circuit = gatekit.load(NEURON)
+    result = circuit.run(tangents={"x0": 1.0})
+    moved = result.node_tangents
+    assert main(["run", NEURON, "--tangent", "x0=1", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["tangents"]["f"] == moved["f"] == 0.39322386648296376
+    found = tangent_wires(text)
+    for (tail, head), labels in found.items():
+        if head.endswith("#output"):
+            assert labels == [(decimals(result.values[tail], 4), decimals(moved[tail], 4))]
+        elif "#" in tail:  # a constant: it does not move, and its wire says nothing of a tangent
+            assert labels[0][1] is None
+        else:
+            assert labels == [(decimals(result.values[tail], 4), decimals(moved[tail], 4))], (tail, head)
+    assert found["x0", "wx0"] == [("-1.0000", "1.0000")]
+    assert found["w0", "wx0"] == [("2.0000", "0.0000")]  # w0 does not move
+    assert found["f", "f#output"] == [("0.7311", "0.3932")]
+    assert sum(map(len, found.values())) == 14
+
+
+def test_tangent_with_a_module_drawn_collapsed_and_expanded(tmp_path, capsys):
+    graph = str(GRAPHS / "neuron_modules.yaml")
+    circuit = gatekit.load(graph)
+    moved = circuit.run(tangents={"x0": 1.0}).node_tangents
+    for expand in ([], ["--expand"]):
+        found = tangent_wires(draw_cli(tmp_path, capsys, graph, "--tangent", "x0=1", *expand))
+        for (tail, head), labels in found.items():
+            if "#" not in tail:
+                assert {tangent for _, tangent in labels} == {decimals(moved[tail], 2)}, (tail, head)
+
+
+def test_tangent_in_svg(tmp_path, capsys):
+    if not HAVE_DOT and not os.environ.get("GATEKIT_REQUIRE_GRAPHVIZ"):
+        pytest.skip("Graphviz's dot is not installed")
+    text = draw_cli(tmp_path, capsys, NEURON, "--tangent", "x0=1", name="g.svg")
+    assert 'fill="blue"' in text and ">tan 0.39<" in text and ">tangents along x0=1<" in text
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (
+            ["--of", "dot"],
+            "error: draw: --of chooses the gradient of the backward pass, and draw --tangent shows the "
+            "tangents instead: give one or the other",
+        ),
+        (
+            ["--seed-grad", "2"],
+            "error: draw: --seed-grad chooses the gradient of the backward pass, and draw --tangent shows "
+            "the tangents instead: give one or the other",
+        ),
+        (
+            ["--no-grads"],
+            "error: draw: --no-grads leaves the gradients out, and draw --tangent shows the tangents "
+            "instead: give one or the other",
+        ),
+    ],
+)
+def test_tangent_refuses_the_backward_passs_options(tmp_path, capsys, given, message):
+    out = tmp_path / "g.dot"
+    line = one_error(capsys, ["draw", NEURON, "-o", str(out), "--tangent", "x0=1", *given])
+    assert line == message
+    assert not out.exists()
+
+
+def test_a_bad_tangent_names_tangent(tmp_path, capsys):
+    out = str(tmp_path / "g.dot")
+    line = one_error(capsys, ["draw", NEURON, "-o", out, "--tangent", "q=1"])
+    assert line.startswith("error: --tangent q=1: name 'q' names no input or param of ")
+    line = one_error(capsys, ["draw", NEURON, "-o", out, "--tangent", "x0"])
+    assert line == "error: --tangent x0: expected NAME=VALUE, for example --tangent x0=1.5"

@@ -623,7 +623,8 @@ def test_vjp_gate_passes_check_gate(
     gate = REGISTRY[name]
     rows = check_gate(gate, attrs=attrs, shapes=shapes, count=3, seed=seed, step=STEP, rtol=RTOL, atol=ATOL)
     examples = gate.spec.examples if shapes is None else shapes
-    assert len(rows) == 3 * len(examples) * gate.spec.arity
+    # per point and input: the gradient, forward mode against reverse, gate_jvp against differences
+    assert len(rows) == 3 * len(examples) * gate.spec.arity * 3
     assert not any(row.skipped for row in rows)  # smooth everywhere: no kinks, all finite
 
 
@@ -990,7 +991,7 @@ def test_random_points_repeat_the_last_example_shape_for_more_variadic_inputs() 
     points = random_points(gate, 2, arity=4)
     assert [[np.shape(x) for x in point] for point in points] == [[(2, 3), (3,), (3,), (3,)]] * 2
     rows = check_gate(gate, arity=4, count=2)
-    assert len(rows) == 2 * 4
+    assert len(rows) == 2 * 4 * 2  # per point and input: the gradient, and forward mode against reverse
     assert all(row.ok for row in rows)
 
 
@@ -1023,7 +1024,8 @@ def test_check_cli_checks_a_gate_at_its_examples() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1] == "16 checks: 16 ok, 0 skipped, 0 failed"
+    # 4 examples, 2 points each, 2 inputs: the gradient, forward against reverse, gate_jvp against differences
+    assert done.stdout.splitlines()[-1] == "48 checks: 48 ok, 0 skipped, 0 failed"
 
 
 # Circuits with gates that are not elementwise, through gatekit.loads.

@@ -97,6 +97,11 @@ def test_only_the_first_run_of_each_kind_is_checked(registry: GateRegistry) -> N
     assert fine._checked == {False}
     fine.run(x=np.array([1.0, 2.0]))
     assert fine._checked == {False, True}
+    fine.run(x=np.array([1.0, 2.0]))  # too small for the buffer pool
+    assert fine._checked == {False, True}
+    fine.run(x=np.ones(20_000))
+    fine.run(x=np.ones(20_000))  # the first run that may compute into the pool's buffers
+    assert fine._checked == {False, True, "pooled"}
 
 
 def test_check_finite_names_the_first_gate_that_makes_a_nan_or_inf_forward() -> None:

@@ -197,7 +197,7 @@ def test_explicit_plugins_fail_loudly(tmp_path: Path) -> None:
     done = gatekit_cli("gates", "-p", str(plugin))
     assert done.returncode == 2
     assert "hook gate_forward" in done.stderr
-    assert "(gate_forward takes: inputs, attrs)" in done.stderr
+    assert "(gate_forward takes: inputs, attrs, out)" in done.stderr
 
 
 # -- a circuit names what it needs ------------------------------------------------
@@ -243,7 +243,9 @@ def _gate(source: str, name: str, tmp_path: Path) -> object:
 
 def test_check_gate_passes_a_right_gradient(tmp_path: Path) -> None:
     rows = check_gate(_gate(CUBE, "Cube", tmp_path), count=4)
-    assert len(rows) == 8  # 4 float points and 4 array points, one input each
+    # 4 float points and 4 array points, one input each, its gradient and forward mode against
+    # reverse (not elementwise: no batched rows)
+    assert len(rows) == 16
     assert all(row.ok and not row.note for row in rows)
 
 
@@ -286,8 +288,8 @@ def test_check_gate_finds_a_wrong_gradient_in_one_array_element(tmp_path: Path) 
 
 def test_check_gate_skips_kinks() -> None:
     rows = check_gate("relu", points=[(0.0,), (1.0,)])
-    assert [row.note for row in rows] == ["kink", ""]
-    assert all(row.ok for row in rows)
+    assert [row.note for row in rows if row.where.startswith("point")] == ["kink", ""]
+    assert all(row.ok for row in rows)  # and relu on both points at once gives what it gives one by one
 
 
 def test_compare_gate_refuses_a_wrong_number_of_gradients() -> None:
@@ -409,10 +411,11 @@ def test_check_cli_passes_a_right_gate_and_fails_a_wrong_one(tmp_path: Path) -> 
     wrong.write_text(textwrap.dedent(WRONG_CUBE))
     done = gatekit_cli("check", "--gate", "tcube", "-p", str(right))
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[-1] == "10 checks: 10 ok, 0 skipped, 0 failed"
+    assert done.stdout.splitlines()[-1] == "20 checks: 20 ok, 0 skipped, 0 failed"
     done = gatekit_cli("check", "--gate", "wrong_cube", "-p", str(wrong), "--points", "1")
     assert done.returncode == 1
-    assert done.stdout.splitlines()[-1] == "2 checks: 0 ok, 0 skipped, 2 failed"
+    # forward mode agrees with reverse: both take the same (wrong) local gradient
+    assert done.stdout.splitlines()[-1] == "4 checks: 2 ok, 0 skipped, 2 failed"
     first = done.stderr.splitlines()[0]
     assert first.startswith("error: gate 'wrong_cube', point 0, input 0 at inputs (")
     assert "analytic" in first

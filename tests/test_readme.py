@@ -63,7 +63,13 @@ def test_every_built_in_gate_is_in_the_gates_tables() -> None:
 
 def test_the_python_examples_run(monkeypatch) -> None:
     monkeypatch.chdir(ROOT)
-    for heading in ("## Python API", "### Arrays and batches", "## Training"):
+    for heading in (
+        "## Python API",
+        "### Arrays and batches",
+        "### Whole Jacobians",
+        "### Forward mode, and the gradient",
+        "## Training",
+    ):
         exec(compile(_block_after(heading, "python"), "README.md", "exec"), {})  # the README's own code
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from collections.abc import Iterable
@@ -15,23 +16,25 @@ from typing import Any
 
 from gatekit import testing
 from gatekit.api import Circuit
+from gatekit.engine.jacobian import check_of, check_wrt, compute_jacobian, plan_jacobian
 from gatekit.engine.library import check_library
 from gatekit.errors import GatekitError, LoadError, Location, PluginWarning, UsageError, printable
 from gatekit.format.document import Document, read_bytes, read_file
 from gatekit.format.parse import is_library
 from gatekit.format.yamlsource import Reader
-from gatekit.io.inputs import check_leaf_names, read_inputs
-from gatekit.io.outputs import check_results_path, write_outputs
+from gatekit.io.inputs import INPUT_TYPES, check_leaf_names, read_array, read_inputs
+from gatekit.io.outputs import check_jacobian_path, check_results_path, write_jacobian, write_outputs
 from gatekit.limits import read_stream
 from gatekit.plugin.registry import GateRegistry, default_registry
 from gatekit.views import draw as drawing
 from gatekit.views import explain as explaining
-from gatekit.views import report
+from gatekit.views import jacobian as jacobians
+from gatekit.views import player, report
 from gatekit.views.schema import circuit_schema
 from gatekit.views.text import json_text
 from gatekit.views.trace import trace
 
-__all__ = ["check", "draw", "explain", "gates", "run", "schema", "validate"]
+__all__ = ["check", "draw", "explain", "gates", "jacobian", "run", "schema", "validate"]
 
 STDIN = "-"
 #: Infinity and not-a-number as people type them on a command line (YAML wants .inf and .nan).
@@ -75,29 +78,60 @@ def _load(args: argparse.Namespace, registry: GateRegistry | None = None) -> Cir
     return Circuit.from_document(document, registry if registry is not None else _registry(args))
 
 
-def _overrides(items: Iterable[str]) -> dict[str, tuple[Any, Location]]:
-    """Each ``--set NAME=VALUE``: its value, read as a circuit file's value is, and its place."""
+def _overrides(items: Iterable[str], flag: str = "--set") -> dict[str, tuple[Any, Location]]:
+    """Each ``--set NAME=VALUE`` (or ``flag``): its value, read as a file's value is, and its place."""
     found: dict[str, tuple[Any, Location]] = {}
     for item in items:
-        place = Location(f"--set {item}")
+        place = Location(f"{flag} {item}")
         name, sep, text = item.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise UsageError("expected NAME=VALUE, for example --set x0=1.5", place)
+            raise UsageError(f"expected NAME=VALUE, for example {flag} x0=1.5", place)
         if not text.strip():
-            raise UsageError(f"the value is missing: write --set {name}=VALUE", place)
+            raise UsageError(f"the value is missing: write {flag} {name}=VALUE", place)
         if name in found:
-            raise UsageError(f"{name!r} is set twice (first by {found[name][1]})", place)
-        if text.strip().lower() in _FLOAT_WORDS:  # inf, -inf, nan: as float() reads them
-            found[name] = (float(text), place)
-            continue
-        reader = Reader(place.file)
-        try:
-            value = reader.value(reader.compose(text), f"the value of {name!r}")
-        except GatekitError as exc:  # the value's problem, placed at the option rather than in it
-            raise UsageError(exc.message, place) from None
-        found[name] = (value, place)
+            what = "set" if flag == "--set" else "given"
+            raise UsageError(f"{name!r} is {what} twice (first by {found[name][1]})", place)
+        found[name] = (_value_text(text, place, f"the value of {name!r}"), place)
     return found
+
+
+def _value_text(text: str, place: Location, what: str) -> Any:
+    """A value written on the command line, read as a circuit file's value is."""
+    if text.strip().lower() in _FLOAT_WORDS:  # inf, -inf, nan: as float() reads them
+        return float(text)
+    reader = Reader(place.file)
+    try:
+        return reader.value(reader.compose(text), what)
+    except GatekitError as exc:  # the value's problem, placed at the option rather than in it
+        raise UsageError(exc.message, place) from None
+
+
+def _seed_grad(text: str | None, of: str) -> Any:
+    """``--seed-grad VALUE|FILE``: a data file when one has that name, else a value."""
+    if text is None:
+        return None
+    if os.path.splitext(text)[1].lower() in INPUT_TYPES:
+        return read_array(text, of)
+    return _value_text(text, Location(f"--seed-grad {text}"), "the seed gradient")
+
+
+def _tangents(args: argparse.Namespace, circuit: Circuit) -> dict[str, Any] | None:
+    """Each ``--tangent NAME=VALUE``, its name checked as a leaf's."""
+    if not args.tangents:
+        return None
+    found = _overrides(args.tangents, "--tangent")
+    for name, (_, place) in found.items():
+        check_leaf_names(circuit, [name], "name", place)
+    return {name: value for name, (value, _) in found.items()}
+
+
+def _gradient_of(args: argparse.Namespace, circuit: Circuit) -> tuple[str | None, Any]:
+    """``--of NAME`` (checked before anything runs) and ``--seed-grad``: what backprop starts from."""
+    of = args.of
+    if of is not None:
+        circuit.plan_for(of)  # an unknown name fails before anything runs
+    return of, _seed_grad(args.seed_grad, of or circuit.outputs[0])
 
 
 def _leaf_values(args: argparse.Namespace, circuit: Circuit) -> dict[str, Any]:
@@ -112,15 +146,47 @@ def _leaf_values(args: argparse.Namespace, circuit: Circuit) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     if args.output is not None:
         check_results_path(args.output)
-    _overrides(args.overrides)  # a malformed --set fails before the circuit is read
+    _overrides(args.overrides)  # a malformed --set or --tangent fails before the circuit is read
+    _overrides(args.tangents, "--tangent")
     circuit = _load(args)
-    result = circuit.run(_leaf_values(args, circuit), check_finite=args.check_finite)
+    values = _leaf_values(args, circuit)
+    of, seed = _gradient_of(args, circuit)
+    tangents = _tangents(args, circuit)
+    result = circuit.run(values, check_finite=args.check_finite, of=of, seed_grad=seed, tangents=tangents)
     if args.output is not None:
         write_outputs(args.output, result)
     if args.json:
-        print(json_text({"outputs": result.outputs, "grads": result.grads, "values": result.values}))
+        shown: dict[str, Any] = {"outputs": result.outputs, "grads": result.grads, "values": result.values}
+        if of is not None:
+            shown["of"] = result.of
+        if tangents is not None:
+            shown["tangents"] = result.tangents
+        print(json_text(shown))
     else:
-        print("\n".join(report.run_lines(circuit, result)))
+        print("\n".join(report.run_lines(circuit, result, tangents)))
+    return 0
+
+
+def jacobian(args: argparse.Namespace) -> int:
+    if args.output is not None:
+        check_jacobian_path(args.output)
+    _overrides(args.overrides)  # a malformed --set fails before the circuit is read
+    circuit = _load(args)
+    for name in args.of:
+        check_of(circuit, name, Location(f"--of {name}"))
+    for name in args.wrt:
+        check_wrt(circuit, name, Location(f"--wrt {name}"))
+    values = _leaf_values(args, circuit)
+    plan = plan_jacobian(circuit, values, of=args.of or None, wrt=args.wrt or None, mode=args.mode)
+    if not args.json and args.output is None:
+        jacobians.check_table(plan)  # too large to print: said before the passes run
+    result = compute_jacobian(circuit, plan, values)
+    if args.output is not None:
+        write_jacobian(args.output, result)
+    if args.json:
+        print(json_text(jacobians.jacobian_json(result)))
+    else:
+        print("\n".join(jacobians.jacobian_lines(result, written=args.output)))
     return 0
 
 
@@ -157,6 +223,8 @@ def check(args: argparse.Namespace) -> int:
         raise UsageError("check: give either GRAPH or --gate NAME")
     if args.gate is not None and (args.overrides or args.inputs):
         raise UsageError("check --gate: --set and --inputs apply to a circuit (check GRAPH)")
+    if args.gate is not None and (args.of is not None or args.seed_grad is not None):
+        raise UsageError("check --gate: --of and --seed-grad apply to a circuit (check GRAPH)")
     if args.gate is None and (args.points is not None or args.seed is not None):
         given = "--points" if args.points is not None else "--seed"
         raise UsageError(
@@ -181,7 +249,9 @@ def check(args: argparse.Namespace) -> int:
     else:
         _overrides(args.overrides)
         circuit = _load(args, registry)
-        rows = testing.check_circuit(circuit, _leaf_values(args, circuit), raise_on_failure=False)
+        values = _leaf_values(args, circuit)
+        of, seed = _gradient_of(args, circuit)
+        rows = testing.check_circuit(circuit, values, of=of, seed_grad=seed, raise_on_failure=False)
     print("\n".join(report.check_lines(rows)))
     for row in rows:
         if not row.ok:
@@ -194,26 +264,60 @@ def schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tangents_alone(args: argparse.Namespace, command: str, instead: str) -> None:
+    """Refuse ``--tangent`` with ``--of``, ``--seed-grad`` or ``--no-grads``: forward mode replaces them."""
+    if not args.tangents:
+        return
+    if args.of is not None or args.seed_grad is not None:
+        given = "--of" if args.of is not None else "--seed-grad"
+        raise UsageError(
+            f"{command}: {given} chooses the gradient of the backward pass, and {command} --tangent "
+            f"{instead}: give one or the other"
+        )
+    if getattr(args, "no_grads", False):
+        raise UsageError(
+            f"{command}: --no-grads leaves the gradients out, and {command} --tangent {instead}: "
+            "give one or the other"
+        )
+
+
 def explain(args: argparse.Namespace) -> int:
     _bounded("explain --digits", args.digits, 1, 17, "significant digits (a float64 holds 17)")
-    _overrides(args.overrides)
+    _tangents_alone(args, "explain", "writes the forward-mode pass instead")
+    _overrides(args.overrides)  # a malformed --set or --tangent fails before the circuit is read
+    _overrides(args.tangents, "--tangent")
     circuit = _load(args)
-    steps = trace(circuit, _leaf_values(args, circuit))
+    values = _leaf_values(args, circuit)
+    of, seed = _gradient_of(args, circuit)
+    steps = trace(circuit, values, of=of, seed_grad=seed, tangents=_tangents(args, circuit))
     if args.json:
-        print(json_text(explaining.explain_json(steps, expand=args.expand)))
+        data = explaining.explain_json(steps, expand=args.expand)
+        print(json_text({"of": of, **data} if of is not None else data))
     else:
         print("\n".join(explaining.explain_lines(circuit, steps, args.digits, expand=args.expand)))
     return 0
 
 
 def draw(args: argparse.Namespace) -> int:
-    drawing.check_path(args.output)  # the file type, its folder, Graphviz: before anything runs
+    # the file type, its folder, Graphviz: before anything runs
+    fmt = drawing.check_path(args.output, drawing.FORMATS + player.FORMATS)
     _bounded("draw --precision", args.precision, 0, 17, "decimals")
-    _overrides(args.overrides)
+    _tangents_alone(args, "draw", "shows the tangents instead")
+    _overrides(args.overrides)  # a malformed --set or --tangent fails before the circuit is read
+    _overrides(args.tangents, "--tangent")
     circuit = _load(args)
     values = _leaf_values(args, circuit)
-    text = drawing.to_dot(
-        circuit, values, grads=not args.no_grads, precision=args.precision, expand=args.expand
-    )
-    drawing.save(args.output, text)
+    of, seed = _gradient_of(args, circuit)
+    options = {
+        "grads": not args.no_grads,
+        "precision": args.precision,
+        "expand": args.expand,
+        "of": of,
+        "seed_grad": seed,
+        "tangents": _tangents(args, circuit),
+    }
+    if fmt == "html":  # the page that plays the run
+        player.write(args.output, circuit, values, **options)
+    else:
+        drawing.save(args.output, drawing.to_dot(circuit, values, **options))
     return 0

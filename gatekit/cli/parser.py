@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 import gatekit
 from gatekit.cli import commands
 from gatekit.cli import train as train_command
+from gatekit.engine.jacobian import MODES
 from gatekit.views import draw
 
 __all__ = ["CommandLineError", "Parser", "build"]
@@ -68,6 +69,35 @@ def _subcommand(
     return parser
 
 
+def _gradient_options(parser: argparse.ArgumentParser) -> None:
+    """``--of NAME`` and ``--seed-grad VALUE|FILE``: which gradient backprop computes."""
+    parser.add_argument(
+        "--of",
+        metavar="NAME",
+        help="take the gradient of NAME, any output or gate, instead of the first output",
+    )
+    parser.add_argument(
+        "--seed-grad",
+        metavar="VALUE|FILE",
+        help="start backprop from this gradient at the output (default 1, ones for an array): a value "
+        "as --set takes ('[1, 0]'), or a .npz, .csv or .json file holding one; gives a vector-Jacobian "
+        "product",
+    )
+
+
+def _tangent_option(parser: argparse.ArgumentParser, does: str) -> None:
+    """``--tangent NAME=VALUE``, repeatable: forward mode."""
+    parser.add_argument(
+        "--tangent",
+        dest="tangents",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="forward mode: move input or param NAME in direction VALUE (a number, or an array of its "
+        f"shape; the others stay) and {does}; repeat for more leaves",
+    )
+
+
 def build() -> Parser:
     """The ``gatekit`` parser, with every subcommand."""
     common = Parser(add_help=False)
@@ -119,11 +149,15 @@ def build() -> Parser:
             "gatekit run graphs/neuron.yaml --set x0=1.5 --set 'w0=[1, 2]'",
             "gatekit run graphs/neuron_batch.yaml --inputs graphs/data/neuron_batch.csv --json",
             "gatekit run graphs/neuron.yaml -o run.npz",
+            "gatekit run graphs/neuron.yaml --tangent x0=1",
+            "gatekit run graphs/neuron.yaml --of dot",
             "cat graphs/neuron.yaml | gatekit run -",
         ],
         parents=[common, circuit_options],
     )
     run.add_argument("--json", action="store_true", help="print one JSON object (strict JSON)")
+    _gradient_options(run)
+    _tangent_option(run, "print how every output moves")
     run.add_argument(
         "--check-finite",
         action="store_true",
@@ -135,6 +169,55 @@ def build() -> Parser:
         metavar="FILE.npz",
         help="also save outputs, gradients and every value to FILE.npz (keys outputs/NAME, grads/NAME, "
         "values/NAME)",
+    )
+
+    jacobian = _subcommand(
+        subcommands,
+        "jacobian",
+        commands.jacobian,
+        summary="the whole Jacobian of outputs with respect to inputs and params",
+        description="Compute the Jacobian of the outputs (or those --of names) with respect to every input\n"
+        "and param (or those --wrt names): by reverse passes, one per output element, or by\n"
+        "forward passes, one per leaf element, whichever needs fewer (--mode chooses). Print it\n"
+        "as a table, a row per output element and a column per leaf element, with the mode and\n"
+        "the number of passes; --json and -o FILE.npz give every block d OUT / d LEAF, of the\n"
+        "output's shape followed by the leaf's, at any size.",
+        examples=[
+            "gatekit jacobian graphs/arm.yaml",
+            "gatekit jacobian graphs/arm.yaml --wrt theta",
+            "gatekit jacobian graphs/arm.yaml --of x --of y --wrt theta --mode reverse",
+            "gatekit jacobian graphs/neuron_batch.yaml --inputs graphs/data/neuron_batch.csv -o jacobian.npz",
+            "gatekit jacobian graphs/neuron.yaml --of dot --json",
+        ],
+        parents=[common, circuit_options],
+    )
+    jacobian.add_argument(
+        "--of",
+        action="append",
+        default=[],
+        metavar="OUT",
+        help="differentiate OUT, an output or any gate (default: every output); repeat for more",
+    )
+    jacobian.add_argument(
+        "--wrt",
+        action="append",
+        default=[],
+        metavar="LEAF",
+        help="with respect to input or param LEAF (default: every input and param); repeat for more",
+    )
+    jacobian.add_argument(
+        "--mode",
+        choices=MODES,
+        default="auto",
+        help="reverse (a pass per output element), forward (a pass per leaf element), or auto: whichever "
+        "needs fewer passes (the default)",
+    )
+    jacobian.add_argument("--json", action="store_true", help="print one JSON object (strict JSON)")
+    jacobian.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE.npz",
+        help="also save every block to FILE.npz, under the key 'd OUT / d LEAF'",
     )
 
     validate = _subcommand(
@@ -177,6 +260,7 @@ def build() -> Parser:
             "gatekit check --gate sigmoid",
             "gatekit check --gate pow --points 20 --seed 3",
             "gatekit check graphs/neuron.yaml --set x0=0.5",
+            "gatekit check graphs/neuron.yaml --of dot",
         ],
         parents=[common, leaf_options],
     )
@@ -186,6 +270,7 @@ def build() -> Parser:
         "--points", type=int, metavar="N", help="random points per shape, with --gate (default 5)"
     )
     check.add_argument("--seed", type=int, help="seed of the random points, with --gate (default 0)")
+    _gradient_options(check)
 
     explain = _subcommand(
         subcommands,
@@ -196,15 +281,21 @@ def build() -> Parser:
         "reverse, the gradient arriving at each gate, each local gradient, its product with the\n"
         "upstream gradient, and how the products add up into each input's gradient. A module\n"
         "use is one gate, whose wires carry what comes back through the whole module; --expand\n"
-        "shows the gates inside instead.",
+        "shows the gates inside instead. With --tangent, the forward-mode pass instead of the\n"
+        "backward one: for each gate a tangent reaches, each input's tangent, the local gradient,\n"
+        "their product and the sum into the gate's tangent.",
         examples=[
             "gatekit explain graphs/neuron.yaml",
             "gatekit explain graphs/neuron.yaml --digits 2",
+            "gatekit explain graphs/neuron.yaml --tangent x0=1",
+            "gatekit explain graphs/neuron.yaml --of dot",
             "gatekit explain graphs/neuron_modules.yaml --expand --json",
         ],
         parents=[common, circuit_options],
     )
     explain.add_argument("--json", action="store_true", help="print one JSON object, at full precision")
+    _gradient_options(explain)
+    _tangent_option(explain, "write the forward-mode pass instead of the backward one")
     explain.add_argument(
         "--expand", action="store_true", help="a row for every gate inside module uses (default: one per use)"
     )
@@ -298,23 +389,30 @@ def build() -> Parser:
         subcommands,
         "draw",
         commands.draw,
-        summary="draw the circuit with values and gradients on its wires (.dot, .svg, .png)",
+        summary="draw the circuit with values and gradients on its wires (.dot, .svg, .png, .html)",
         description="Draw the circuit left to right with each wire's forward value (green) and the gradient\n"
         "sent back along it (red). FILE's extension picks the format: .dot is Graphviz text;\n"
-        ".svg and .png run Graphviz's `dot` program (the system package graphviz). Above\n"
+        ".svg and .png run Graphviz's `dot` program (the system package graphviz); .html is a\n"
+        "page that plays the run gate by gate, forward then back, offline in any browser. Above\n"
         f"{draw.LABEL_LIMIT} gates the wires are left unlabelled. A module use is one node; --expand\n"
-        "draws the gates inside, boxed per module use.",
+        "draws the gates inside, boxed per module use. With --tangent, each wire carries its value\n"
+        "and its tangent (blue) instead, and the page plays the forward-mode pass after the forward one.",
         examples=[
             "gatekit draw graphs/neuron.yaml -o neuron.svg",
+            "gatekit draw graphs/neuron.yaml -o neuron.html",
             "gatekit draw graphs/neuron_modules.yaml -o neuron.png --expand",
             "gatekit draw graphs/fanout.yaml -o fanout.dot --no-grads --precision 3",
+            "gatekit draw graphs/neuron.yaml -o dot.svg --of dot",
+            "gatekit draw graphs/neuron.yaml -o neuron.svg --tangent x0=1",
         ],
         parents=[common, circuit_options],
     )
     drawing.add_argument(
-        "-o", "--output", required=True, metavar="FILE", help="FILE.dot, FILE.svg or FILE.png"
+        "-o", "--output", required=True, metavar="FILE", help="FILE.dot, FILE.svg, FILE.png or FILE.html"
     )
     drawing.add_argument("--no-grads", action="store_true", help="values only, no gradients")
+    _gradient_options(drawing)
+    _tangent_option(drawing, "label each wire with its tangent (blue) instead of its gradient")
     drawing.add_argument(
         "--expand",
         action="store_true",

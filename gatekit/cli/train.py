@@ -179,8 +179,17 @@ def train(args: argparse.Namespace) -> int:
     for name, (_, place) in _overrides(args.overrides).items():
         check_leaf_names(circuit, [name], "name", place)
     data = read_inputs(args.inputs, circuit) if args.inputs else training.own_data(circuit)
-    eval_data = training.held_out_data(solver, solver_file, circuit)
-    trainer = Trainer(circuit, data, solver, eval_data=eval_data, fixed=fixed)
+    eval_file = training.held_out_file(solver, solver_file)
+    eval_data = read_inputs(eval_file, circuit) if eval_file is not None else None
+    trainer = Trainer(
+        circuit,
+        data,
+        solver,
+        eval_data=eval_data,
+        fixed=fixed,
+        data_place=Location(args.inputs) if args.inputs else None,
+        eval_place=Location(eval_file) if eval_file is not None else None,
+    )
     if args.resume is not None:
         trainer.load_state(read_checkpoint(args.resume), Location(args.resume))
     every = solver.checkpoint_every

@@ -16,7 +16,7 @@ pictures added from the views.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 from typing import Any, ClassVar, TypeVar
 
@@ -24,13 +24,16 @@ import networkx as nx
 import numpy as np
 
 from gatekit.engine import scheduler
-from gatekit.engine.broadcast import sum_to_shape
+from gatekit.engine.batching import BatchedPlan, batch
+from gatekit.engine.broadcast import shape_of, sum_to_shape
+from gatekit.engine.buffers import BufferPool
 from gatekit.engine.compiler import Plan, compile_plan
-from gatekit.engine.graph import CircuitGraph, build_graph
-from gatekit.engine.guards import guarded
-from gatekit.engine.scheduler import Observer
+from gatekit.engine.graph import CircuitGraph, build_graph, cone_of
+from gatekit.engine.guards import NotScalar, checked_tangent, fault_of, guarded, guarded_batched
+from gatekit.engine.jacobian import Jacobian, Mode, compute_jacobian, plan_jacobian
+from gatekit.engine.scheduler import Observer, TangentHook, TangentObserver
 from gatekit.engine.validate import ValidCircuit, check_module_names, validate
-from gatekit.errors import GatekitError, Location, UsageError
+from gatekit.errors import GatekitError, Location, PluginError, UsageError
 from gatekit.format.document import Document, collector_paused, read_file, read_text
 from gatekit.format.modules import expand, load_imports
 from gatekit.format.parse import CircuitDef
@@ -45,23 +48,54 @@ class Result:
     """One run's numbers: ``outputs``, ``grads`` (of ``outputs[0]``) and ``values``."""
 
     def __init__(
-        self, plan: Plan, values: list[Any], grads: list[Any], circuit: Circuit | None = None
+        self,
+        plan: Plan,
+        values: list[Any] | np.ndarray,
+        grads: list[Any] | np.ndarray,
+        circuit: Circuit | None = None,
+        tangents: list[Any] | None = None,
     ) -> None:
         self._plan = plan
-        self._values = values
-        self._grads = grads
+        self._tangents = tangents
+        #: a value per slot: a list, or, from a batched run, a float64 vector read as floats when asked
+        self._slots = values
+        self._gradients = grads
         #: the circuit that made this result (``None`` when made by hand)
         self.circuit = circuit
 
     @cached_property
+    def _values(self) -> list[Any]:
+        slots = self._slots
+        return slots.tolist() if isinstance(slots, np.ndarray) else slots
+
+    @cached_property
+    def _grads(self) -> list[Any]:
+        grads = self._gradients
+        return grads.tolist() if isinstance(grads, np.ndarray) else grads
+
+    def _picked(self, slots: Mapping[str, int]) -> dict[str, Any]:
+        """``{name: value}`` for the named slots, as floats even from a batched run's vector."""
+        values = self._slots
+        if type(values) is np.ndarray and "_values" not in self.__dict__:
+            return dict(zip(slots, values[list(slots.values())].tolist(), strict=True))
+        return {name: self._values[slot] for name, slot in slots.items()}
+
+    @cached_property
     def outputs(self) -> Mapping[str, Any]:
         """Each output's value, in the order of ``outputs:``."""
-        return {name: self._values[slot] for name, slot in self._plan.outputs.items()}
+        return self._picked(self._plan.outputs)
 
     @cached_property
     def grads(self) -> Mapping[str, Any]:
         """The gradient of the first output with respect to every input and param."""
-        values, grads, reached = self._values, self._grads, self._plan.reached
+        plan, vector = self._plan, self._gradients
+        if type(vector) is np.ndarray:  # a batched run: numbers only, no array to copy or shape
+            picked = vector[list(plan.leaves.values())].tolist()
+            return {
+                name: grad if slot in plan.reached else 0.0
+                for (name, slot), grad in zip(plan.leaves.items(), picked, strict=True)
+            }
+        values, grads, reached = self._values, self._grads, plan.reached
         shared = {id(value) for value in values if type(value) is np.ndarray}
         with np.errstate(all="ignore"):  # summing inf and -inf is nan, as in the run, not a warning
             return {
@@ -80,9 +114,41 @@ class Result:
         return {name: self._values[slot] for name, slot in self._plan.slots.items()}
 
     @property
+    def of(self) -> str:
+        """The node whose gradient :attr:`grads` holds (``outputs[0]`` unless the run said)."""
+        root = self._plan.root
+        return next(name for name, slot in self._plan.slots.items() if slot == root)
+
+    @cached_property
+    def tangents(self) -> Mapping[str, Any]:
+        """How each output moves along the run's tangents (forward mode); empty without them.
+
+        An output that no tangent reaches moves by 0 (zeros of its shape).
+        """
+        if self._tangents is None:
+            return {}
+        return {name: self._moved(slot) for name, slot in self._plan.outputs.items()}
+
+    @cached_property
+    def node_tangents(self) -> Mapping[str, Any]:
+        """How every node moves along the run's tangents, in file order; empty without them."""
+        if self._tangents is None:
+            return {}
+        return {name: self._moved(slot) for name, slot in self._plan.slots.items()}
+
+    def _moved(self, slot: int) -> Any:
+        tangent = self._tangents[slot] if self._tangents is not None else None
+        value = self._values[slot]
+        if tangent is None:
+            return np.zeros(np.shape(value)) if isinstance(value, np.ndarray) else 0.0
+        if isinstance(value, np.ndarray):
+            return np.array(np.broadcast_to(tangent, value.shape))  # the result's own
+        return float(tangent)
+
+    @property
     def leaves(self) -> dict[str, Any]:
         """The value each input and param had in this run."""
-        return {name: self._values[slot] for name, slot in self._plan.leaves.items()}
+        return self._picked(self._plan.leaves)
 
     def __repr__(self) -> str:
         return f"<Result outputs={self.outputs!r}>"
@@ -98,8 +164,16 @@ class Circuit:
         self.valid = valid
         self._dag = dag
         self.plan = plan
-        # the kinds of run (scalars: False, arrays: True) whose plugin results were checked
-        self._checked: set[bool] = set()
+        # the kinds of run whose plugin results were checked: scalars (False), arrays (True),
+        # arrays computed into the pool's buffers ("pooled")
+        self._checked: set[bool | str] = set()
+        #: arrays of past runs, computed into again once nobody holds them (:mod:`gatekit.engine.buffers`)
+        self.pool = BufferPool()
+        self._batched_plan: BatchedPlan | None = None
+        self._plans: dict[str, Plan] = {}  # plan_for: the plans of other roots than outputs[0]
+        self._tangent_hooks: list[TangentHook | None] | None = None  # forward mode's, per forward step
+        self._batching_decided = False
+        self._initial_vector = np.empty(0)  # plan.initial as a float64 vector, for the batched loops
         # whether the file's own leaf values hold an array (overrides may add one)
         self._array_leaves = any(type(plan.initial[slot]) is np.ndarray for slot in plan.leaves.values())
         #: ``(location, message)`` pairs worth telling the author (unused gates)
@@ -196,6 +270,11 @@ class Circuit:
         check_finite: bool = False,
         observer: Observer | None = None,
         guard: bool = False,
+        batching: bool = True,
+        of: str | None = None,
+        seed_grad: Any = None,
+        tangents: Mapping[str, Any] | None = None,
+        tangent_observer: TangentObserver | None = None,
         **overrides: Any,
     ) -> Result:
         """Run forward and backward; ``values`` and ``overrides`` replace leaves' values.
@@ -213,38 +292,249 @@ class Circuit:
             first run (and the first run with arrays) always does; tools that
             call a circuit again and again to check it (``gatekit.testing``)
             ask for it, so a hook that misbehaves on a later call is named.
-        :raises UsageError: an override names no input or param, or its value
-            is not numeric.
+        :param batching: a run of numbers only may run groups of gates as
+            one call on vectors (see :mod:`gatekit.engine.batching`), which
+            gives the same numbers to the last bit or two; ``False`` runs
+            every gate on its own, as an observed run does.
+        :param of: the node whose gradient ``grads`` holds: any output or
+            gate (default ``outputs[0]``).
+        :param seed_grad: the gradient backprop starts from at ``of``: a
+            number, or an array of its shape (a cotangent: ``grads`` are then
+            a vector-Jacobian product); default 1 (ones for an array).
+        :param tangents: ``{leaf: direction}`` for forward mode: a number or
+            an array of the leaf's shape, zero for leaves not named;
+            :attr:`Result.tangents` then holds how each output moves along
+            that direction (the directional derivative), from one forward
+            pass with the same local gradients backprop uses.
+        :param tangent_observer: told every gate that a tangent reaches (see
+            :class:`gatekit.engine.scheduler.TangentObserver`); ``gatekit
+            explain --tangent`` records the forward-mode pass with one. Such a
+            run is guarded, as one with an ``observer`` is.
+        :raises UsageError: an override, a tangent or ``of`` names nothing
+            the circuit has, or a value is not numeric or of the wrong shape.
+        :raises PluginError: forward mode reaches a ``gate_vjp`` gate that
+            has no ``gate_jvp`` (the message lists every such gate).
         :raises RunError: a gate raised, returned something that is not a
             float64 number or array or the wrong number or shape of gradients
             (checked on guarded runs), or, with ``check_finite``, produced NaN
             or infinity; the message names the gate, its plugin and its
             location.
         """
-        plan = self.plan
+        plan = self.plan_for(of)
         slots = plan.initial.copy()
         arrays = self._array_leaves
+        given = []
         for name, value in {**(values or {}), **overrides}.items():
-            slot = plan.leaves.get(name)
-            if slot is None:
-                known = ", ".join(plan.leaves) or "none"
-                raise UsageError(f"no input or param named {name!r} (known: {known})", Location(self.file))
+            slot = self._leaf_slot(name, "input or param")
             slots[slot] = as_value(value, name)
+            given.append(slot)
             arrays = arrays or type(slots[slot]) is np.ndarray
-        if check_finite or guard or observer is not None or arrays not in self._checked:
-            plan = guarded(plan, finite=check_finite)  # the first run of each kind checks what plugins return
+        seed = 1.0 if seed_grad is None else as_value(seed_grad, "the seed gradient")
+        arrays = arrays or type(seed) is np.ndarray
+        seeds = None if tangents is None else self._tangent_seeds(tangents, slots)
+        plain = of is None and seed_grad is None and seeds is None
+        kind: bool | str = (
+            arrays if plain else f"{arrays} {of}"
+        )  # a plan of its own: checked on its first run
+        observed = observer is not None or tangent_observer is not None  # the run is recorded
+        must_guard = check_finite or guard or observed or kind not in self._checked
+        if not arrays and not observed and batching and plain:
+            batched = self.batched
+            if batched is not None:
+                try:
+                    return self._run_batched(batched, slots, given, must_guard, check_finite)
+                except NotScalar:  # a gate makes arrays of numbers: this circuit runs gate by gate
+                    self.batched = None
+        pool = None
+        pooled = False  # whether gates may be given buffers: the pool knows their shapes
+        if arrays and not observed:  # a record keeps the arrays: none is computed into again
+            leaf_shapes = tuple(shape_of(slots[slot]) for slot in plan.leaves.values())
+            pool = self.pool if BufferPool.worth(leaf_shapes) else None
+        if pool is not None:
+            pool.start(leaf_shapes)
+            pooled = bool(pool.shapes)
+            # the first run computing into buffers checks what plugins return there
+            must_guard = must_guard or (pooled and "pooled" not in self._checked)
+        run_plan = guarded(plan, finite=check_finite) if must_guard else plan  # the first run of each kind
+        tangent_values = None
         if arrays:
             with np.errstate(all="ignore"):  # inf and nan are results, not warnings
-                scheduler.forward_arrays(plan, slots)
-                grads = scheduler.backward(plan, slots, observer)
+                scheduler.forward_arrays(run_plan, slots, pool)
+                _check_seed(seed, slots[plan.root], of or self.outputs[0])
+                if seeds is not None:
+                    tangent_values = self._tangents(plan, slots, seeds, must_guard, tangent_observer)
+                grads = scheduler.backward(run_plan, slots, observer, pool, seed)
+            if pool is not None:
+                made = [slots[step.out] for step in plan.forward]
+                shapes = {step.out: shape_of(value) for step, value in zip(plan.forward, made, strict=True)}
+                pool.finish([*made, *grads], shapes)
+                if pooled:
+                    self._checked.add("pooled")
         else:
-            scheduler.forward(plan, slots)
+            scheduler.forward(run_plan, slots)
+            if seeds is not None:
+                tangent_values = self._tangents(plan, slots, seeds, must_guard, tangent_observer)
             if observer is None:
-                grads = scheduler.backward_floats(plan, slots)
+                grads = scheduler.backward_floats(run_plan, slots, seed)
             else:
-                grads = scheduler.backward(plan, slots, observer)
-        self._checked.add(arrays)
-        return self.result_type(self.plan, slots, grads, self)
+                grads = scheduler.backward(run_plan, slots, observer, seed=seed)
+        self._checked.add(kind)
+        return self.result_type(plan, slots, grads, self, tangent_values)
+
+    def jacobian(
+        self,
+        values: Mapping[str, Any] | None = None,
+        /,
+        *,
+        of: str | Iterable[str] | None = None,
+        wrt: str | Iterable[str] | None = None,
+        mode: Mode = "auto",
+        check_finite: bool = False,
+    ) -> Jacobian:
+        """The whole Jacobian of ``of`` (default: every output) with respect to ``wrt`` (every leaf).
+
+        A reverse pass per output element, or a forward pass per leaf
+        element: ``mode="auto"`` takes whichever needs fewer (reverse on a
+        tie, and where a tangent would reach a gate without ``gate_jvp``);
+        ``"forward"`` and ``"reverse"`` choose. Each pass is a whole run, in
+        a plain loop (see :mod:`gatekit.engine.jacobian` for why the passes
+        are not stacked into one run). ``values`` replace leaves' values, as
+        for :meth:`run`.
+
+        >>> circuit = Circuit.from_text("inputs: {x: 3.0, y: 2.0}\\ngates: {p: {gate: mul, in: [x, y]}}\\n"
+        ...                             "outputs: [p, x]")
+        >>> jacobian = circuit.jacobian()
+        >>> float(jacobian["p", "x"]), float(jacobian["p", "y"]), float(jacobian["x", "y"]), jacobian.mode
+        (2.0, 3.0, 0.0, 'reverse')
+
+        :return: a :class:`~gatekit.engine.jacobian.Jacobian`: ``jacobian[out, leaf]``
+            is a float64 array of ``out``'s shape followed by ``leaf``'s.
+        :raises UsageError: ``of`` names no node or ``wrt`` no leaf (or
+            either names nothing), an unknown ``mode``, or a bad value.
+        :raises PluginError: ``mode="forward"`` reaches a gate without ``gate_jvp``.
+        :raises RunError: a gate failed in a pass.
+        """
+        plan = plan_jacobian(self, values, of=of, wrt=wrt, mode=mode, check_finite=check_finite)
+        return compute_jacobian(self, plan, values, check_finite=check_finite)
+
+    # -- other roots, forward mode ------------------------------------------
+
+    def plan_for(self, of: str | None) -> Plan:
+        """The plan whose backward pass starts from node ``of`` (``None``: ``outputs[0]``), compiled once.
+
+        :raises UsageError: the circuit has no node ``of``.
+        """
+        if of is None or of == self.outputs[0]:
+            return self.plan
+        plan = self._plans.get(of)
+        if plan is None:
+            if of not in self.plan.slots:
+                outputs = ", ".join(self.outputs)
+                raise UsageError(
+                    f"no node named {of!r} to take the gradient of (outputs: {outputs}; any gate or leaf "
+                    "may be named)",
+                    Location(self.file),
+                )
+            slots = self.plan.slots
+            order = sorted(slots, key=slots.__getitem__)  # slots were laid out in the DAG's order
+            cone = cone_of(self.valid, order, of)
+            plan = compile_plan(self.valid, CircuitGraph(self.valid, order, [], cone), of)
+            self._plans[of] = plan
+        return plan
+
+    def _leaf_slot(self, name: str, what: str) -> int:
+        slot = self.plan.leaves.get(name)
+        if slot is None:
+            known = ", ".join(self.plan.leaves) or "none"
+            raise UsageError(f"no {what} named {name!r} (known: {known})", Location(self.file))
+        return slot
+
+    def _tangent_seeds(self, tangents: Mapping[str, Any], slots: list[Any]) -> dict[int, Any]:
+        """Forward mode's starting tangents, by slot, checked against the leaves' values."""
+        seeds = {}
+        for name, value in tangents.items():
+            slot = self._leaf_slot(name, "input or param to give a tangent")
+            tangent = as_value(value, f"the tangent of {name}")
+            leaf = shape_of(slots[slot])
+            if shape_of(tangent) not in ((), leaf):
+                raise UsageError(
+                    f"the tangent of {name!r} has shape {shape_of(tangent)}; {name!r} has shape {leaf} "
+                    "(give a number, or an array of that shape)"
+                )
+            if shape_of(tangent) != leaf:
+                tangent = np.full(leaf, tangent)
+            seeds[slot] = tangent
+        return seeds
+
+    def _tangents(
+        self,
+        plan: Plan,
+        slots: list[Any],
+        seeds: dict[int, Any],
+        guard: bool,
+        observer: TangentObserver | None = None,
+    ) -> list[Any]:
+        """Every slot's tangent, after refusing gates that cannot give one (all of them named).
+
+        ``guard``: check what every hook returns, as a guarded run does.
+        """
+        if self._tangent_hooks is None:
+            self._tangent_hooks = [
+                plan.gates[step.out].gate.bind_tangent(plan.gates[step.out].attrs) for step in plan.forward
+            ]
+        hooks = self._tangent_hooks
+        moving = set(seeds)
+        lacking = []
+        for step, hook in zip(plan.forward, hooks, strict=True):
+            if moving.intersection(step.slots):
+                moving.add(step.out)
+                if hook is None:
+                    lacking.append(plan.gates[step.out])
+        if lacking:
+            listed = ", ".join(bound.describe() for bound in lacking)
+            raise PluginError(
+                f"forward mode needs gate_jvp, which {listed} {'does' if len(lacking) == 1 else 'do'} not "
+                "implement (a gate with gate_vjp gives its tangent only through it)",
+                lacking[0].location,
+            )
+        if guard:
+            hooks = [
+                None if hook is None else checked_tangent(hook, fault_of(plan.gates[step.out]))
+                for step, hook in zip(plan.forward, hooks, strict=True)
+            ]
+        return scheduler.forward_tangents(plan, slots, hooks, seeds, observer)
+
+    @property
+    def batched(self) -> BatchedPlan | None:
+        """How runs of numbers only are batched (:mod:`gatekit.engine.batching`); ``None``: gate by gate.
+
+        :func:`~gatekit.engine.batching.batch` decides it on first use; it may
+        be set (to ``batch(circuit.plan, force=True)``, say, or ``None``).
+        """
+        if not self._batching_decided:
+            self.batched = batch(self.plan)
+        return self._batched_plan
+
+    @batched.setter
+    def batched(self, batched: BatchedPlan | None) -> None:
+        self._batched_plan = batched
+        self._batching_decided = True
+
+    def _run_batched(
+        self, batched: BatchedPlan, slots: list[Any], given: Iterable[int], must_guard: bool, finite: bool
+    ) -> Result:
+        if must_guard:
+            batched = guarded_batched(batched, finite=finite)
+        if not self._initial_vector.size:
+            self._initial_vector = np.array(self.plan.initial, dtype=np.float64)
+        values = self._initial_vector.copy()
+        for slot in given:
+            values[slot] = slots[slot]
+        with np.errstate(all="ignore"):  # inf and nan are results, not warnings
+            scheduler.forward_batched(batched, values)
+            grads = scheduler.backward_batched(batched, values)
+        self._checked.add(False)
+        return self.result_type(self.plan, values, grads, self)
 
     def __repr__(self) -> str:
         return f"<Circuit {self.name or self.file!r}: {len(self.plan.forward)} gates>"
@@ -276,6 +566,15 @@ def as_value(value: Any, name: str) -> Any:
     view = array.view()
     view.flags.writeable = False
     return view
+
+
+def _check_seed(seed: Any, root: Any, name: str) -> None:
+    """A seed gradient must be a number or have its root's shape."""
+    if shape_of(seed) not in ((), shape_of(root)):
+        raise UsageError(
+            f"the seed gradient has shape {shape_of(seed)}; {name!r} has shape {shape_of(root)} "
+            "(give a number, or an array of that shape)"
+        )
 
 
 def _shaped_like(grad: Any, value: Any, shared: set[int]) -> Any:

@@ -70,6 +70,9 @@ class ForwardStep(NamedTuple):
     b: int  # the second input's slot (BINARY)
     gather: Gather  # values -> every input's value, in order (any kind)
     out: int  # the output's slot
+    slots: tuple[int, ...] = ()  # every input's slot, in order (for the batching of scalar circuits)
+    #: the forward hook called with an array to compute into, ``into(inputs, out)``, if the gate takes one
+    into: Callable[..., Any] | None = None
 
 
 class BackwardStep(NamedTuple):
@@ -118,7 +121,7 @@ class Plan:
 
 
 def _lean_forward(step: ForwardStep) -> ForwardTuple:
-    kind, forward, a, b, gather, out = step
+    kind, forward, a, b, gather, out, _, _ = step
     return (kind, forward, a, b, UNUSED_GATHER if kind in (UNARY, BINARY) else gather, out)
 
 
@@ -152,6 +155,7 @@ class _Row:
     forward: Callable[..., Any]
     backward: Callable[..., Any]
     is_vjp: bool
+    into: Callable[..., Any] | None  # the forward hook given an array to compute into, if it takes one
     gather: Gather  # one for both steps
 
     def forward_step(self) -> ForwardStep:
@@ -159,7 +163,7 @@ class _Row:
         kind = _kind(len(inputs))
         a = inputs[0] if kind != MANY else SINK
         b = inputs[1] if kind == BINARY else SINK
-        return ForwardStep(kind, self.forward, a, b, self.gather, self.out)
+        return ForwardStep(kind, self.forward, a, b, self.gather, self.out, tuple(inputs), self.into)
 
     def backward_step(self, targets: tuple[int, ...]) -> BackwardStep:
         inputs = self.inputs
@@ -170,8 +174,12 @@ class _Row:
         return BackwardStep(kind, self.backward, a, b, self.gather, self.out, to_a, to_b, targets)
 
 
-def compile_plan(valid: ValidCircuit, dag: CircuitGraph) -> Plan:
-    """Lay out slots and bind each gate's hooks for the run loops."""
+def compile_plan(valid: ValidCircuit, dag: CircuitGraph, of: str | None = None) -> Plan:
+    """Lay out slots and bind each gate's hooks for the run loops.
+
+    Backprop starts from node ``of`` (default ``outputs[0]``), whose cone of
+    ancestors ``dag.root_cone`` must be.
+    """
     circuit = valid.definition
     slots = {name: i for i, name in enumerate(dag.order, start=SINK + 1)}
     initial: list[Any] = [0.0] * (len(slots) + 1)
@@ -198,7 +206,7 @@ def compile_plan(valid: ValidCircuit, dag: CircuitGraph) -> Plan:
     reached = set(circuit.leaves)
     root_cone = dag.root_cone
     rows: list[_Row] = []
-    bound_hooks: dict[tuple[int, int], tuple[Hooks, Mapping[str, Any]]] = {}
+    bound_hooks: dict[tuple[int, int], tuple[Hooks, Callable[..., Any] | None, Mapping[str, Any]]] = {}
     for name in dag.order:
         bound = valid.gates.get(name)
         if bound is None:
@@ -216,17 +224,17 @@ def compile_plan(valid: ValidCircuit, dag: CircuitGraph) -> Plan:
             if name not in root_cone:
                 targets = None
         key = (id(bound.gate), id(bound.attrs))  # uses that write the same attrs share them (validate)
-        if key not in bound_hooks:
-            bound_hooks[key] = (bound.gate.bind(bound.attrs), bound.attrs)  # the attrs kept: their id stays
-        hooks = bound_hooks[key][0]
-        rows.append(_Row(bound, slots[name], inputs, targets, *hooks, _gather(inputs)))
+        if key not in bound_hooks:  # the attrs kept with the hooks, so that their id stays theirs
+            bound_hooks[key] = (bound.gate.bind(bound.attrs), bound.gate.bind_into(bound.attrs), bound.attrs)
+        hooks, into, _ = bound_hooks[key]
+        rows.append(_Row(bound, slots[name], inputs, targets, *hooks, into, _gather(inputs)))
     # Each list is built in one tight pass, so that its steps lie next to each
     # other in memory in the order the run loop walks them: scattered steps
     # cost a large circuit's run about a third more in cache misses.
     forward = [row.forward_step() for row in rows]
     backward = [row.backward_step(row.targets) for row in reversed(rows) if row.targets is not None]
     leaves = {name: slots[name] for name in circuit.leaves}
-    root = slots[circuit.outputs[0]]
+    root = slots[circuit.outputs[0] if of is None else of]
     targeted = {root} | {slot for step in backward for slot in step.targets}
     return Plan(
         initial=initial,

@@ -24,7 +24,7 @@ from gatekit.engine.validate import ValidCircuit
 from gatekit.errors import CycleError
 from gatekit.format.parse import GateUse
 
-__all__ = ["CircuitGraph", "build_graph", "dag_of"]
+__all__ = ["CircuitGraph", "build_graph", "cone_of", "dag_of"]
 
 
 class CircuitGraph:
@@ -141,6 +141,11 @@ def _depth_first_order(leaves: Mapping[str, object], gates: Mapping[str, GateUse
                 state[name] = _DONE
                 order.append(name)
     return order
+
+
+def cone_of(valid: ValidCircuit, order: list[str], node: str) -> set[str]:
+    """``node`` and every node it depends on, ``order`` being the circuit's (topological)."""
+    return _cone(order, valid.definition.gates, {node})
 
 
 def _cone(order: list[str], gates: Mapping[str, GateUse], outputs: set[str]) -> set[str]:

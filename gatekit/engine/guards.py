@@ -8,7 +8,8 @@ plan with every gate's hooks wrapped so. A circuit runs its first run (and
 its first run with arrays) on the guarded plan, and every run that asks for
 it (``check_finite``, an observer, ``guard=True``: ``gatekit explain``,
 ``draw`` and ``check`` do); all other runs take the bare plan, whose loop
-checks nothing. A fault is a :class:`~gatekit.RunError` naming the gate, its
+checks nothing; :func:`checked_tangent` does the same for a gate's hook in
+forward mode. A fault is a :class:`~gatekit.RunError` naming the gate, its
 gate type, its plugin and its place in the file.
 
 What counts as float64: a Python float (or int), a NumPy ``float64``
@@ -25,13 +26,24 @@ from typing import Any
 
 import numpy as np
 
+from gatekit.engine.batching import BackGroup, BatchedPlan, Group, LoneStep
 from gatekit.engine.broadcast import shape_of
-from gatekit.engine.compiler import VJP, Plan
+from gatekit.engine.compiler import VJP, ForwardStep, Plan
+from gatekit.engine.scheduler import TangentHook
 from gatekit.engine.validate import BoundGate
 from gatekit.errors import PLUGIN_FAULTS, RunError, describe_exception
 from gatekit.plugin.registry import Hooks
 
-__all__ = ["Fault", "checked", "fault_of", "guarded", "refusal"]
+__all__ = [
+    "Fault",
+    "NotScalar",
+    "checked",
+    "checked_tangent",
+    "fault_of",
+    "guarded",
+    "guarded_batched",
+    "refusal",
+]
 
 #: Makes the error for a finding about one gate: ``fault("returned ...")``.
 Fault = Callable[[str], RunError]
@@ -83,9 +95,9 @@ def _check_value(fault: Fault, what: str, value: Any) -> None:
 
 
 def _forward(fn: Callable[..., Any], fault: Fault, is_vjp: bool, finite: bool) -> Callable[..., Any]:
-    def forward(inputs: Sequence[Any]) -> Any:
+    def forward(inputs: Sequence[Any], *out: Any) -> Any:  # out: the array to compute into, for `into`
         try:
-            output = fn(inputs)
+            output = fn(inputs, *out)
         except PLUGIN_FAULTS as exc:
             raise fault(f"failed in gate_forward: {describe_exception(exc)}") from exc
         _check_value(fault, "gate_forward", output)
@@ -121,36 +133,71 @@ def _backward(fn: Callable[..., Any], fault: Fault, is_vjp: bool, finite: bool) 
             grads = fn(inputs, output, *upstream)
         except PLUGIN_FAULTS as exc:
             raise fault(f"failed in {hook}: {describe_exception(exc)}") from exc
-        try:
-            count = len(grads)
-        except TypeError:
-            raise fault(f"returned {type(grads).__name__} from {hook}, not one gradient per input") from None
-        if count != len(inputs):
-            raise fault(f"returned {count} gradient(s) from {hook} for {len(inputs)} input(s)")
-        out_shape = shape_of(output)
-        for position, (grad, value) in enumerate(zip(grads, inputs, strict=True)):
-            _check_value(fault, hook, grad)
-            shape = shape_of(grad)
-            if is_vjp:
-                fits = shape == shape_of(value) or shape == ()
-                wanted = f"input {position}'s shape {shape_of(value)}"
-            else:
-                fits = len(shape) <= len(out_shape) and np.broadcast_shapes(shape, out_shape) == out_shape
-                wanted = f"a shape that broadcasts to the output's {out_shape}"
-            if not fits:
-                raise fault(
-                    f"returned a gradient of shape {shape} for input {position} from {hook}; "
-                    f"expected {wanted}"
-                )
-            if finite and _not_finite(grad) is not None:
-                shown = ", ".join(_short(x) for x in inputs)
-                raise fault(
-                    f"produced {_not_finite(grad)} in the backward pass, in the gradient for input "
-                    f"{position}, from inputs ({shown})"
-                )
+        _check_grads(fault, hook, grads, inputs, output, finite=finite)
         return grads
 
     return backward
+
+
+def _check_grads(
+    fault: Fault, hook: str, grads: Any, inputs: Sequence[Any], output: Any, *, finite: bool
+) -> None:
+    """One gradient per input, each float64, of a shape that fits (``hook`` says whose rule applies)."""
+    try:
+        count = len(grads)
+    except TypeError:
+        raise fault(f"returned {type(grads).__name__} from {hook}, not one gradient per input") from None
+    if count != len(inputs):
+        raise fault(f"returned {count} gradient(s) from {hook} for {len(inputs)} input(s)")
+    out_shape = shape_of(output)
+    for position, (grad, value) in enumerate(zip(grads, inputs, strict=True)):
+        _check_value(fault, hook, grad)
+        shape = shape_of(grad)
+        if hook == "gate_vjp":
+            fits = shape == shape_of(value) or shape == ()
+            wanted = f"input {position}'s shape {shape_of(value)}"
+        else:
+            fits = len(shape) <= len(out_shape) and np.broadcast_shapes(shape, out_shape) == out_shape
+            wanted = f"a shape that broadcasts to the output's {out_shape}"
+        if not fits:
+            raise fault(
+                f"returned a gradient of shape {shape} for input {position} from {hook}; expected {wanted}"
+            )
+        if finite and _not_finite(grad) is not None:
+            shown = ", ".join(_short(x) for x in inputs)
+            raise fault(
+                f"produced {_not_finite(grad)} in the backward pass, in the gradient for input "
+                f"{position}, from inputs ({shown})"
+            )
+
+
+def checked_tangent(hook: TangentHook, fault: Fault) -> TangentHook:
+    """Forward mode's hook of a gate (:meth:`Gate.bind_tangent`), wrapped to check what it returns.
+
+    ``gate_local_grad`` as in :func:`checked`; ``gate_jvp`` must return a
+    float64 number or array of the output's shape (or a number, which
+    stands for that at every element). What a hook raises is left to the
+    loop, which words it (:func:`gatekit.engine.scheduler.forward_tangents`).
+    """
+    fn, is_jvp = hook
+
+    def local_grad(inputs: Sequence[Any], output: Any) -> Any:
+        grads = fn(inputs, output)
+        _check_grads(fault, "gate_local_grad", grads, inputs, output, finite=False)
+        return grads
+
+    def jvp(inputs: Sequence[Any], output: Any, tangents: Sequence[Any]) -> Any:
+        tangent = fn(inputs, output, tangents)
+        _check_value(fault, "gate_jvp", tangent)
+        shape = shape_of(tangent)
+        if shape not in ((), shape_of(output)):
+            raise fault(
+                f"returned a tangent of shape {shape} from gate_jvp; expected the output's shape "
+                f"{shape_of(output)}"
+            )
+        return tangent
+
+    return (jvp, True) if is_jvp else (local_grad, False)
 
 
 def checked(hooks: Hooks, fault: Fault, *, finite: bool = False) -> Hooks:
@@ -165,8 +212,15 @@ def checked(hooks: Hooks, fault: Fault, *, finite: bool = False) -> Hooks:
 def guarded(plan: Plan, *, finite: bool) -> Plan:
     """A copy of ``plan`` whose hooks check what they return (and finiteness if ``finite``)."""
     vjp = {out for out, bound in plan.gates.items() if bound.gate.vjp is not None}
+
+    def wrapped(fn: Callable[..., Any], out: int) -> Callable[..., Any]:
+        return _forward(fn, fault_of(plan.gates[out]), out in vjp, finite)
+
     forward = [
-        step._replace(forward=_forward(step.forward, fault_of(plan.gates[step.out]), step.out in vjp, finite))
+        step._replace(
+            forward=wrapped(step.forward, step.out),
+            into=None if step.into is None else wrapped(step.into, step.out),
+        )
         for step in plan.forward
     ]
     backward = [
@@ -176,3 +230,116 @@ def guarded(plan: Plan, *, finite: bool) -> Plan:
         for step in plan.backward
     ]
     return dataclasses.replace(plan, forward=forward, backward=backward)
+
+
+class NotScalar(RunError):
+    """A gate of a scalar run returned an array: the circuit is not for the batched loops."""
+
+
+def guarded_batched(batched: BatchedPlan, *, finite: bool) -> BatchedPlan:
+    """A copy of ``batched`` whose hooks check what they return, as :func:`guarded` does.
+
+    A group's call is checked as a whole: an exception, a value that is not
+    float64, a shape other than one number per member, or (if ``finite``) a
+    NaN or infinity makes the group's members run again one by one through
+    the per-gate checks, whose message names the gate that did it; where
+    none does alone, the group's first gate is named, with what the call on
+    all of them at once returned. A lone gate is checked as on the per-gate
+    plan, and must return a number: one that returns an array raises
+    :class:`NotScalar`, and the circuit runs its per-gate loops instead.
+    """
+    plan = batched.plan
+    lone = guarded(plan, finite=finite)
+    steps = {step.out: step for step in lone.forward}
+    senders = {step.out: step for step in lone.backward}
+
+    def forward_item(item: Group | ForwardStep) -> Group | ForwardStep:
+        if isinstance(item, Group):
+            return dataclasses.replace(item, forward=_group_forward(plan, item, steps, finite))
+        return item._replace(forward=_scalar(steps[item.out].forward, fault_of(plan.gates[item.out])))
+
+    def backward_item(item: BackGroup | LoneStep) -> BackGroup | LoneStep:
+        if isinstance(item, BackGroup):
+            return dataclasses.replace(item, backward=_group_backward(plan, item, senders, finite))
+        return item._replace(backward=senders[item.out].backward)
+
+    return BatchedPlan(
+        plan,
+        [forward_item(item) for item in batched.forward],
+        [backward_item(item) for item in batched.backward],
+    )
+
+
+def _scalar(forward: Callable[..., Any], fault: Fault) -> Callable[..., Any]:
+    def scalar(inputs: Sequence[Any]) -> Any:
+        output = forward(inputs)
+        if shape_of(output) != ():
+            found = fault(f"returned an array of shape {shape_of(output)} in a scalar run")
+            raise NotScalar(found.message, found.location, node=found.node)
+        return output
+
+    return scalar
+
+
+def _group_problem(output: Any, count: int, finite: bool) -> str | None:
+    """What is wrong with what a group's hook returned for ``count`` members, or ``None``."""
+    problem = refusal(output)
+    if problem is not None:
+        return f"returned {problem}"
+    if shape_of(output) not in ((), (count,)):
+        return f"returned an array of shape {shape_of(output)}"
+    if finite and _not_finite(output) is not None:
+        return f"produced {_not_finite(output)}"
+    return None
+
+
+def _group_fault(plan: Plan, item: Group | BackGroup, hook: str, problem: str) -> RunError:
+    bound = plan.gates[min(item.members)]  # the first in plan order
+    return RunError(
+        f"{bound.describe()} {problem} from {hook} called on {len(item.members)} uses at once (its spec "
+        "says it is elementwise), though one by one they do not",
+        bound.location,
+        node=bound.name,
+    )
+
+
+def _group_forward(
+    plan: Plan, group: Group, steps: dict[int, ForwardStep], finite: bool
+) -> Callable[..., Any]:
+    fn, count = group.forward, len(group.members)
+
+    def forward(inputs: Sequence[Any]) -> Any:
+        try:
+            output = fn(inputs)
+            problem = _group_problem(output, count, finite)
+        except PLUGIN_FAULTS as exc:
+            problem = f"failed ({describe_exception(exc)})"
+        if problem is None:
+            return output
+        for i, member in enumerate(group.members):  # raises the per-gate check's message, if it finds it
+            steps[member].forward(tuple(float(values[i]) for values in inputs))
+        raise _group_fault(plan, group, "gate_forward", problem)
+
+    return forward
+
+
+def _group_backward(
+    plan: Plan, group: BackGroup, senders: dict[int, Any], finite: bool
+) -> Callable[..., Any]:
+    fn, count = group.backward, len(group.members)
+
+    def backward(inputs: Sequence[Any], output: Any) -> Any:
+        try:
+            grads = fn(inputs, output)
+            problems = [f"returned {len(grads)} gradient(s) for {len(inputs)} input(s)"]
+            if len(grads) == len(inputs):
+                problems = [p for p in (_group_problem(grad, count, finite) for grad in grads) if p]
+        except PLUGIN_FAULTS as exc:
+            problems = [f"failed ({describe_exception(exc)})"]
+        if not problems:
+            return grads
+        for i, member in enumerate(group.members):
+            senders[member].backward(tuple(float(values[i]) for values in inputs), float(output[i]))
+        raise _group_fault(plan, group, "gate_local_grad", problems[0])
+
+    return backward

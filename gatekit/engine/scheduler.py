@@ -17,7 +17,7 @@ gradient from every gate it feeds:
 * where each contribution goes, and which are not kept (a number
   constant's), the compiler decided: the loops follow each step's targets.
 
-Two loops apply this rule. :func:`backward` is the general one: any values,
+Three pairs of loops apply this rule. :func:`backward` is the general one: any values,
 shapes kept, and an optional :class:`Observer` told every step
 (``gatekit.views.trace`` records runs with it). :func:`backward_floats` is
 the same rule for a run of Python floats only, written out inline because
@@ -26,28 +26,47 @@ sum or broadcast is needed, and starting each gradient at ``-0.0`` (which
 leaves any number it is added to unchanged, ``0.0`` and ``-0.0`` included)
 makes ``+=`` give exactly what assigning the first contribution gives. A
 test runs both on every example graph and random circuits and requires the
-same numbers, of the same types.
+same numbers, of the same types. :func:`forward_batched` and
+:func:`backward_batched` run a scalar circuit whose gates
+:mod:`gatekit.engine.batching` grouped: values and gradients live in two
+float64 vectors, a group gathers each input position's values with one
+indexing operation and calls its gate's hooks once, and its contributions
+``local * upstream`` are scatter-added into its inputs' gradients (with
+``numpy.add.at`` where a wire fans out within the group, which adds every
+one). The same test requires their numbers to equal the per-gate loops' to
+1e-12 relative: they differ at most in the order in which a fanned-out
+wire's contributions are added, and in NumPy's and the ``math`` module's
+last bit of ``exp`` or ``tanh``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
+from gatekit.engine.batching import WIDE, BackGroup, BatchedPlan, Group
 from gatekit.engine.broadcast import shape_of, sum_to_shape
-from gatekit.engine.compiler import BINARY, MANY, SINK, UNARY, VJP, BackwardStep, Plan
+from gatekit.engine.buffers import BufferPool
+from gatekit.engine.compiler import BINARY, MANY, SINK, UNARY, VJP, BackwardStep, ForwardStep, Plan
 from gatekit.errors import PLUGIN_FAULTS, RunError, describe_exception
 
 __all__ = [
     "Observer",
+    "TangentHook",
+    "TangentObserver",
     "accumulate",
     "backward",
+    "backward_batched",
     "backward_floats",
     "contribution",
     "forward",
     "forward_arrays",
+    "forward_batched",
+    "forward_tangents",
+    "gate_tangent",
+    "tangent_part",
 ]
 
 
@@ -89,18 +108,25 @@ def forward(plan: Plan, values: list[Any]) -> None:
         raise _failure(plan, out, "forward", exc) from exc
 
 
-def forward_arrays(plan: Plan, values: list[Any]) -> None:
+def forward_arrays(plan: Plan, values: list[Any], pool: BufferPool | None = None) -> None:
     """:func:`forward` for runs with arrays: every array a gate returns is made read-only.
 
     A gate's inputs are other gates' outputs and the leaves' values (read-only
     too: see :func:`gatekit.engine.circuit.as_value`), so a hook that writes
     into an input fails at once, with a message naming the gate, instead of
-    silently changing the numbers of every other gate that reads it.
+    silently changing the numbers of every other gate that reads it. With a
+    ``pool``, a gate whose ``gate_forward`` takes ``out`` gets an array of
+    the shape its output had in the last run, if the pool has one free.
     """
     step = None
     try:
         for step in plan.forward:
-            output = step.forward(step.gather(values))
+            into = step.into
+            buffer = None if pool is None or into is None else pool.take(pool.shapes.get(step.out))
+            if into is None or buffer is None:
+                output = step.forward(step.gather(values))
+            else:
+                output = into(step.gather(values), buffer)
             if type(output) is np.ndarray:
                 output.flags.writeable = False
             values[step.out] = output
@@ -108,7 +134,9 @@ def forward_arrays(plan: Plan, values: list[Any]) -> None:
         raise _failure(plan, -1 if step is None else step.out, "forward", exc) from exc
 
 
-def contribution(local: Any, upstream: Any, shape: tuple[int, ...], target: tuple[int, ...]) -> Any:
+def contribution(
+    local: Any, upstream: Any, shape: tuple[int, ...], target: tuple[int, ...], pool: BufferPool | None = None
+) -> Any:
     """What a gate with local gradient ``local`` sends down a wire: ``local * upstream``.
 
     ``shape`` is the gate output's shape, ``target`` the input's. A scalar
@@ -136,30 +164,56 @@ def contribution(local: Any, upstream: Any, shape: tuple[int, ...], target: tupl
     elif type(upstream) is float and upstream == 1.0:
         product = local
     else:
-        product = local * upstream
+        buffer = None if pool is None else pool.take(shape)
+        product = local * upstream if buffer is None else _product(local, upstream, buffer)
     if shape_of(product) != shape:
         product = np.broadcast_to(product, shape)
     return product
 
 
-def accumulate(total: Any, sent: Any) -> Any:
+def _product(local: Any, upstream: Any, buffer: np.ndarray) -> Any:
+    """``local * upstream`` into ``buffer``, where their product has its shape; else a new array."""
+    shape = buffer.shape
+    fits = (type(local) is float or shape_of(local) == shape) and (
+        type(upstream) is float or shape_of(upstream) == shape
+    )
+    if not fits and np.broadcast_shapes(shape_of(local), shape_of(upstream)) != shape:
+        return local * upstream
+    return np.multiply(local, upstream, out=buffer)
+
+
+def accumulate(total: Any, sent: Any, pool: BufferPool | None = None) -> Any:
     """A gradient after one more contribution: the first one as it is, later ones added.
 
     Never in place: a gradient may be the very array that is another node's
-    value, or another gradient.
+    value, or another gradient; with a ``pool``, the sum goes into one of its
+    free arrays, which nothing else reads.
     """
-    return sent if total is None else total + sent
+    if total is None:
+        return sent
+    if pool is not None:
+        buffer = pool.take(np.broadcast_shapes(shape_of(total), shape_of(sent)))
+        if buffer is not None:
+            return np.add(total, sent, out=buffer)
+    return total + sent
 
 
-def backward(plan: Plan, values: list[Any], observer: Observer | None = None) -> list[Any]:
+def backward(
+    plan: Plan,
+    values: list[Any],
+    observer: Observer | None = None,
+    pool: BufferPool | None = None,
+    seed: Any = 1.0,
+) -> list[Any]:
     """The gradient of the root with respect to every slot, for values of any shape.
 
-    Gradients that nothing reached stay ``None``; a root that is an array
-    starts from ``1.0``, which stands for ones of its shape. Contributions
+    Gradients that nothing reached stay ``None``; the root's starts from
+    ``seed``: ``1.0`` (for an array root, ones of its shape) or a cotangent
+    of the root's shape (a vector-Jacobian product). Contributions
     to constants are computed only for an ``observer``.
     """
     grads: list[Any] = [None] * len(values)
-    grads[plan.root] = 1.0
+    grads[plan.root] = seed
     out = -1
     try:
         for step in plan.backward:
@@ -185,7 +239,9 @@ def backward(plan: Plan, values: list[Any], observer: Observer | None = None) ->
                 value_shape = shape_of(inputs[position])
                 local = local_grads[position]
                 sent = (
-                    sent_back[position] if kind == VJP else contribution(local, upstream, shape, value_shape)
+                    sent_back[position]
+                    if kind == VJP
+                    else contribution(local, upstream, shape, value_shape, pool)
                 )
                 sent = sum_to_shape(sent, value_shape)
                 if slot == SINK:
@@ -193,7 +249,7 @@ def backward(plan: Plan, values: list[Any], observer: Observer | None = None) ->
                         observer.wire(step, position, local=local, sent=sent, before=None, after=None)
                     continue
                 before = grads[slot]
-                grads[slot] = after = accumulate(before, sent)
+                grads[slot] = after = accumulate(before, sent, pool)
                 if observer is not None:
                     observer.wire(step, position, local=local, sent=sent, before=before, after=after)
     except PLUGIN_FAULTS as exc:
@@ -201,14 +257,14 @@ def backward(plan: Plan, values: list[Any], observer: Observer | None = None) ->
     return grads
 
 
-def backward_floats(plan: Plan, values: list[Any]) -> list[Any]:
+def backward_floats(plan: Plan, values: list[Any], seed: float = 1.0) -> list[Any]:
     """:func:`backward` for a run whose values are all Python floats, inline.
 
     Gradients start at ``-0.0`` (see the module's docstring); those no leaf
     needs land in ``SINK``.
     """
     grads: list[Any] = [-0.0] * len(values)
-    grads[plan.root] = 1.0
+    grads[plan.root] = seed
     out = -1
     try:
         for kind, fn, a, b, gather, out, to_a, to_b, targets in plan.backward_loop:
@@ -229,6 +285,209 @@ def backward_floats(plan: Plan, values: list[Any]) -> list[Any]:
     except PLUGIN_FAULTS as exc:
         raise _failure(plan, out, "backward", exc) from exc
     return grads
+
+
+#: How forward mode gets one gate's tangent: its bound ``gate_local_grad`` (False) or ``gate_jvp`` (True).
+TangentHook = tuple[Callable[..., Any], bool]
+
+
+class TangentObserver(Protocol):
+    """Told every gate of a :func:`forward_tangents` run that a tangent reaches, in run order."""
+
+    def gate(
+        self,
+        step: ForwardStep,
+        given: Sequence[Any],
+        local: Sequence[Any] | None,
+        sent: Sequence[Any],
+        tangent: Any,
+    ) -> None:
+        """A gate's tangent: ``given`` its inputs' (``None``: zero), ``local`` its local gradients
+        (``None`` for a ``gate_jvp`` gate), ``sent`` each product ``local * given`` (``None`` where
+        the input does not move), ``tangent`` their sum, the output's.
+        """
+
+
+def tangent_part(local: Any, tangent: Any, shape: tuple[int, ...]) -> Any:
+    """What an input moving by ``tangent`` moves an elementwise gate's output by: ``local * tangent``.
+
+    The forward twin of :func:`contribution`: the product goes up the wire,
+    broadcast to the output's ``shape`` where the input was smaller (a
+    scalar weight moves every element of a batch). A product by exactly 1.0
+    is not computed.
+
+    >>> tangent_part(2.0, 3.0, ())
+    6.0
+    >>> tangent_part(np.array([1.0, 2.0]), 0.5, (2,)).tolist()
+    [0.5, 1.0]
+    """
+    product = tangent if type(local) is float and local == 1.0 else local * tangent
+    if shape_of(product) != shape:
+        product = np.broadcast_to(product, shape)
+    return product
+
+
+def forward_tangents(
+    plan: Plan,
+    values: list[Any],
+    hooks: Sequence[TangentHook | None],
+    seeds: Mapping[int, Any],
+    observer: TangentObserver | None = None,
+) -> list[Any]:
+    """Forward mode: how every slot moves when the leaves move by ``seeds`` (slot -> tangent).
+
+    ``values`` are a finished forward pass; ``hooks[i]`` is how
+    ``plan.forward[i]``'s gate gives its tangent. An elementwise gate's
+    tangent is the sum over its inputs of local gradient times the input's
+    tangent (the same local gradients backprop multiplies by the upstream
+    gradient); a ``gate_jvp`` gate maps its inputs' tangents itself. A slot
+    that no seed reaches keeps ``None`` (zero). Sums are never in place.
+    """
+    tangents: list[Any] = [None] * len(values)
+    for slot, tangent in seeds.items():
+        tangents[slot] = tangent
+    out = -1
+    try:
+        for step, hook in zip(plan.forward, hooks, strict=True):
+            given = [tangents[slot] for slot in step.slots]
+            if all(tangent is None for tangent in given):
+                continue
+            out = step.out
+            if hook is None:  # pragma: no cover - the circuit refuses such a run before it starts
+                raise RunError("no tangent hook")
+            local, sent, tangent = gate_tangent(hook, step.gather(values), values[out], given)
+            tangents[out] = tangent
+            if observer is not None:
+                observer.gate(step, given, local, sent, tangent)
+    except PLUGIN_FAULTS as exc:
+        raise _tangent_failure(plan, out, exc) from exc
+    return tangents
+
+
+def gate_tangent(
+    hook: TangentHook, inputs: Sequence[Any], output: Any, given: Sequence[Any]
+) -> tuple[Sequence[Any] | None, list[Any], Any]:
+    """One gate's step of forward mode: its output's tangent from its inputs' (``None``: zero).
+
+    Returns ``(local, sent, tangent)`` as :meth:`TangentObserver.gate` is
+    told them. An elementwise gate's tangent is the sum of ``local * given``
+    over the inputs that move (:func:`tangent_part`); a ``gate_jvp`` gate is
+    given every input's tangent, ``0.0`` for one that does not move.
+    ``gatekit.testing`` checks gates through this same function.
+
+    >>> mul = (lambda inputs, output: (inputs[1], inputs[0]), False)
+    >>> gate_tangent(mul, (2.0, 5.0), 10.0, [1.0, None])
+    ((5.0, 2.0), [5.0, None], 5.0)
+    """
+    fn, is_jvp = hook
+    if is_jvp:
+        return None, [None] * len(given), fn(inputs, output, [0.0 if t is None else t for t in given])
+    local = fn(inputs, output)
+    shape = shape_of(output)
+    sent = [None if t is None else tangent_part(g, t, shape) for g, t in zip(local, given, strict=True)]
+    tangent = None
+    for part in sent:
+        tangent = accumulate(tangent, part) if part is not None else tangent
+    return local, sent, tangent
+
+
+def _tangent_failure(plan: Plan, out: int, exc: BaseException) -> RunError:
+    if isinstance(exc, RunError) or plan.gates.get(out) is None:
+        return _failure(plan, out, "backward", exc)
+    bound = plan.gates[out]
+    hook = "gate_jvp" if bound.gate.vjp is not None else "gate_local_grad"
+    return RunError(
+        f"{bound.describe()} failed in {hook} (forward mode): {describe_exception(exc)}",
+        bound.location,
+        node=bound.name,
+    )
+
+
+def forward_batched(batched: BatchedPlan, values: np.ndarray) -> None:
+    """Fill every gate's slot of the float64 vector ``values``: groups as one call, lone gates alone."""
+    item: Group | Any = None
+    try:
+        for item in batched.forward:
+            if isinstance(item, Group):
+                values[item.out] = item.forward(tuple(values[item.ins]))
+            elif len(item.slots) > WIDE:
+                values[item.out] = item.forward(values[list(item.slots)].tolist())
+            else:
+                values[item.out] = item.forward(tuple(map(values.item, item.slots)))
+    except PLUGIN_FAULTS as exc:
+        raise _batched_failure(batched, item, values, None, exc) from exc
+
+
+def backward_batched(batched: BatchedPlan, values: np.ndarray) -> np.ndarray:
+    """The gradient of the root with respect to every slot, as a float64 vector.
+
+    Gradients start at 0.0; those no leaf needs are added into ``SINK``.
+    """
+    plan = batched.plan
+    grads = np.zeros(len(values))
+    grads[plan.root] = 1.0
+    item: BackGroup | Any = None
+    try:
+        for item in batched.backward:
+            if isinstance(item, BackGroup):
+                upstream = grads[item.out]
+                local_grads = item.backward(tuple(values[item.ins]), values[item.out])
+                sent = np.empty((len(upstream), len(item.kept)))  # member by member, as the targets
+                for column, position in enumerate(item.kept):
+                    sent[:, column] = local_grads[position]  # a number or a vector
+                sent *= upstream[:, np.newaxis]
+                np.add.at(grads, item.targets, sent.ravel())  # every contribution, where a slot repeats too
+                continue
+            is_vjp, fn, slots, out, to, wide = item
+            upstream = grads.item(out)
+            inputs = tuple(map(values.item, slots)) if wide is None else values[wide[0]].tolist()
+            if is_vjp:
+                sent_back = fn(inputs, values.item(out), upstream)
+            else:
+                sent_back = [local * upstream for local in fn(inputs, values.item(out))]
+            if wide is None:
+                for slot, sent in zip(to, sent_back, strict=True):
+                    grads[slot] += sent
+            else:  # one call for all, where a slot repeats too
+                np.add.at(grads, wide[1], np.broadcast_to(np.array(sent_back, dtype=np.float64), (len(to),)))
+    except PLUGIN_FAULTS as exc:
+        raise _batched_failure(batched, item, values, grads, exc) from exc
+    return grads
+
+
+def _batched_failure(
+    batched: BatchedPlan, item: Any, values: np.ndarray, grads: np.ndarray | None, exc: BaseException
+) -> RunError:
+    """The error for a hook that raised in a batched run, naming the gate that failed.
+
+    A group's members are called again one by one, on their own numbers, to
+    find the one that fails; if none does, the group's first gate is named,
+    with the number of uses that were called at once.
+    """
+    plan = batched.plan
+    phase = "forward" if grads is None else "backward"
+    if isinstance(exc, RunError) or item is None:
+        return _failure(plan, -1, phase, exc)
+    if not isinstance(item, Group) and not isinstance(item, BackGroup):
+        return _failure(plan, item.out, phase, exc)
+    hook = item.forward if isinstance(item, Group) else item.backward
+    for i, member in enumerate(item.members):
+        inputs = tuple(values[item.ins[:, i]].tolist())
+        try:
+            if grads is None:
+                hook(inputs)
+            else:
+                hook(inputs, values.item(member))
+        except PLUGIN_FAULTS as alone:
+            return _failure(plan, member, phase, alone)
+    first = _failure(plan, min(item.members), phase, exc)  # the first in plan order
+    count = len(item.members)
+    return RunError(
+        f"{first.message} (on {count} uses at once; its spec says it is elementwise, "
+        "yet one by one they do not fail)",
+        first.location,
+        node=first.node,
+    )
 
 
 def _failure(plan: Plan, out: int, phase: str, exc: BaseException) -> RunError:

@@ -308,6 +308,15 @@ class Reader:
         text: str = node.value
         return text
 
+    def boolean(self, node: Node, what: str) -> bool:
+        """A YAML boolean: ``true``/``false`` (and YAML 1.1's ``yes``, ``no``, ``on``, ``off``).
+
+        :raises GraphError: the node is anything else: text (``'true'``, quoted), a number, a list.
+        """
+        if not isinstance(node, ScalarNode) or node.tag != _BOOL:
+            raise self.error(node, f"{what} must be true or false, got {_describe(node)}")
+        return str(node.value).lower() in ("true", "yes", "on")
+
     def number(self, node: Node, what: str) -> float:
         """A scalar read as a float.
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from gatekit import math as gm
 from gatekit.plugin.base import SpecGate, collect_gates
 from gatekit.plugin.gatespec import Attr, GateSpec
@@ -14,7 +16,7 @@ Values = Sequence[Any]
 
 
 class Sigmoid(SpecGate):
-    spec = GateSpec("sigmoid", 1, "Logistic sigmoid: 1 / (1 + e ** -a), stable for any a.")
+    spec = GateSpec("sigmoid", 1, "Logistic sigmoid: 1 / (1 + e ** -a), stable for any a.", elementwise=True)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -27,12 +29,12 @@ class Sigmoid(SpecGate):
 
 
 class Relu(SpecGate):
-    spec = GateSpec("relu", 1, "Rectifier: max(a, 0) (gradient 0 at 0).")
+    spec = GateSpec("relu", 1, "Rectifier: max(a, 0) (gradient 0 at 0).", elementwise=True)
 
     @hookimpl
-    def gate_forward(self, inputs: Values) -> Any:
+    def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
-        return gm.relu(a)
+        return gm.relu(a, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -46,6 +48,7 @@ class LeakyRelu(SpecGate):
         1,
         "Leaky rectifier: a if a > 0 else slope * a.",
         attrs={"slope": Attr(0.01, "the slope for negative a")},
+        elementwise=True,
     )
 
     @hookimpl
@@ -60,7 +63,7 @@ class LeakyRelu(SpecGate):
 
 
 class Softplus(SpecGate):
-    spec = GateSpec("softplus", 1, "Softplus: ln(1 + e ** a), stable for any a.")
+    spec = GateSpec("softplus", 1, "Softplus: ln(1 + e ** a), stable for any a.", elementwise=True)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:

@@ -21,14 +21,16 @@ Values = Sequence[Any]
 
 
 class Add(SpecGate):
-    spec = GateSpec("add", 2, "Sum of the inputs: a + b + ...", variadic=True, symbol="+", infix=True)
+    spec = GateSpec(
+        "add", 2, "Sum of the inputs: a + b + ...", variadic=True, symbol="+", infix=True, elementwise=True
+    )
 
     @hookimpl
-    def gate_forward(self, inputs: Values) -> Any:
-        if len(inputs) == 2:
+    def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
+        if out is None and len(inputs) == 2:
             a, b = inputs
             return a + b
-        return gm.fold(inputs, operator.add, np.add)
+        return gm.fold(inputs, operator.add, np.add, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -36,14 +38,22 @@ class Add(SpecGate):
 
 
 class Mul(SpecGate):
-    spec = GateSpec("mul", 2, "Product of the inputs: a * b * ...", variadic=True, symbol="*", infix=True)
+    spec = GateSpec(
+        "mul",
+        2,
+        "Product of the inputs: a * b * ...",
+        variadic=True,
+        symbol="*",
+        infix=True,
+        elementwise=True,
+    )
 
     @hookimpl
-    def gate_forward(self, inputs: Values) -> Any:
-        if len(inputs) == 2:
+    def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
+        if out is None and len(inputs) == 2:
             a, b = inputs
             return a * b
-        return gm.fold(inputs, operator.mul, np.multiply)
+        return gm.fold(inputs, operator.mul, np.multiply, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -65,12 +75,13 @@ class Mul(SpecGate):
 
 
 class Sub(SpecGate):
-    spec = GateSpec("sub", 2, "Difference: a - b.", symbol="-", infix=True)
+    spec = GateSpec("sub", 2, "Difference: a - b.", symbol="-", infix=True, elementwise=True)
 
     @hookimpl
-    def gate_forward(self, inputs: Values) -> Any:
+    def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         a, b = inputs
-        return a - b
+        target = gm.into(out, a, b)
+        return a - b if target is None else np.subtract(a, b, out=target)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -85,12 +96,13 @@ class Div(SpecGate):
         domain=(REAL, POSITIVE),
         symbol="/",
         infix=True,
+        elementwise=True,
     )
 
     @hookimpl
-    def gate_forward(self, inputs: Values) -> Any:
+    def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         a, b = inputs
-        return gm.divide(a, b)
+        return gm.divide(a, b, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -100,12 +112,13 @@ class Div(SpecGate):
 
 
 class Neg(SpecGate):
-    spec = GateSpec("neg", 1, "Negation: -a.", symbol="-x", prefix="-")
+    spec = GateSpec("neg", 1, "Negation: -a.", symbol="-x", prefix="-", elementwise=True)
 
     @hookimpl
-    def gate_forward(self, inputs: Values) -> Any:
+    def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
-        return -a
+        target = gm.into(out, a)
+        return -a if target is None else np.negative(a, out=target)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -113,12 +126,14 @@ class Neg(SpecGate):
 
 
 class Reciprocal(SpecGate):
-    spec = GateSpec("reciprocal", 1, "Reciprocal: 1 / a.", domain=POSITIVE, symbol="1/x", prefix="1/")
+    spec = GateSpec(
+        "reciprocal", 1, "Reciprocal: 1 / a.", domain=POSITIVE, symbol="1/x", prefix="1/", elementwise=True
+    )
 
     @hookimpl
-    def gate_forward(self, inputs: Values) -> Any:
+    def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
-        return gm.divide(1.0, a)
+        return gm.divide(1.0, a, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -126,12 +141,13 @@ class Reciprocal(SpecGate):
 
 
 class Square(SpecGate):
-    spec = GateSpec("square", 1, "Square: a * a.", symbol="x²")
+    spec = GateSpec("square", 1, "Square: a * a.", symbol="x²", elementwise=True)
 
     @hookimpl
-    def gate_forward(self, inputs: Values) -> Any:
+    def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
-        return a * a
+        target = gm.into(out, a)
+        return a * a if target is None else np.multiply(a, a, out=target)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -141,7 +157,12 @@ class Square(SpecGate):
 
 class Pow(SpecGate):
     spec = GateSpec(
-        "pow", 2, "Power: a ** b (gradient for both a and b).", domain=(POSITIVE, REAL), symbol="^"
+        "pow",
+        2,
+        "Power: a ** b (gradient for both a and b).",
+        domain=(POSITIVE, REAL),
+        symbol="^",
+        elementwise=True,
     )
 
     @hookimpl
@@ -163,7 +184,7 @@ class Pow(SpecGate):
 
 
 class Abs(SpecGate):
-    spec = GateSpec("abs", 1, "Absolute value: |a| (gradient 0 at 0).", symbol="|x|")
+    spec = GateSpec("abs", 1, "Absolute value: |a| (gradient 0 at 0).", symbol="|x|", elementwise=True)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -178,7 +199,10 @@ class Abs(SpecGate):
 
 class Max(SpecGate):
     spec = GateSpec(
-        "max", 2, "Larger input (nan if either is); the gradient goes to the input chosen (a on a tie)."
+        "max",
+        2,
+        "Larger input (nan if either is); the gradient goes to the input chosen (a on a tie).",
+        elementwise=True,
     )
 
     @hookimpl
@@ -197,7 +221,10 @@ class Max(SpecGate):
 
 class Min(SpecGate):
     spec = GateSpec(
-        "min", 2, "Smaller input (nan if either is); the gradient goes to the input chosen (a on a tie)."
+        "min",
+        2,
+        "Smaller input (nan if either is); the gradient goes to the input chosen (a on a tie).",
+        elementwise=True,
     )
 
     @hookimpl

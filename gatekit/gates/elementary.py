@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from gatekit import math as gm
 from gatekit.plugin.base import SpecGate, collect_gates
 from gatekit.plugin.gatespec import POSITIVE, GateSpec
@@ -14,12 +16,12 @@ Values = Sequence[Any]
 
 
 class Exp(SpecGate):
-    spec = GateSpec("exp", 1, "Exponential: e ** a.")
+    spec = GateSpec("exp", 1, "Exponential: e ** a.", elementwise=True)
 
     @hookimpl
-    def gate_forward(self, inputs: Values) -> Any:
+    def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
-        return gm.exp(a)
+        return gm.exp(a, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -27,12 +29,12 @@ class Exp(SpecGate):
 
 
 class Log(SpecGate):
-    spec = GateSpec("log", 1, "Natural logarithm: ln a (a > 0).", domain=POSITIVE)
+    spec = GateSpec("log", 1, "Natural logarithm: ln a (a > 0).", domain=POSITIVE, elementwise=True)
 
     @hookimpl
-    def gate_forward(self, inputs: Values) -> Any:
+    def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
-        return gm.log(a)
+        return gm.log(a, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -41,12 +43,12 @@ class Log(SpecGate):
 
 
 class Sqrt(SpecGate):
-    spec = GateSpec("sqrt", 1, "Square root: a ** 0.5 (a >= 0).", domain=POSITIVE)
+    spec = GateSpec("sqrt", 1, "Square root: a ** 0.5 (a >= 0).", domain=POSITIVE, elementwise=True)
 
     @hookimpl
-    def gate_forward(self, inputs: Values) -> Any:
+    def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
-        return gm.sqrt(a)
+        return gm.sqrt(a, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -54,12 +56,12 @@ class Sqrt(SpecGate):
 
 
 class Sin(SpecGate):
-    spec = GateSpec("sin", 1, "Sine of a (radians).")
+    spec = GateSpec("sin", 1, "Sine of a (radians).", elementwise=True)
 
     @hookimpl
-    def gate_forward(self, inputs: Values) -> Any:
+    def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
-        return gm.sin(a)
+        return gm.sin(a, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -68,12 +70,12 @@ class Sin(SpecGate):
 
 
 class Cos(SpecGate):
-    spec = GateSpec("cos", 1, "Cosine of a (radians).")
+    spec = GateSpec("cos", 1, "Cosine of a (radians).", elementwise=True)
 
     @hookimpl
-    def gate_forward(self, inputs: Values) -> Any:
+    def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
-        return gm.cos(a)
+        return gm.cos(a, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
@@ -82,12 +84,12 @@ class Cos(SpecGate):
 
 
 class Tanh(SpecGate):
-    spec = GateSpec("tanh", 1, "Hyperbolic tangent of a.")
+    spec = GateSpec("tanh", 1, "Hyperbolic tangent of a.", elementwise=True)
 
     @hookimpl
-    def gate_forward(self, inputs: Values) -> Any:
+    def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
-        return gm.tanh(a)
+        return gm.tanh(a, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:

@@ -145,6 +145,14 @@ class Softmax(SpecGate):
         with gm.quiet():
             return (s * (upstream - np.sum(upstream * s, axis=attrs["axis"], keepdims=True)),)
 
+    @hookimpl
+    def gate_jvp(self, inputs: Values, output: Any, tangents: Values, attrs: Mapping[str, Any]) -> Any:
+        # J t = s * (t - sum(s * t)) along the axis: the same symmetric Jacobian.
+        s = output
+        t = np.broadcast_to(tangents[0], np.shape(s))
+        with gm.quiet():
+            return s * (t - np.sum(s * t, axis=attrs["axis"], keepdims=True))
+
 
 class LogSoftmax(SpecGate):
     """The log of softmax, computed without forming softmax.
@@ -173,6 +181,13 @@ class LogSoftmax(SpecGate):
         # d ls_i / d a_j = delta_ij - s_j: for u from above, u - softmax * sum(u) along the axis.
         with gm.quiet():
             return (upstream - np.exp(output) * np.sum(upstream, axis=attrs["axis"], keepdims=True),)
+
+    @hookimpl
+    def gate_jvp(self, inputs: Values, output: Any, tangents: Values, attrs: Mapping[str, Any]) -> Any:
+        # J t = t - sum(softmax * t) along the axis.
+        t = np.broadcast_to(tangents[0], np.shape(output))
+        with gm.quiet():
+            return t - np.sum(np.exp(output) * t, axis=attrs["axis"], keepdims=True)
 
 
 def _label_form(logits: Any, targets: Any, axis: int) -> bool:
@@ -294,6 +309,28 @@ class SoftmaxCrossEntropy(SpecGate):
                 return (s * scale, no_gradient)
             return ((s * np.sum(t, axis=axis, keepdims=True) - t) * scale, -ls * scale)
 
+    @hookimpl
+    def gate_jvp(self, inputs: Values, output: Any, tangents: Values, attrs: Mapping[str, Any]) -> Any:
+        # Each row's loss moves by its gradient (gate_vjp with upstream 1 per row) dotted with the
+        # tangents along the class axis; then the rows are reduced as the loss is.
+        z, t = inputs
+        axis = _class_axis(z, attrs["axis"])
+        shape = np.shape(z)
+        rows = _scalar(np.ones(shape[:axis] + shape[axis + 1 :]))
+        grad_z, grad_t = self.gate_vjp(inputs, None, rows, {**attrs, "reduction": "none"})
+        tangent_z, tangent_t = (
+            np.broadcast_to(x, np.shape(v)) for x, v in zip(tangents, inputs, strict=True)
+        )
+        with gm.quiet():
+            moved = np.sum(grad_z * tangent_z, axis=axis)
+            if not _label_form(z, t, axis):  # labels do not move the loss: their gradient is 0
+                moved = moved + np.sum(grad_t * tangent_t, axis=axis)
+        reduction = attrs["reduction"]
+        if reduction == "none":
+            return _scalar(moved)
+        total = float(np.sum(moved))
+        return total if reduction == "sum" else gm.divide(total, float(np.size(moved)))
+
 
 class BinaryCrossEntropyWithLogits(SpecGate):
     """The logistic loss of a logit ``z`` against a target ``t`` in [0, 1]: the cross-entropy of sigmoid(z).
@@ -315,6 +352,7 @@ class BinaryCrossEntropyWithLogits(SpecGate):
         2,
         "Logistic loss of logit z against target t: max(z, 0) - z * t + ln(1 + e ** -|z|), stable for any z.",
         domain=(REAL, PROBABILITY),
+        elementwise=True,
     )
 
     @hookimpl
@@ -340,6 +378,7 @@ class Hinge(SpecGate):
         "hinge",
         2,
         "Hinge (max-margin) loss of a score s for a label y of +1 or -1: max(0, 1 - y * s).",
+        elementwise=True,
     )
 
     @hookimpl
@@ -367,6 +406,7 @@ class Step(SpecGate):
         "step",
         1,
         "Step: 1 where a > 0, else 0, with gradient 0 (for accuracy, as mean(step(y * score))).",
+        elementwise=True,
     )
 
     @hookimpl

@@ -147,6 +147,13 @@ class Sum(SpecGate):
         (a,) = inputs
         return (_spread(upstream, np.shape(a), attrs["axis"]),)
 
+    @hookimpl
+    def gate_jvp(self, inputs: Values, output: Any, tangents: Values, attrs: Mapping[str, Any]) -> Any:
+        # Linear: the tangent of a sum is the sum of the tangents.
+        (a,) = inputs
+        (t,) = tangents
+        return _scalar(np.sum(np.broadcast_to(t, np.shape(a)), axis=attrs["axis"]))
+
 
 class Mean(SpecGate):
     spec = GateSpec(
@@ -168,6 +175,12 @@ class Mean(SpecGate):
         (a,) = inputs
         shape, axis = np.shape(a), attrs["axis"]
         return (_spread(upstream / _count(shape, axis), shape, axis),)
+
+    @hookimpl
+    def gate_jvp(self, inputs: Values, output: Any, tangents: Values, attrs: Mapping[str, Any]) -> Any:
+        (a,) = inputs
+        (t,) = tangents
+        return _scalar(np.mean(np.broadcast_to(t, np.shape(a)), axis=attrs["axis"]))
 
 
 class Dot(SpecGate):
@@ -192,6 +205,13 @@ class Dot(SpecGate):
     def gate_vjp(self, inputs: Values, output: Any, upstream: Any) -> Values:
         a, b = inputs
         return (upstream * b, upstream * a)
+
+    @hookimpl
+    def gate_jvp(self, inputs: Values, output: Any, tangents: Values) -> Any:
+        # Bilinear: d(a . b) = da . b + a . db.
+        a, b = inputs
+        ta, tb = (np.broadcast_to(t, np.shape(x)) for t, x in zip(tangents, inputs, strict=True))
+        return float(np.dot(ta, b) + np.dot(a, tb))
 
 
 class Matmul(SpecGate):
@@ -228,6 +248,13 @@ class Matmul(SpecGate):
             return (b @ upstream, np.outer(a, upstream))
         return (upstream * b, upstream * a)  # (n,) @ (n,) -> a number
 
+    @hookimpl
+    def gate_jvp(self, inputs: Values, output: Any, tangents: Values) -> Any:
+        # Bilinear: d(a @ b) = da @ b + a @ db.
+        a, b = inputs
+        ta, tb = (np.broadcast_to(t, np.shape(x)) for t, x in zip(tangents, inputs, strict=True))
+        return _scalar(np.matmul(ta, b) + np.matmul(a, tb))
+
 
 class Transpose(SpecGate):
     spec = GateSpec(
@@ -255,6 +282,13 @@ class Transpose(SpecGate):
         # Output axis i is input axis axes[i]: the inverse permutation puts it back.
         inverse = np.argsort([axis % np.ndim(a) for axis in axes])
         return (_scalar(np.transpose(upstream, inverse)),)
+
+    @hookimpl
+    def gate_jvp(self, inputs: Values, output: Any, tangents: Values, attrs: Mapping[str, Any]) -> Any:
+        # Linear: the tangent moves with the axes.
+        (a,) = inputs
+        (t,) = tangents
+        return _scalar(np.transpose(np.broadcast_to(t, np.shape(a)), attrs["axes"]))
 
 
 gatekit_register_gates = collect_gates(__name__)

@@ -46,7 +46,7 @@ from gatekit.io.npz import read_npz
 from gatekit.io.quote import cut, shown
 from gatekit.limits import MAX_DIMENSIONS, exceeded, limit, read_bounded
 
-__all__ = ["INPUT_TYPES", "check_leaf_names", "read_inputs"]
+__all__ = ["INPUT_TYPES", "check_leaf_names", "read_array", "read_inputs"]
 
 #: the file types :func:`read_inputs` reads, by extension
 INPUT_TYPES = (".npz", ".csv", ".json")
@@ -91,14 +91,37 @@ def read_inputs(path: str | os.PathLike[str], circuit: Circuit) -> dict[str, Any
         intact ``.npy`` array of numbers (see :func:`gatekit.io.npz.read_npz`).
     """
     file = os.fspath(path)
+    return _read(file, _Names(file, circuit), "inputs")
+
+
+def _read(file: str, names: _Names, what: str) -> dict[str, Any]:
+    """The entries of the data file ``file``, by the reader its extension names, ``names`` checked."""
     suffix = _suffix(file)
     reader = _READERS.get(suffix)
     if reader is None:
-        what = f"unsupported file type {suffix!r}" if suffix else "no file extension"
-        raise UsageError(f"{what}; inputs can be read from {', '.join(INPUT_TYPES)}", Location(file))
+        problem = f"unsupported file type {suffix!r}" if suffix else "no file extension"
+        raise UsageError(f"{problem}; {what} can be read from {', '.join(INPUT_TYPES)}", Location(file))
     # a regular file, at most GATEKIT_MAX_FILE_BYTES of it; the reader holds the only
     # reference to the bytes, so it can let them go once it has decoded them
-    return reader(read_bounded(file, UsageError), file, _Names(file, circuit))
+    return reader(read_bounded(file, UsageError), file, names)
+
+
+def read_array(path: str | os.PathLike[str], name: str) -> Any:
+    """One value from a data file read as :func:`read_inputs` reads one: the entry ``name``, or the only one.
+
+    For values that are no leaf's (``gatekit run --seed-grad FILE``).
+
+    :raises UsageError: as :func:`read_inputs`; or the file holds several
+        entries and none is called ``name``, or none at all.
+    """
+    file = os.fspath(path)
+    entries = _read(file, _AnyNames(file), "a value")
+    if name in entries:
+        return entries[name]
+    if len(entries) == 1:
+        return next(iter(entries.values()))
+    held = ", ".join(shown(key) for key in entries) or "nothing"
+    raise UsageError(f"expected one value, or one named {shown(name)}; the file holds {held}", Location(file))
 
 
 def check_leaf_names(circuit: Circuit, names: Iterable[str], what: str, place: Location) -> None:
@@ -115,6 +138,9 @@ def check_leaf_names(circuit: Circuit, names: Iterable[str], what: str, place: L
 
 class _Names:
     """Checks that the names in a data file are the circuit's inputs and params."""
+
+    one = "input or param"  # what one entry of the file is, for messages
+    keys = "input and param names"  # what its keys are
 
     def __init__(self, file: str, circuit: Circuit) -> None:
         self.file = file
@@ -148,6 +174,19 @@ class _Names:
         if self.circuit.params:
             parts.append("params: " + ", ".join(self.circuit.params))
         return "; ".join(parts) or "the circuit has no inputs or params"
+
+
+class _AnyNames(_Names):
+    """Takes every name: for a file that holds no leaves."""
+
+    one = "value"
+    keys = "names"
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+
+    def check(self, names: Iterable[str], what: str, where: Location | None = None) -> None:
+        return None
 
 
 def _close_matches(name: str, known: list[str]) -> list[str]:
@@ -389,9 +428,9 @@ def _read_json(data: bytes, file: str, names: _Names) -> dict[str, Any]:
     del text  # parsed: the document and the numbers are all that is needed
     if not isinstance(document, dict):
         kind = _json_kind(document, numbers.values[0] if document is _NUMBER else None)
-        raise UsageError(f"expected a JSON object mapping input and param names to values, got {kind}", place)
+        raise UsageError(f"expected a JSON object mapping {names.keys} to values, got {kind}", place)
     if not document:
-        raise UsageError("the JSON object is empty; give at least one input or param", place)
+        raise UsageError(f"the JSON object is empty; give at least one {names.one}", place)
     names.check(document, "key")
     shapes: dict[str, tuple[int, ...]] = {}
     start = 0

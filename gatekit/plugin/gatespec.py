@@ -110,6 +110,15 @@ class GateSpec:
     every input is checked as a float and as a small vector. Neither
     ``domain`` nor ``examples`` changes anything when a circuit runs.
 
+    ``elementwise`` says that each element of the output depends only on the
+    same element of the (broadcast) inputs, and each local gradient likewise,
+    with the hooks taking floats and float64 arrays alike (the built-in
+    arithmetic, elementary and activation gates). The engine may then run
+    many uses of the gate as one call on vectors (see
+    :mod:`gatekit.engine.batching`), and ``gatekit.testing.check_gate``
+    checks that such a call gives what the uses give one by one. Gates with
+    ``gate_vjp`` are never batched, whatever they say.
+
     ``symbol``, ``infix`` and ``prefix`` say how drawings and explanations
     write the gate; none of them changes what it computes. ``symbol`` is
     drawn inside the gate's node (``"*"``, ``"1/x"``; default: the name).
@@ -128,6 +137,7 @@ class GateSpec:
     symbol: str = ""
     infix: bool = False
     prefix: str = ""
+    elementwise: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attrs", MappingProxyType(dict(self.attrs)))
@@ -211,6 +221,8 @@ class GateSpec:
             found.append(f"infix must be True or False, got {self.infix!r}")
         elif self.infix and not self.symbol:
             found.append("an infix gate needs a symbol to write between its inputs")
+        if not isinstance(self.elementwise, bool):
+            found.append(f"elementwise must be True or False, got {self.elementwise!r}")
         if self.infix and self.prefix:
             found.append("a gate is written infix or with a prefix, not both")
         if self.prefix and (self.variadic or self.arity != 1):

@@ -64,12 +64,20 @@ def gate_spec() -> GateSpec:
 
 
 @hookspec
-def gate_forward(inputs: Sequence[Any], attrs: Mapping[str, Any]) -> Any:
+def gate_forward(inputs: Sequence[Any], attrs: Mapping[str, Any], out: Any) -> Any:
     """Compute the gate's output from its inputs.
 
     :param inputs: the input values in the order written in the circuit's
         ``in:`` list; as many as the spec's arity allows.
     :param attrs: the gate's attributes, defaults filled in.
+    :param out: optional (declare it as ``out=None``): ``None``, or a
+        writable float64 array of the shape the output had in the circuit's
+        last run, which nothing else reads, for the hook to compute into
+        (``np.multiply(a, b, out=out)``) and return. A hook may ignore it and
+        return a new array; it must not keep it. Only runs over arrays pass
+        one, from arrays of results nobody holds any more, so that a loop
+        over batches does not fault its memory in again each time (see
+        :mod:`gatekit.engine.buffers`).
     :return: the output value, a float or an array.
 
     Called in the run loop for every evaluation of the gate. Must not mutate
@@ -107,6 +115,27 @@ def gate_vjp(inputs: Sequence[Any], output: Any, upstream: Any, attrs: Mapping[s
 
     For gates whose local gradient is not an elementwise factor (a sum, a
     matrix product). When a gate implements both, ``gate_vjp`` wins.
+    """
+
+
+@hookspec
+def gate_jvp(inputs: Sequence[Any], output: Any, tangents: Sequence[Any], attrs: Mapping[str, Any]) -> Any:
+    """Return the output's tangent, given a tangent for each input: the Jacobian-vector product.
+
+    :param inputs: the same values ``gate_forward`` received.
+    :param output: what ``gate_forward`` returned for them.
+    :param tangents: one per input, in input order, each of that input's
+        shape or the number ``0.0`` (no direction: the input does not move).
+    :param attrs: the gate's attributes, defaults filled in.
+    :return: how the output moves, of the output's shape (a number for a
+        number): ``sum_k (d output / d input_k) . tangents[k]``.
+
+    Forward mode (``gatekit run --tangent``) calls it for a gate with
+    ``gate_vjp``; an elementwise gate needs none, since its local gradients
+    give its tangent (``sum_k local_k * tangents[k]``). Optional: forward
+    mode through a ``gate_vjp`` gate without it fails, naming the gate.
+    ``gatekit.testing.check_gate`` checks it against central differences
+    and against ``gate_vjp``.
     """
 
 

@@ -82,6 +82,7 @@ _CALL_ORDER = {
     "gate_forward": ("inputs",),
     "gate_local_grad": ("inputs", "output"),
     "gate_vjp": ("inputs", "output", "upstream"),
+    "gate_jvp": ("inputs", "output", "tangents"),
 }
 
 
@@ -375,6 +376,7 @@ class Gate:
     local_grad: pluggy.HookImpl | None
     vjp: pluggy.HookImpl | None
     autoloaded: bool = False  # from an entry point
+    jvp: pluggy.HookImpl | None = None  # forward mode for a VJP gate (optional)
 
     @property
     def name(self) -> str:
@@ -392,6 +394,39 @@ class Gate:
         if self.local_grad is None:  # GateRegistry refuses such gates
             raise PluginError(f"gate {self.name!r} has no gradient hook")
         return Hooks(forward, _bind(self.local_grad, "gate_local_grad", attrs), False)
+
+    def bind_tangent(self, attrs: Mapping[str, Any]) -> tuple[Callable[..., Any], bool] | None:
+        """How forward mode gets the gate's tangent, ``attrs`` bound: ``(hook, is_jvp)``.
+
+        An elementwise gate's ``gate_local_grad`` (``is_jvp`` false: the
+        scheduler multiplies each local gradient by its input's tangent); a
+        VJP gate's ``gate_jvp``; ``None`` for a VJP gate without one.
+        """
+        if self.vjp is None and self.local_grad is not None:
+            return _bind(self.local_grad, "gate_local_grad", attrs), False
+        if self.jvp is not None:
+            return _bind(self.jvp, "gate_jvp", attrs), True
+        return None
+
+    def bind_into(self, attrs: Mapping[str, Any]) -> Callable[..., Any] | None:
+        """``gate_forward`` as ``into(inputs, out)``, ``attrs`` bound, if it takes ``out``; else ``None``.
+
+        ``out`` may be declared with a default (``out=None``), which pluggy
+        counts among the keyword arguments.
+        """
+        impl = self.forward
+        names = tuple(impl.argnames)
+        if "out" not in names and "out" not in impl.kwargnames:
+            return None
+        function = impl.function
+        if "attrs" not in names:
+            return lambda inputs, out: function(inputs, out=out)
+
+        def into(inputs: Any, out: Any) -> Any:
+            given = {"inputs": inputs, "attrs": attrs}
+            return function(**{name: given[name] for name in names if name != "out"}, out=out)
+
+        return into
 
 
 def _bind(impl: pluggy.HookImpl, hook: str, attrs: Mapping[str, Any]) -> Callable[..., Any]:
@@ -551,6 +586,7 @@ def _collect(pm: PluginManager) -> Iterator[Gate]:
     forwards = _impls(pm, "gate_forward")
     grads = _impls(pm, "gate_local_grad")
     vjps = _impls(pm, "gate_vjp")
+    jvps = _impls(pm, "gate_jvp")
     for name, plugin in list(pm.list_name_plugin()):
         if plugin is None:
             continue
@@ -575,4 +611,5 @@ def _collect(pm: PluginManager) -> Iterator[Gate]:
             local_grad=grads.get(name),
             vjp=vjps.get(name),
             autoloaded=name.split(":", 1)[0] in pm.autoloaded,
+            jvp=jvps.get(name),
         )

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from gatekit.engine.circuit import Circuit
-from gatekit.errors import UsageError
+from gatekit.errors import Location, UsageError
 from gatekit.format.yamlsource import Reader
 from gatekit.io.inputs import read_inputs
 from gatekit.plugin.registry import GateRegistry, default_registry, plugin_manager
@@ -36,7 +36,7 @@ from gatekit.training.registry import Registry, optimizer_registry, schedule_reg
 from gatekit.training.schedules import Schedule
 from gatekit.training.solver import SolverConfig, read_solver
 
-__all__ = ["held_out_data", "own_data", "registries", "solver_for", "train"]
+__all__ = ["held_out_data", "held_out_file", "own_data", "registries", "solver_for", "train"]
 
 
 def registries(gates: GateRegistry | None = None) -> tuple[Registry[Optimizer], Registry[Schedule]]:
@@ -99,12 +99,18 @@ def own_data(circuit: Circuit) -> dict[str, Any]:
     return {name: values[name] for name in circuit.inputs if getattr(values[name], "ndim", 0)}
 
 
-def held_out_data(solver: SolverConfig, file: str, circuit: Circuit) -> dict[str, Any] | None:
-    """The held-out rows of the data file ``eval: {data: FILE}`` names (relative to the solver's file)."""
+def held_out_file(solver: SolverConfig, file: str) -> str | None:
+    """The data file ``eval: {data: FILE}`` names, relative to the solver's ``file``; ``None`` if none."""
     if solver.eval is None or solver.eval.data is None:
         return None
     folder = os.path.dirname(file) if not file.startswith("<") else ""
-    return read_inputs(os.path.join(folder, solver.eval.data), circuit)
+    return os.path.join(folder, solver.eval.data)
+
+
+def held_out_data(solver: SolverConfig, file: str, circuit: Circuit) -> dict[str, Any] | None:
+    """The held-out rows of the data file ``eval: {data: FILE}`` names (relative to the solver's file)."""
+    path = held_out_file(solver, file)
+    return read_inputs(path, circuit) if path is not None else None
 
 
 def train(
@@ -130,9 +136,13 @@ def train(
     :raises TrainingError: the loss or a gradient stopped being finite.
     """
     config, file = solver_for(circuit, solver, registry, overrides)
-    if eval_data is None:
-        eval_data = held_out_data(config, file, circuit)
-    trainer = Trainer(circuit, own_data(circuit) if data is None else data, config, eval_data=eval_data)
+    path = held_out_file(config, file) if eval_data is None else None
+    if path is not None:
+        eval_data = read_inputs(path, circuit)
+    data = own_data(circuit) if data is None else data
+    trainer = Trainer(
+        circuit, data, config, eval_data=eval_data, eval_place=Location(path) if path is not None else None
+    )
     if resume is not None:
         trainer.load_state(resume)
     return trainer.train(progress=progress)

@@ -26,7 +26,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from gatekit.errors import Location, UsageError
+from gatekit.errors import Location, UsageError, quoted
 from gatekit.io.atomic import write_atomically
 from gatekit.io.npz import read_npz
 from gatekit.limits import read_bounded
@@ -68,13 +68,17 @@ def write_checkpoint(path: str | os.PathLike[str], state: Mapping[str, np.ndarra
 def _read(data: bytes, file: str) -> dict[str, Any]:
     place = Location(file)
     state = read_npz(data, place, lambda names: None)
+    if "meta/format" not in state:
+        raise UsageError(f"not a gatekit checkpoint: it has no meta/format (expected {FORMAT!r})", place)
     try:
-        form = array_text(state.get("meta/format", ()))
+        form = array_text(state["meta/format"])
     except (ValueError, UnicodeDecodeError):
-        form = "none"
+        raise UsageError(
+            f"not a gatekit checkpoint: its meta/format is not text (expected {FORMAT!r})", place
+        ) from None
     if form != FORMAT:
         raise UsageError(
-            f"not a gatekit checkpoint: its meta/format is {form[:60]!r}, expected {FORMAT!r}", place
+            f"not a gatekit checkpoint: its meta/format is {quoted(form)}, expected {FORMAT!r}", place
         )
     step = state.get("step")
     if not isinstance(step, float) or not step.is_integer() or step < 0:

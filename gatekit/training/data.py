@@ -24,27 +24,28 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.errors import UsageError
+from gatekit.errors import Location, UsageError
 from gatekit.training.checkpoint import array_text, text_array
 
 __all__ = ["Batches", "rows_of"]
 
 
-def rows_of(data: Mapping[str, Any], what: str) -> int:
+def rows_of(data: Mapping[str, Any], what: str, place: Location | None = None) -> int:
     """The number of rows every array of ``data`` shares (its first axis).
 
+    :param place: where ``data`` came from (its file), for the messages.
     :raises UsageError: a value is a number, or the arrays disagree.
     """
     counts: dict[str, int] = {}
     for name, value in data.items():
         if np.ndim(value) == 0:
-            raise UsageError(f"{what}: {name!r} is one number, not rows of data (a list, a column)")
+            raise UsageError(f"{what}: {name!r} is one number, not rows of data (a list, a column)", place)
         counts[name] = int(np.shape(value)[0])
     if not counts:
-        raise UsageError(f"{what}: no data")
+        raise UsageError(f"{what}: no data", place)
     if len(set(counts.values())) > 1:
         shown = ", ".join(f"{name} {count}" for name, count in counts.items())
-        raise UsageError(f"{what}: the arrays must have as many rows each, got {shown}")
+        raise UsageError(f"{what}: the arrays must have as many rows each, got {shown}", place)
     return next(iter(counts.values()))
 
 
@@ -100,14 +101,14 @@ class Batches:
             if key not in state:
                 raise ValueError(f"it has no data/{key}")
         order = np.asarray(state["order"])
-        if order.shape != (self.rows,):
-            raise ValueError(
-                f"it was made on {order.shape[0] if order.ndim == 1 else '?'} rows of data; this data has "
-                f"{self.rows}"
-            )
-        if not np.array_equal(np.sort(order), np.arange(self.rows)):
+        if order.ndim == 1 and order.shape != (self.rows,):
+            raise ValueError(f"it was made on {order.shape[0]} rows of data; this data has {self.rows}")
+        if order.ndim != 1 or not np.array_equal(np.sort(order), np.arange(self.rows)):
             raise ValueError("its data/order is not an order of the rows")
-        epoch, position = float(state["epoch"]), float(state["position"])
+        epoch_array, position_array = np.asarray(state["epoch"]), np.asarray(state["position"])
+        if epoch_array.shape != () or position_array.shape != ():
+            raise ValueError("its data/epoch or data/position is not a place in the data")
+        epoch, position = float(epoch_array), float(position_array)
         if not (epoch.is_integer() and epoch >= 0 and position.is_integer() and 0 <= position <= self.rows):
             raise ValueError("its data/epoch or data/position is not a place in the data")
         generator = np.random.default_rng()

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from gatekit.engine.circuit import Circuit
-from gatekit.errors import GraphError, Location, PluginError, RunError, UsageError, describe_exception, quoted
+from gatekit.errors import GraphError, Location, RunError, UsageError, describe_exception, quoted
 from gatekit.training.checkpoint import array_text, text_array
 from gatekit.training.data import Batches, rows_of
 from gatekit.training.schedules import Warmup
@@ -75,18 +75,33 @@ def _mean(value: Any) -> float:
 
 
 def split_rows(
-    data: Mapping[str, np.ndarray], fraction: float, seed: int
+    data: Mapping[str, np.ndarray], fraction: float, seed: int, place: Location | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``data`` split into training rows and held-out rows (``fraction`` of them), after a seeded shuffle."""
+    """``data`` split into training rows and held-out rows (``fraction`` of them), after a seeded shuffle.
+
+    :param place: where the split is asked for, for the message when it leaves no rows to train on.
+    """
     rows = rows_of(data, "the data")
     held = max(1, round(rows * fraction))
     if held >= rows:
-        raise UsageError(f"eval split {fraction} of {rows} rows leaves none to train on")
+        raise UsageError(f"eval split {fraction} of {rows} rows leaves none to train on", place)
     order = np.random.default_rng([seed, 1]).permutation(rows)
     train, kept = order[: rows - held], order[rows - held :]
     return {k: np.asarray(v)[train] for k, v in data.items()}, {
         k: np.asarray(v)[kept] for k, v in data.items()
     }
+
+
+def _check_names(circuit: Circuit, data: Mapping[str, Any], what: str, place: Location | None) -> None:
+    """Refuse data that name a param (params are fitted) or anything but an input."""
+    inputs, params = set(circuit.inputs), set(circuit.params)
+    for name in data:
+        if name in params:
+            raise UsageError(
+                f"{what} names {name!r}, a param: params are fitted, inputs are fed (as data)", place
+            )
+        if name not in inputs:
+            raise UsageError(f"{what} names {name!r}, which is no input of {circuit.file}", place)
 
 
 class Trainer:
@@ -100,6 +115,8 @@ class Trainer:
         *,
         eval_data: Mapping[str, Any] | None = None,
         fixed: Mapping[str, Any] | None = None,
+        data_place: Location | None = None,
+        eval_place: Location | None = None,
     ) -> None:
         """
         :param data: ``{input: rows}``, fed in minibatches.
@@ -107,33 +124,33 @@ class Trainer:
         :param eval_data: held-out rows of the same inputs.
         :param fixed: values set for the whole run: an input's (the same at
             every step) or a param's starting value.
-        :raises UsageError: the data names a param or no input, every param
-            is frozen, or the data's arrays disagree on their rows.
+        :param data_place: where ``data`` came from (its file), for the messages about it.
+        :param eval_place: where ``eval_data`` came from.
+        :raises UsageError: the data (or the held-out data) names a param or
+            no input, or its arrays disagree on their rows; every param is frozen.
         :raises GraphError: the solver names an unknown param, or its warmup
             is as long as the run.
         """
         self.circuit = circuit
         self.solver = solver
         self.loss_name = circuit.outputs[0]
-        inputs, params = set(circuit.inputs), set(circuit.params)
-        for name in data:
-            if name in params:
-                raise UsageError(
-                    f"the data names {name!r}, a param: params are fitted, inputs are fed (as data)"
-                )
-            if name not in inputs:
-                raise UsageError(f"the data names {name!r}, which is no input of {circuit.file}")
+        params = set(circuit.params)
+        _check_names(circuit, data, "the data", data_place)
+        if eval_data is not None:
+            _check_names(circuit, eval_data, "the held-out data", eval_place)
+            rows_of(eval_data, "the held-out data", eval_place)
         for name in solver.freeze:
             if name not in params:
-                where = solver.places.get("freeze")
+                where = solver.places.get(f"freeze/{name}", solver.places.get("freeze"))
                 raise GraphError(f"freeze: {name!r} is no param of {circuit.file}", where)
         self.trainable = [name for name in circuit.params if name not in solver.freeze]
         if not self.trainable:
-            raise UsageError("every param is frozen: there is nothing to fit")
+            raise UsageError("every param is frozen: there is nothing to fit", solver.places.get("freeze"))
         if not data:
             raise UsageError("no data: give --inputs FILE with the inputs to feed")
+        rows_of(data, "the training data", data_place)
         if solver.eval is not None and solver.eval.split is not None:
-            data, eval_data = split_rows(data, solver.eval.split, solver.seed)
+            data, eval_data = split_rows(data, solver.eval.split, solver.seed, solver.places.get("eval"))
         fixed = dict(fixed or {})
         self.fixed = {name: value for name, value in fixed.items() if name not in params}
         self.eval_data = {**self.fixed, **eval_data} if eval_data is not None else None
@@ -157,18 +174,18 @@ class Trainer:
     def learning_rate(self, step: int) -> float:
         """The learning rate of step number ``step`` (from 0): the schedule's, after any warmup.
 
-        :raises PluginError: the schedule raised, or gave no finite number of at least 0.
+        :raises RunError: the schedule raised, or gave no finite number of at least 0 (exit code 1).
         """
         schedule = self.solver.schedule
         try:
             lr = schedule.lr(step, self.solver.lr, self.total)
-        except Exception as exc:  # a plugin's schedule: its fault, in one line
-            raise PluginError(
+        except Exception as exc:  # a plugin's schedule: its fault, in one line (a failure while running)
+            raise RunError(
                 f"schedule {quoted(schedule.name)} failed at step {step + 1}: {describe_exception(exc)}",
                 self.solver.places.get("schedule"),
             ) from None
         if isinstance(lr, bool) or not isinstance(lr, float | int) or not (math.isfinite(lr) and lr >= 0):
-            raise PluginError(
+            raise RunError(
                 f"schedule {quoted(schedule.name)} gave the learning rate {lr!r} at step {step + 1}: "
                 "expected a finite number of at least 0",
                 self.solver.places.get("schedule"),
@@ -198,9 +215,11 @@ class Trainer:
         result = self.circuit.run(values)
         loss = result.outputs[self.loss_name]
         if isinstance(loss, np.ndarray):
+            places = self.circuit.definition.output_locations
             raise UsageError(
                 f"the loss, {self.loss_name!r} (outputs[0]), must be a number; it is an array of shape "
-                f"{loss.shape}: average it with a mean gate"
+                f"{loss.shape}: average it with a mean gate",
+                places[0] if places else None,
             )
         if not math.isfinite(loss):
             raise self._culprit(values, f"the loss {self.loss_name!r} is {loss}")
@@ -213,8 +232,8 @@ class Trainer:
         optimizer = self.solver.optimizer
         try:
             optimizer.step({name: self.params[name] for name in self.trainable}, grads, lr)
-        except Exception as exc:  # a plugin's optimizer: its fault, in one line
-            raise PluginError(
+        except Exception as exc:  # a plugin's optimizer: its fault, in one line (a failure while running)
+            raise RunError(
                 f"optimizer {quoted(optimizer.name)} failed at step {step + 1}: {describe_exception(exc)}",
                 self.solver.places.get("optimizer"),
             ) from None
@@ -316,7 +335,8 @@ class Trainer:
                     f"param {name!r} has shape {saved[name].shape} in the checkpoint, {value.shape} here",
                     place,
                 )
-        step = float(state.get("step", -1))
+        step_array = np.asarray(state.get("step", -1))
+        step = float(step_array) if step_array.shape == () else -1.0
         if not (step.is_integer() and step >= 0):
             raise UsageError("a damaged checkpoint: its 'step' is not a whole number", place)
         optimizer = self.solver.optimizer
@@ -324,7 +344,7 @@ class Trainer:
             try:
                 saved_by = array_text(state["meta/optimizer"])
             except (ValueError, UnicodeDecodeError):
-                saved_by = "?"
+                raise UsageError("a damaged checkpoint: its meta/optimizer is not text", place) from None
             if saved_by != optimizer.name:
                 raise UsageError(
                     f"the checkpoint was made with optimizer {quoted(saved_by)}, the solver now says "
@@ -334,8 +354,9 @@ class Trainer:
         part = {
             key[len("optimizer/") :]: value for key, value in state.items() if key.startswith("optimizer/")
         }
-        if "step" in part:
-            part["step"] = np.array(float(part["step"])).astype(np.int64)  # read back as a float
+        counted = np.asarray(part.get("step", ()))
+        if counted.shape == () and float(counted).is_integer():
+            part["step"] = counted.astype(np.int64)  # read back as a float; the optimizer refuses the rest
         try:
             optimizer.load_state(part)
         except Exception as exc:

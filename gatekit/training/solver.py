@@ -27,6 +27,7 @@ single keys (:func:`read_solver`'s ``overrides``).
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -87,7 +88,8 @@ class SolverConfig:
     eval: Eval | None
     log_every: int | None
     checkpoint_every: int | None
-    #: where each setting was written, for messages that concern it later (a frozen name unknown)
+    #: where each setting was written, for messages that concern it later (a frozen name unknown;
+    #: ``freeze/NAME`` is where NAME is written in the list)
     places: Mapping[str, Location] = field(default_factory=dict)
 
     def total_steps(self, steps_per_epoch: int) -> int:
@@ -107,13 +109,6 @@ def _positive(reader: Reader, node: Node, what: str) -> float:
     if not (math.isfinite(number) and number > 0):
         raise reader.error(node, f"{what} must be a finite number above 0, got {node.value}")
     return number
-
-
-def _flag(reader: Reader, node: Node, what: str) -> bool:
-    text = reader.text(node, what) if node.tag.endswith(":str") else None
-    if text is not None or not node.tag.endswith(":bool"):
-        raise reader.error(node, f"{what} must be true or false, got {quoted(str(node.value))}")
-    return str(node.value).lower() in ("true", "yes", "on", "y")
 
 
 def _is_null(node: Node) -> bool:
@@ -234,19 +229,17 @@ def read_solver(
     batch_node = value("batch_size")
     batch_size = _whole(reader, batch_node, "batch_size") if batch_node is not None else None
     shuffle_node = value("shuffle")
-    shuffle = _flag(reader, shuffle_node, "shuffle") if shuffle_node is not None else True
+    shuffle = reader.boolean(shuffle_node, "shuffle") if shuffle_node is not None else True
     seed_node = value("seed")
     seed = _whole(reader, seed_node, "the solver's seed", low=0) if seed_node is not None else default_seed
     clip_node = value("clip_norm")
     clip_norm = _positive(reader, clip_node, "clip_norm") if clip_node is not None else None
     freeze_node = value("freeze")
-    freeze = (
-        tuple(
-            reader.text(item, "each param of 'freeze:'") for item in reader.sequence(freeze_node, "'freeze:'")
-        )
-        if freeze_node is not None
-        else ()
-    )
+    freeze_items = reader.sequence(freeze_node, "'freeze:'") if freeze_node is not None else []
+    freeze = tuple(reader.text(item, "each param of 'freeze:'") for item in freeze_items)
+    places |= {
+        f"freeze/{name}": reader.location(item) for name, item in zip(freeze, freeze_items, strict=True)
+    }
     log_node, checkpoint_node = value("log_every"), value("checkpoint_every")
     config = SolverConfig(
         optimizer=optimizer,
@@ -339,15 +332,26 @@ def _overridden(config: SolverConfig, overrides: Mapping[str, Any]) -> SolverCon
     for key, value in overrides.items():
         if value is None:
             continue
-        kind = OVERRIDES[key]
+        kind = OVERRIDES.get(key)
+        if kind is None:
+            raise UsageError(f"unknown override {quoted(key)} (the overrides: {', '.join(OVERRIDES)})")
         flag = f"--{key.replace('_', '-')}"
-        if kind == "positive" and not (math.isfinite(value) and value > 0):
-            raise UsageError(f"{flag}: give a finite number above 0, got {value}")
-        if kind == "whole" and value < 1:
+        if kind == "positive":
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise UsageError(f"{flag}: give a number, got {value!r}")
+            number = float(value)
+            if not (math.isfinite(number) and number > 0):
+                raise UsageError(f"{flag}: give a finite number above 0, got {value}")
+            changes[key] = number
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise UsageError(f"{flag}: give a whole number, got {value!r}")
+        whole = int(value)
+        if kind == "whole" and whole < 1:
             raise UsageError(f"{flag}: give a whole number of at least 1, got {value}")
-        if kind == "seed" and not 0 <= value < 2**63:
+        if kind == "seed" and not 0 <= whole < 2**63:
             raise UsageError(f"{flag}: give a whole number from 0 to 2**63 - 1, got {value}")
-        changes[key] = value
+        changes[key] = whole
     if "steps" in changes:
         changes["epochs"] = None
     elif "epochs" in changes:

@@ -7,8 +7,10 @@ constant a small plain node. Each wire, the edge from a node to a gate that
 reads it, carries the value that travels forward along it (green) over the
 gradient of ``outputs[0]`` sent back along that same wire (red): where a node
 fans out, each wire shows its own share, and the shares add up to the node's
-gradient. :func:`write` saves the text as ``.dot``, or runs ``dot`` to make
-``.svg`` or ``.png``.
+gradient. Given tangents (forward mode, ``draw --tangent x0=1``), each wire
+carries its value over the tangent of the node it comes from (blue, ``tan``)
+instead: how that node moves along the tangents. :func:`write` saves the
+text as ``.dot``, or runs ``dot`` to make ``.svg`` or ``.png``.
 
 Module uses are drawn collapsed by default, as the circuit is written: each
 outermost use one node (a 3-D box showing the module's name over the use's),
@@ -33,6 +35,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +46,7 @@ from gatekit.engine.validate import BoundGate
 from gatekit.errors import GatekitError, Location, RenderError, UsageError
 from gatekit.io.atomic import check_output_path, write_atomically
 from gatekit.plugin.gatespec import GateSpec
+from gatekit.views.explain import along_text
 from gatekit.views.text import decimals
 from gatekit.views.trace import Within, collapse, module_uses, trace
 
@@ -50,6 +54,7 @@ __all__ = [
     "FORMATS",
     "LABEL_LIMIT",
     "RENDER_TIMEOUT",
+    "TANGENT_COLOR",
     "RenderError",
     "render",
     "save",
@@ -69,6 +74,9 @@ NOTEBOOK_LIMIT = 1000
 
 VALUE_COLOR = "darkgreen"
 GRAD_COLOR = "red"
+TANGENT_COLOR = "blue"
+#: significant digits of the tangents given, in the title (``tangents along x0=1``), as explain writes them
+ALONG_DIGITS = 4
 #: the box around an expanded module use's gates
 CLUSTER_STYLE = 'labeljust=l, fontsize=10, style="rounded,dashed", color="gray50"'
 
@@ -105,10 +113,13 @@ def _constant(value: float) -> str:
     return short if float(short) == value else repr(value)
 
 
-def _wire_label(value: Any, grad: Any, precision: int) -> str:
+def _wire_label(value: Any, grad: Any, precision: int, tangent: Any = None) -> str:
+    """A wire's label: its value, over its gradient (red) or, in forward mode, its tangent (blue)."""
     label = f'<font color="{VALUE_COLOR}">{_html(_show(value, precision))}</font>'
     if grad is not None:
         label += f'<br/><font color="{GRAD_COLOR}">{_html(_show(grad, precision))}</font>'
+    if tangent is not None:
+        label += f'<br/><font color="{TANGENT_COLOR}">tan {_html(_show(tangent, precision))}</font>'
     return f"<{label}>"
 
 
@@ -143,33 +154,51 @@ class _Cluster:
     items: list[str | _Cluster] = field(default_factory=list)
 
 
-def _nodes(gates: Sequence[BoundGate], expand: bool) -> list[_Node]:
-    """The gates to draw, in run order: every gate, or each outermost module use as one."""
+def _nodes(gates: Sequence[BoundGate], expand: bool, opened: AbstractSet[str]) -> list[_Node]:
+    """The gates to draw, in run order: every gate, or each outermost module use as one.
+
+    The outermost module uses in ``opened`` are drawn expanded among the others collapsed.
+    """
     if expand:
         return [
             _Node(b.name, b.use.gate, b.inputs, b.gate.spec, b.use.within, b.use.arguments) for b in gates
         ]
-    modules = module_uses(bound.use for bound in gates)
+    found = module_uses(bound.use for bound in gates)
+    modules = {path: use for path, use in found.items() if path not in opened}
     nodes = []
     for bound in gates:
-        if not bound.use.within:
-            nodes.append(_Node(bound.name, bound.use.gate, bound.inputs, bound.gate.spec))
+        use = bound.use
+        if not use.within or use.within[0][0] not in modules:  # outside any use, or in an opened one
+            nodes.append(
+                _Node(bound.name, use.gate, bound.inputs, bound.gate.spec, use.within, use.arguments)
+            )
         elif bound.name in modules:  # the use's output: the module, seen whole
             module = modules[bound.name]
             nodes.append(_Node(module.name, module.module, module.inputs))
     return nodes
 
 
-def _emit(items: Sequence[str | _Cluster], indent: str, lines: list[str]) -> None:
+def _emit(items: Sequence[str | _Cluster], indent: str, lines: list[str], ids: str | None) -> None:
     for item in items:
         if isinstance(item, str):
             lines.append(indent + item)
             continue
         label = f"{_html(item.path)}: {_html(item.module)}"
         lines.append(f"{indent}subgraph {_quote('cluster_' + item.path)} {{")
-        lines.append(f"{indent}  graph [label=<{label}>, {CLUSTER_STYLE}];")
-        _emit(item.items, indent + "  ", lines)
+        lines.append(f"{indent}  graph{_attrs(f'label=<{label}>', CLUSTER_STYLE, _id(ids, 'c', item.path))};")
+        _emit(item.items, indent + "  ", lines, ids)
         lines.append(f"{indent}}}")
+
+
+def _id(ids: str | None, kind: str, name: str) -> str | None:
+    """The attribute ``id="PREFIXKIND-NAME"`` naming an element of the SVG; ``None`` without ``ids``."""
+    return None if ids is None else f"id={_quote(f'{ids}{kind}-{name}')}"
+
+
+def _attrs(*attrs: str | None) -> str:
+    """`` [a, b]``: a node's or an edge's attribute list, of those given; nothing when none are."""
+    given = [attr for attr in attrs if attr]
+    return f" [{', '.join(given)}]" if given else ""
 
 
 def _constant_node(tail: str, value: float) -> str:
@@ -177,29 +206,49 @@ def _constant_node(tail: str, value: float) -> str:
 
 
 def _run_labels(
-    circuit: Circuit, values: Mapping[str, Any], grads: bool, precision: int, expand: bool
-) -> tuple[dict[tuple[str, int], str], dict[str, str]]:
-    """The labels of every wire, by (gate, input position), and of every output's own wire."""
-    run = trace(circuit, values)
+    circuit: Circuit,
+    values: Mapping[str, Any],
+    *,
+    grads: bool,
+    precision: int,
+    expand: bool,
+    opened: AbstractSet[str],
+    of: str | None,
+    seed_grad: Any,
+    tangents: Mapping[str, Any] | None = None,
+) -> tuple[dict[tuple[str, int], str], dict[str, str], str]:
+    """The labels of every wire, by (gate, input position), and of every output's own wire.
+
+    With ``tangents`` the second text is the tangent of the wire's source (none for a constant),
+    not the gradient; the third result is then the tangents as given, written (``x0=1``).
+    """
+    run = trace(circuit, values, of=of, seed_grad=seed_grad, tangents=tangents)
     if not expand:
-        run = collapse(run)
+        run = collapse(run, opened)
+    moved = run.result.node_tangents
+    grads = grads and tangents is None
     shares = {}
     if grads:
         for row in run.backward:
-            for position, wire in enumerate(row.wires):
-                shares[row.node, position] = wire.product  # this wire's share of the gradient
+            for wire in row.wires:
+                shares[row.node, wire.position] = wire.product  # this wire's share of the gradient
     wires = {}
     for ahead in run.forward:
-        for position, (_, value) in enumerate(ahead.inputs):
-            wires[ahead.node, position] = _wire_label(value, shares.get((ahead.node, position)), precision)
-    root = circuit.outputs[0]
+        for position, (source, value) in enumerate(ahead.inputs):
+            tangent = moved.get(source) if isinstance(source, str) else None
+            share = shares.get((ahead.node, position))
+            wires[ahead.node, position] = _wire_label(value, share, precision, tangent)
+    root = run.root
     outputs = {
         output: _wire_label(
-            run.result.values[output], run.grads[root] if grads and output == root else None, precision
+            run.result.values[output],
+            run.grads[root] if grads and output == root else None,
+            precision,
+            moved.get(output),
         )
         for output in circuit.outputs
     }
-    return wires, outputs
+    return wires, outputs, along_text(run, ALONG_DIGITS)
 
 
 def to_dot(
@@ -209,13 +258,32 @@ def to_dot(
     grads: bool = True,
     precision: int = 2,
     expand: bool = False,
+    opened: AbstractSet[str] = frozenset(),
+    ids: str | None = None,
+    of: str | None = None,
+    seed_grad: Any = None,
+    tangents: Mapping[str, Any] | None = None,
 ) -> str:
     """The DOT text of ``circuit`` run with ``values`` (leaf overrides).
 
     :param grads: also show the gradients (red); ``False``: values only.
+    :param tangents: leaf -> its tangent (forward mode, as in
+        :meth:`Circuit.run`): each wire shows the tangent of the node it
+        comes from (blue, ``tan``) instead of the gradient, and ``grads``,
+        ``of`` and ``seed_grad`` change no label.
+    :param of: whose gradients the wires carry: any output or gate
+        (default ``outputs[0]``); ``seed_grad`` is its starting gradient, as
+        in :meth:`Circuit.run`.
     :param precision: decimals shown.
     :param expand: draw every gate inside module uses, each use boxed (a
         cluster); ``False``: each outermost module use is one node.
+    :param opened: outermost module uses (by path) drawn expanded, boxed,
+        although ``expand`` is ``False``.
+    :param ids: give the drawing's elements ``id`` attributes starting with
+        this prefix, for a script to find them in the SVG: ``PREFIXn-NAME``
+        a node (a leaf, a gate, a collapsed module use), ``PREFIXw-P-GATE``
+        the wire into ``GATE`` at input position ``P``, ``PREFIXo-NAME`` an
+        output's own wire, ``PREFIXc-PATH`` an expanded module use's box.
     :raises UsageError: ``precision`` is negative, or an override is bad.
     :raises RunError: a gate failed while the circuit ran.
 
@@ -225,18 +293,31 @@ def to_dot(
     if not 0 <= precision <= 17:
         raise UsageError(f"precision must be from 0 to 17 decimals, got {precision:,}")
     plan = circuit.plan
-    uses = _nodes([plan.gates[step.out] for step in plan.forward], expand)
+    uses = _nodes([plan.gates[step.out] for step in plan.forward], expand, opened)
     title = circuit.name or os.path.basename(circuit.file)
     wire_labels: dict[tuple[str, int], str] = {}
     output_labels: dict[str, str] = {}
     if len(uses) <= LABEL_LIMIT:
-        wire_labels, output_labels = _run_labels(circuit, dict(values or {}), grads, precision, expand)
+        wire_labels, output_labels, along = _run_labels(
+            circuit,
+            dict(values or {}),
+            grads=grads,
+            precision=precision,
+            expand=expand,
+            opened=opened,
+            of=of,
+            seed_grad=seed_grad,
+            tangents=tangents,
+        )
         label = f'{_html(title)}: <font color="{VALUE_COLOR}">values</font>'
-        if grads:
-            label += f' and <font color="{GRAD_COLOR}">gradients of {_html(circuit.outputs[0])}</font>'
+        if tangents is not None:
+            label += f' and <font color="{TANGENT_COLOR}">tangents along {_html(along)}</font>'
+        elif grads:
+            root = of or circuit.outputs[0]
+            label += f' and <font color="{GRAD_COLOR}">gradients of {_html(root)}</font>'
         label += " on each wire"
-    else:
-        circuit.run(values or {})  # no labels, but a bad value or a failing gate still says so
+    else:  # no labels, but a bad value or a failing gate still says so
+        circuit.run(values or {}, of=of, seed_grad=seed_grad, tangents=tangents)
         label = f"{_html(title)}: {len(uses)} gates; wires are unlabelled above {LABEL_LIMIT} gates"
 
     lines = [
@@ -248,7 +329,10 @@ def to_dot(
     kinds = dict.fromkeys(circuit.inputs, "input") | dict.fromkeys(circuit.params, "param")
     for name, kind in kinds.items():
         fill = ', style="rounded,filled", fillcolor="#eeeeee"' if kind == "param" else ', style="rounded"'
-        lines.append(f"  {_quote(name)} [shape=box{fill}, label=<{_html(name)}>, tooltip={_quote(kind)}];")
+        attrs = _attrs(
+            f"shape=box{fill}", f"label=<{_html(name)}>", f"tooltip={_quote(kind)}", _id(ids, "n", name)
+        )
+        lines.append(f"  {_quote(name)}{attrs};")
     lines.append(f"  {{rank=min; {' '.join(_quote(name) for name in kinds)}}}")
     top: list[str | _Cluster] = []  # node lines, and the boxes of expanded module uses
     clusters: dict[str, _Cluster] = {}
@@ -261,19 +345,22 @@ def to_dot(
             items = clusters[path].items
         if use.spec is None:
             label = _module_label(use.name, use.gate)
-            items.append(
-                f"{_quote(use.name)} [shape=box3d, label={label}, tooltip={_quote('module ' + use.gate)}];"
-            )
+            tooltip = f"tooltip={_quote('module ' + use.gate)}"
+            attrs = _attrs("shape=box3d", f"label={label}", tooltip, _id(ids, "n", use.name))
+            items.append(f"{_quote(use.name)}{attrs};")
         else:
             shape = "circle" if use.spec.symbol else "ellipse"
-            items.append(f"{_quote(use.name)} [shape={shape}, label={_gate_label(use.name, use.spec)}];")
+            label = _gate_label(use.name, use.spec)
+            items.append(
+                f"{_quote(use.name)}{_attrs(f'shape={shape}', f'label={label}', _id(ids, 'n', use.name))};"
+            )
         if use.within:  # the module's own constants in its box too
             items += [
                 _constant_node(_quote(f"{use.name}#{position}"), source)
                 for position, source in enumerate(use.inputs)
                 if not isinstance(source, str) and use.arguments[position] is None
             ]
-    _emit(top, "  ", lines)
+    _emit(top, "  ", lines, ids)
     for use in uses:
         for position, source in enumerate(use.inputs):
             if isinstance(source, str):
@@ -283,7 +370,7 @@ def to_dot(
                 if not use.within or use.arguments[position] is not None:  # not declared in a box
                     lines.append(f"  {_constant_node(tail, source)}")
             wire = wire_labels.get((use.name, position))
-            attrs = f" [label={wire}]" if wire else ""
+            attrs = _attrs(wire and f"label={wire}", _id(ids, "w", f"{position}-{use.name}"))
             lines.append(f"  {tail} -> {_quote(use.name)}{attrs};")
     ends = []
     for output in circuit.outputs:
@@ -291,7 +378,7 @@ def to_dot(
         ends.append(end)
         lines.append(f"  {end} [shape=plaintext, fontsize=10, label=<output>];")
         wire = output_labels.get(output)
-        attrs = f" [label={wire}]" if wire else ""
+        attrs = _attrs(wire and f"label={wire}", _id(ids, "o", output))
         lines.append(f"  {_quote(output)} -> {end}{attrs};")
     lines.append(f"  {{rank=max; {' '.join(ends)}}}")
     lines.append("}")
@@ -344,15 +431,17 @@ def render(text: str, fmt: str, place: Location | None = None) -> bytes:
     return done.stdout
 
 
-def check_path(path: str | os.PathLike[str]) -> str:
+def check_path(path: str | os.PathLike[str], types: tuple[str, ...] = FORMATS) -> str:
     """Refuse, before anything runs, a path :func:`write` cannot make; return its format.
 
-    :raises UsageError: the extension is not one of :data:`FORMATS`, the
-        folder does not exist, or an ``.svg`` or ``.png`` needs ``dot`` and
-        it is not installed.
+    ``types`` are the extensions allowed (``gatekit draw`` adds the player's
+    ``.html``, :mod:`gatekit.views.player`); every one but ``.dot`` needs ``dot``.
+
+    :raises UsageError: the extension is not one of ``types``, the folder
+        does not exist, or the format needs ``dot`` and it is not installed.
     """
     file = os.fspath(path)
-    fmt = check_output_path(file, FORMATS, "a drawing")[1:]
+    fmt = check_output_path(file, types, "a drawing")[1:]
     if fmt != "dot":
         _dot_program(Location(file))
     return fmt
@@ -366,16 +455,31 @@ def write(
     grads: bool = True,
     precision: int = 2,
     expand: bool = False,
+    of: str | None = None,
+    seed_grad: Any = None,
+    tangents: Mapping[str, Any] | None = None,
 ) -> None:
     """Draw ``circuit`` into ``path`` (``.dot``, ``.svg`` or ``.png``, by extension).
 
-    ``grads``, ``precision`` and ``expand`` are :func:`to_dot`'s.
+    ``grads``, ``precision``, ``expand``, ``of``, ``seed_grad`` and ``tangents`` are :func:`to_dot`'s.
 
     :raises UsageError: see :func:`check_path` and :func:`to_dot`.
     :raises RenderError: see :func:`render`.
     """
     check_path(path)
-    save(path, to_dot(circuit, values, grads=grads, precision=precision, expand=expand))
+    save(
+        path,
+        to_dot(
+            circuit,
+            values,
+            grads=grads,
+            precision=precision,
+            expand=expand,
+            of=of,
+            seed_grad=seed_grad,
+            tangents=tangents,
+        ),
+    )
 
 
 def save(path: str | os.PathLike[str], text: str) -> None:

@@ -14,7 +14,7 @@ gradients of y
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,14 +33,29 @@ def _aligned(value: Any) -> str:
     return text if text.startswith("-") or isinstance(value, np.ndarray) else " " + text
 
 
-def run_lines(circuit: Circuit, result: Result) -> list[str]:
-    """``gatekit run``'s table: every output, then every leaf's gradient."""
+def run_lines(circuit: Circuit, result: Result, tangents: Mapping[str, Any] | None = None) -> list[str]:
+    """``gatekit run``'s table: every output, every leaf's gradient, and (forward mode) each output's tangent.
+
+    ``tangents`` are the directions the run was given, to say along what the outputs moved.
+    """
     kinds = dict.fromkeys(circuit.inputs, "input") | dict.fromkeys(circuit.params, "param")
     lines = ["outputs", *table([(name, _aligned(value)) for name, value in result.outputs.items()])]
     if result.grads:
-        lines.append(f"gradients of {circuit.outputs[0]}")
+        lines.append(f"gradients of {result.of}")
         lines += table([(name, kinds[name], _aligned(grad)) for name, grad in result.grads.items()])
+    if tangents:
+        along = ", ".join(f"{name}={_direction(value)}" for name, value in tangents.items())
+        lines.append(f"tangents (forward mode, along {along})")
+        lines += table([(name, _aligned(value)) for name, value in result.tangents.items()])
     return lines
+
+
+def _direction(value: Any) -> str:
+    """A tangent as given, short: ``1.0``, ``[0.5, 1.0]``, ``array of shape (200,)``."""
+    array = np.asarray(value, dtype=np.float64)
+    if array.ndim == 0:
+        return repr(float(array))
+    return json.dumps(array.tolist()) if array.size <= 4 else f"array of shape {array.shape}"
 
 
 def gate_entries(registry: GateRegistry) -> list[dict[str, Any]]:

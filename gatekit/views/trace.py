@@ -7,7 +7,10 @@ gradient, the contribution sent down each wire, and the input's gradient
 before and after the contribution is added (where a wire fans out, the
 additions show how its gradient accumulates). These are the run's own
 numbers: nothing here applies the chain rule again. ``explain`` and ``draw``
-read nothing else.
+read nothing else. A run with tangents (forward mode) is recorded too, by a
+:class:`TangentRecorder` (:class:`gatekit.engine.scheduler.TangentObserver`):
+for each gate a tangent reaches, in run order, each input's tangent, the
+local gradient, their product and the sum into the gate's tangent.
 
 A circuit's module uses are expanded before it runs, so the trace shows
 every gate inside them (each row says which module uses it sits in,
@@ -23,15 +26,16 @@ what came back through the whole module.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from gatekit.engine.broadcast import shape_of
-from gatekit.engine.circuit import Circuit, Result
-from gatekit.engine.compiler import BackwardStep, Plan
+from gatekit.engine.circuit import Circuit, Result, as_value
+from gatekit.engine.compiler import BackwardStep, ForwardStep, Plan
 from gatekit.engine.scheduler import accumulate
 from gatekit.format.parse import GateUse
 from gatekit.plugin.gatespec import GateSpec
@@ -41,6 +45,9 @@ __all__ = [
     "ForwardRow",
     "ModuleUse",
     "Recorder",
+    "TangentRecorder",
+    "TangentRow",
+    "TangentWire",
     "Trace",
     "Wire",
     "Within",
@@ -80,7 +87,8 @@ class Wire:
     wires from that input). ``before`` and ``after`` are the input's
     gradient around the addition (``before`` is 0 for the first one); both
     are ``None`` for a constant or an input no leaf reaches, whose gradient
-    is not kept.
+    is not kept. ``position`` is the wire's place among the gate's inputs
+    (for a collapsed module, among :attr:`ModuleUse.inputs`).
     """
 
     source: str | float
@@ -88,6 +96,7 @@ class Wire:
     product: Any
     before: Any
     after: Any
+    position: int
 
     @property
     def kept(self) -> bool:
@@ -107,14 +116,59 @@ class BackwardRow:
 
 
 @dataclass(frozen=True, slots=True)
+class TangentWire:
+    """How one input moved one gate's output, in forward mode.
+
+    ``tangent`` is the input's tangent (``None``: it does not move, a
+    constant or a node no tangent reaches); ``local`` the local gradient
+    (``None`` for a ``gate_jvp`` gate and a collapsed module, which map
+    their inputs' tangents together); ``product`` is ``local * tangent``,
+    broadcast to the output's shape; ``before`` and ``after`` are the gate's
+    tangent around its addition (``before`` is 0 for the first). The last
+    three are ``None`` where nothing was added.
+    """
+
+    source: str | float
+    tangent: Any
+    local: Any
+    product: Any
+    before: Any
+    after: Any
+    position: int
+
+    @property
+    def moves(self) -> bool:
+        return self.tangent is not None
+
+
+@dataclass(frozen=True, slots=True)
+class TangentRow:
+    """One gate of the forward-mode pass: its inputs' tangents, its wires, its own tangent."""
+
+    node: str
+    gate: str
+    wires: tuple[TangentWire, ...]
+    tangent: Any  # the output's: the sum of the products (a gate_jvp gate's own result)
+    within: Within = ()  # as in :class:`ForwardRow`
+    module: bool = False
+    jvp: bool = False  # the gate gave its tangent through gate_jvp
+
+
+@dataclass(frozen=True, slots=True)
 class Trace:
-    """A run, step by step: ``forward`` in run order, ``backward`` in reverse."""
+    """A run, step by step: ``forward`` in run order, ``backward`` in reverse.
+
+    A run with tangents has ``tangent``, the forward-mode pass in run order
+    (the gates a tangent reaches), and ``along``, the tangents it was given.
+    """
 
     result: Result
     root: str
     forward: list[ForwardRow]
     backward: list[BackwardRow]
     grads: dict[str, Any]  # every node's gradient at the end, where one was kept
+    tangent: list[TangentRow] = field(default_factory=list)
+    along: dict[str, Any] = field(default_factory=dict)  # leaf -> its tangent, as the run was given
 
 
 class Recorder:
@@ -135,7 +189,7 @@ class Recorder:
             sent = sent.copy()  # a broadcast view: give it memory of its own, for the reader
         if after is not None and before is None:
             before = 0.0  # the first contribution: the gradient was 0 before it
-        wires.append(Wire(use.inputs[position], local, sent, before, after))
+        wires.append(Wire(use.inputs[position], local, sent, before, after, position))
 
     @property
     def rows(self) -> list[BackwardRow]:
@@ -146,11 +200,79 @@ class Recorder:
         ]
 
 
-def trace(circuit: Circuit, values: Mapping[str, Any] | None = None) -> Trace:
-    """Run ``circuit`` (leaf values from ``values``) and record its passes gate by gate."""
-    recorder = Recorder(circuit.plan)
-    result = circuit.run(values or {}, observer=recorder)
-    plan, by_name = circuit.plan, result.values
+def _own(value: Any) -> Any:
+    """An array with memory of its own (a broadcast view copied), for the reader; others as they are."""
+    if isinstance(value, np.ndarray) and not value.flags.owndata:
+        return value.copy()
+    return value
+
+
+class TangentRecorder:
+    """An observer of the forward-mode loop that keeps every gate's step, for :attr:`rows`."""
+
+    def __init__(self, plan: Plan) -> None:
+        self._plan = plan
+        self.rows: list[TangentRow] = []  # the forward-mode pass so far, in run order
+
+    def gate(
+        self,
+        step: ForwardStep,
+        given: Sequence[Any],
+        local: Sequence[Any] | None,
+        sent: Sequence[Any],
+        tangent: Any,
+    ) -> None:
+        bound = self._plan.gates[step.out]
+        use = bound.use
+        wires = []
+        total = None  # the gate's tangent so far, added up as the loop adds it
+        for position, source in enumerate(use.inputs):
+            part = sent[position]
+            before = after = None
+            if part is not None:
+                before = 0.0 if total is None else total
+                total = after = accumulate(total, part)
+            wires.append(
+                TangentWire(
+                    source,
+                    _own(given[position]),
+                    None if local is None else local[position],
+                    _own(part),
+                    _own(before),
+                    _own(after),
+                    position,
+                )
+            )
+        jvp = local is None
+        self.rows.append(TangentRow(use.name, use.gate, tuple(wires), _own(tangent), use.within, jvp=jvp))
+
+
+def trace(
+    circuit: Circuit,
+    values: Mapping[str, Any] | None = None,
+    *,
+    of: str | None = None,
+    seed_grad: Any = None,
+    tangents: Mapping[str, Any] | None = None,
+) -> Trace:
+    """Run ``circuit`` (leaf values from ``values``) and record its passes gate by gate.
+
+    ``of``, ``seed_grad`` and ``tangents`` are :meth:`Circuit.run`'s: the
+    node backprop starts from, its starting gradient, and the leaves'
+    tangents for a forward-mode pass, recorded too.
+    """
+    plan = circuit.plan_for(of)
+    recorder = Recorder(plan)
+    moving = None if tangents is None else TangentRecorder(plan)
+    result = circuit.run(
+        values or {},
+        observer=recorder,
+        of=of,
+        seed_grad=seed_grad,
+        tangents=tangents,
+        tangent_observer=moving,
+    )
+    by_name = result.values
 
     def value_of(source: str | float) -> Any:
         return by_name[source] if isinstance(source, str) else source
@@ -163,8 +285,8 @@ def trace(circuit: Circuit, values: Mapping[str, Any] | None = None) -> Trace:
         forward.append(
             ForwardRow(use.name, use.gate, inputs, by_name[use.name], use.within, spec=bound.gate.spec)
         )
-    root = circuit.outputs[0]
-    grads: dict[str, Any] = {root: _seed(by_name[root])}
+    root = result.of
+    grads: dict[str, Any] = {root: _seed(by_name[root], 1.0 if seed_grad is None else seed_grad)}
     backward = recorder.rows
     if backward and backward[0].node == root:  # the engine's seed 1.0 stands for ones of the root's shape
         backward[0] = replace(backward[0], upstream=grads[root])
@@ -172,13 +294,23 @@ def trace(circuit: Circuit, values: Mapping[str, Any] | None = None) -> Trace:
         for wire in row.wires:
             if wire.kept and isinstance(wire.source, str):
                 grads[wire.source] = wire.after
-    return Trace(result, root, forward, backward, grads)
+    rows = [] if moving is None else moving.rows
+    return Trace(result, root, forward, backward, grads, rows, _along(result, tangents))
 
 
-def _seed(value: Any) -> Any:
-    """The gradient backprop starts from at the root: 1, or ones of the root's shape."""
+def _seed(value: Any, seed: Any = 1.0) -> Any:
+    """The gradient backprop starts from at the root, of the root's shape: 1 (ones), or ``seed``."""
     shape = shape_of(value)
-    return 1.0 if shape == () else np.ones(shape)
+    seed = as_value(seed, "the seed gradient")
+    return seed if shape == () or shape_of(seed) == shape else np.full(shape, seed)
+
+
+def _along(result: Result, tangents: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The tangents a run was given, each of its leaf's shape (a number stands for one at every element)."""
+    if tangents is None:
+        return {}
+    moved = result.node_tangents
+    return {name: moved[name] for name in tangents}
 
 
 # -- modules, collapsed ------------------------------------------------------------
@@ -235,7 +367,7 @@ def module_uses(uses: Iterable[GateUse]) -> dict[str, ModuleUse]:
     return modules
 
 
-def collapse(trace: Trace) -> Trace:
+def collapse(trace: Trace, opened: AbstractSet[str] = frozenset()) -> Trace:
     """``trace`` with each outermost module use as one gate, as the circuit is written.
 
     A module use's forward row reads its :attr:`ModuleUse.inputs` and
@@ -247,6 +379,9 @@ def collapse(trace: Trace) -> Trace:
     over the collapsed rows, so each wire's ``before`` is the input's
     gradient so far in this view and ``after`` is ``before + product``. A
     trace without module uses is returned as it is.
+
+    The outermost uses named in ``opened`` (by path) stay expanded: their
+    gates keep their rows, marked ``within``, amid the others collapsed.
 
     >>> import gatekit
     >>> circuit = gatekit.loads(
@@ -264,14 +399,15 @@ def collapse(trace: Trace) -> Trace:
     if circuit is None:  # pragma: no cover - trace() always runs a circuit
         raise ValueError("collapse needs the trace of a circuit's run")
     gates = circuit.definition.gates
-    modules = module_uses(gates[row.node] for row in trace.forward)
+    found = module_uses(gates[row.node] for row in trace.forward)
+    modules = {path: use for path, use in found.items() if path not in opened}
     if not modules:
         return trace
     values = trace.result.values
 
     forward = []
     for ahead in trace.forward:
-        if not ahead.within:
+        if not ahead.within or ahead.within[0][0] not in modules:  # outside any use, or in an opened one
             forward.append(ahead)
         elif ahead.node in modules:  # the output of an outermost use: the module, seen whole
             use = modules[ahead.node]
@@ -281,37 +417,64 @@ def collapse(trace: Trace) -> Trace:
     sums: dict[str, dict[int, Any]] = {}  # module use -> input position -> its wires' products, summed
     kept: set[tuple[str, int]] = set()
     for row in trace.backward:
-        if not row.within:
+        if not row.within or row.within[0][0] not in modules:
             continue
         use = modules[row.within[0][0]]
         sent = sums.setdefault(use.name, {})
-        for position, wire in enumerate(row.wires):
-            at = use.positions.get((row.node, position))
+        for wire in row.wires:
+            at = use.positions.get((row.node, wire.position))
             if at is None:
                 continue
             sent[at] = accumulate(sent.get(at), wire.product)
             if wire.kept:
                 kept.add((use.name, at))
 
-    grads: dict[str, Any] = {trace.root: _seed(values[trace.root])}
+    grads: dict[str, Any] = {trace.root: trace.grads[trace.root]}
 
-    def added(source: str | float, local: Any, product: Any, keep: bool) -> Wire:
+    def added(source: str | float, local: Any, product: Any, keep: bool, position: int) -> Wire:
         if not keep or not isinstance(source, str):
-            return Wire(source, local, product, None, None)
+            return Wire(source, local, product, None, None, position)
         before = grads.get(source)
         grads[source] = accumulate(before, product)
-        return Wire(source, local, product, 0.0 if before is None else before, grads[source])
+        return Wire(source, local, product, 0.0 if before is None else before, grads[source], position)
 
     backward: list[BackwardRow] = []
     for row in trace.backward:
-        if not row.within:
-            wires = tuple(added(w.source, w.local, w.product, w.kept) for w in row.wires)
+        if not row.within or row.within[0][0] not in modules:
+            wires = tuple(added(w.source, w.local, w.product, w.kept, w.position) for w in row.wires)
             backward.append(replace(row, wires=wires))
         elif row.node in modules:
             use = modules[row.node]
             sent = sums.get(use.name, {})
             wires = tuple(
-                added(use.inputs[at], None, sent[at], (use.name, at) in kept) for at in sorted(sent)
+                added(use.inputs[at], None, sent[at], (use.name, at) in kept, at) for at in sorted(sent)
             )
             backward.append(BackwardRow(use.name, use.module, row.upstream, wires, module=True))
-    return Trace(trace.result, trace.root, forward, backward, grads)
+    return Trace(
+        trace.result, trace.root, forward, backward, grads, _collapsed_tangents(trace, modules), trace.along
+    )
+
+
+def _collapsed_tangents(trace: Trace, modules: Mapping[str, ModuleUse]) -> list[TangentRow]:
+    """The forward-mode rows of ``trace`` with each of ``modules`` one row, where its output gate's was.
+
+    A module use's row has a wire per input, with that input's tangent and
+    no local gradient or product: its gates map their inputs' tangents
+    together, as a ``gate_jvp`` gate does.
+    """
+    moved: dict[str, Any] = dict(trace.along)  # each node's tangent, once its row is done
+    rows = []
+    for row in trace.tangent:
+        moved[row.node] = row.tangent
+        if not row.within or row.within[0][0] not in modules:
+            rows.append(row)
+        elif row.node in modules:
+            use = modules[row.node]
+            wires = tuple(
+                TangentWire(
+                    source, moved.get(source) if isinstance(source, str) else None, None, None, None, None, at
+                )
+                for at, source in enumerate(use.inputs)
+            )
+            rows.append(TangentRow(use.name, use.module, wires, row.tangent, module=True))
+    return rows

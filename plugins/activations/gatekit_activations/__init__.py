@@ -54,7 +54,9 @@ def _gelu_parts(a: Value) -> tuple[Value, Value]:
 
 
 class Gelu(SpecGate):
-    spec = GateSpec("gelu", 1, "GELU, tanh approximation: 0.5a(1 + tanh(sqrt(2/pi)(a + 0.044715a^3))).")
+    spec = GateSpec(
+        "gelu", 1, "GELU, tanh approximation: 0.5a(1 + tanh(sqrt(2/pi)(a + 0.044715a^3))).", elementwise=True
+    )
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -70,7 +72,7 @@ class Gelu(SpecGate):
 
 
 class Silu(SpecGate):
-    spec = GateSpec("silu", 1, "SiLU (swish): a * sigmoid(a), stable for any a.")
+    spec = GateSpec("silu", 1, "SiLU (swish): a * sigmoid(a), stable for any a.", elementwise=True)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -90,6 +92,7 @@ class Elu(SpecGate):
         1,
         "ELU: a if a > 0 else alpha * (e ** a - 1).",
         attrs={"alpha": Attr(1.0, "the scale of the negative part")},
+        elementwise=True,
     )
 
     @hookimpl
@@ -108,7 +111,9 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 
 class Selu(SpecGate):
-    spec = GateSpec("selu", 1, "SELU: scale * elu(a, alpha), scale 1.0507..., alpha 1.6732...")
+    spec = GateSpec(
+        "selu", 1, "SELU: scale * elu(a, alpha), scale 1.0507..., alpha 1.6732...", elementwise=True
+    )
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -122,7 +127,7 @@ class Selu(SpecGate):
 
 
 class Softsign(SpecGate):
-    spec = GateSpec("softsign", 1, "Softsign: a / (1 + |a|).")
+    spec = GateSpec("softsign", 1, "Softsign: a / (1 + |a|).", elementwise=True)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
@@ -143,6 +148,7 @@ class HardTanh(SpecGate):
         "Hard tanh: a clipped to [low, high] (gradient 1 strictly inside, else 0).",
         attrs={"low": Attr(-1.0, "the lower bound"), "high": Attr(1.0, "the upper bound")},
         domain=(-2.0, 2.0),  # both the clipped and the linear parts, by default
+        elementwise=True,
     )
 
     @hookimpl
@@ -157,7 +163,7 @@ class HardTanh(SpecGate):
 
 
 class Mish(SpecGate):
-    spec = GateSpec("mish", 1, "Mish: a * tanh(softplus(a)), stable for any a.")
+    spec = GateSpec("mish", 1, "Mish: a * tanh(softplus(a)), stable for any a.", elementwise=True)
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:

@@ -1,0 +1,204 @@
+"""Buffers reused from run to run: never an array someone holds, always the same numbers.
+
+A circuit run over arrays computes into arrays of its earlier results once
+nobody holds them (``gatekit.engine.buffers``). These tests hold on to
+results, single arrays, views, the leaves, and a plugin's own array, run
+again and again, and require every number they hold to stay as it was and
+every run to give what a fresh circuit gives.
+"""
+
+from __future__ import annotations
+
+import gc
+import resource
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import gatekit
+from gatekit.engine.buffers import MIN_SIZE
+from gatekit.plugin.base import SpecGate
+from gatekit.plugin.gatespec import GateSpec
+from gatekit.plugin.hookspecs import hookimpl
+from gatekit.plugin.registry import GateRegistry, plugin_manager
+
+NEURON = Path(__file__).resolve().parent.parent / "graphs" / "neuron.yaml"
+B = MIN_SIZE  # the smallest batch the pool takes on
+
+
+def batch(seed: int, size: int = B) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {"x0": rng.uniform(-2, 2, size), "x1": rng.uniform(-2, 2, size)}
+
+
+def numbers(result: gatekit.Result) -> dict[str, Any]:
+    """Copies of everything a result shows."""
+    copy = {f"value {k}": np.copy(v) for k, v in result.values.items()}
+    return copy | {f"grad {k}": np.copy(v) for k, v in result.grads.items()}
+
+
+def assert_unchanged(result: gatekit.Result, before: dict[str, Any]) -> None:
+    after = numbers(result)
+    assert after.keys() == before.keys()
+    for key, value in before.items():
+        assert np.array_equal(after[key], value), key
+
+
+def test_a_loop_that_drops_its_results_computes_into_the_same_arrays() -> None:
+    circuit = gatekit.load(NEURON)
+    fresh = gatekit.load(NEURON)
+    seen: list[set[int]] = []
+    for seed in range(6):
+        result = circuit.run(batch(seed))
+        expected = fresh.run(batch(seed), batching=False)
+        assert numbers(result).keys() == numbers(expected).keys()
+        for key, value in numbers(expected).items():
+            assert np.array_equal(numbers(result)[key], value), key  # bit for bit
+        seen.append({id(v) for v in result.values.values() if isinstance(v, np.ndarray)})
+        del result
+    assert seen[-1] & seen[-2]  # the last run wrote into the arrays of the one before
+
+
+def test_a_kept_result_is_never_written() -> None:
+    circuit = gatekit.load(NEURON)
+    kept = [circuit.run(batch(0))]
+    before = [numbers(kept[0])]
+    for seed in range(1, 8):
+        kept.append(circuit.run(batch(seed)))
+        before.append(numbers(kept[-1]))
+    for result, copy in zip(kept, before, strict=True):
+        assert_unchanged(result, copy)
+
+
+def test_the_loop_that_keeps_its_last_result_never_writes_it() -> None:
+    circuit = gatekit.load(NEURON)
+    result = circuit.run(batch(0))
+    for seed in range(1, 8):
+        previous, copy = result, numbers(result)
+        result = circuit.run(batch(seed))
+        assert_unchanged(previous, copy)
+        del previous
+
+
+@pytest.mark.parametrize("held", ["output", "grad", "view", "grads", "values"])
+def test_an_array_the_caller_kept_from_a_result_is_never_written(held: str) -> None:
+    circuit = gatekit.load(NEURON)
+    result = circuit.run(batch(0))
+    keep: Any = {
+        "output": result.outputs["f"],
+        "grad": result.grads["x0"],
+        "view": result.values["e"][::3],
+        "grads": result.grads,
+        "values": result.values,
+    }[held]
+    copy = {k: np.copy(v) for k, v in keep.items()} if isinstance(keep, dict) else np.copy(keep)
+    del result
+    for seed in range(1, 6):
+        circuit.run(batch(seed))
+    if isinstance(keep, dict):
+        for key, value in copy.items():
+            assert np.array_equal(keep[key], value), key
+    else:
+        assert np.array_equal(keep, copy)
+
+
+def test_the_callers_leaves_are_never_written_nor_their_flags_changed() -> None:
+    circuit = gatekit.load(NEURON)
+    leaves = batch(0)
+    copies = {k: v.copy() for k, v in leaves.items()}
+    for _ in range(5):
+        circuit.run(leaves)
+    for name, value in leaves.items():
+        assert np.array_equal(value, copies[name]) and value.flags.writeable
+
+
+class Cached(SpecGate):
+    """An elementwise gate that returns an array it keeps for itself (bad manners, but allowed)."""
+
+    spec = GateSpec("cached", 1, "a constant made of ones", elementwise=True)
+
+    def __init__(self) -> None:
+        self.ones = np.ones(B)
+
+    @hookimpl
+    def gate_forward(self, inputs: Sequence[Any]) -> Any:
+        return self.ones
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Sequence[Any], output: Any) -> Sequence[Any]:
+        return (0.0,)
+
+
+class Careless(SpecGate):
+    """Takes ``out`` and returns a float32 array instead: the first run with buffers says so."""
+
+    spec = GateSpec("careless", 1, "a", elementwise=True)
+
+    @hookimpl
+    def gate_forward(self, inputs: Sequence[Any], out: Any = None) -> Any:
+        (a,) = inputs
+        return a.astype(np.float32) if out is not None else a * 1.0
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Sequence[Any], output: Any) -> Sequence[Any]:
+        return (1.0,)
+
+
+def with_gate(gate: SpecGate, name: str) -> gatekit.Circuit:
+    pm = plugin_manager(autoload=False)
+    pm.register(gate, name=name)
+    text = f"inputs: {{x: 1.0}}\ngates:\n  c: {{gate: {name}, in: [x]}}\n  y: {{gate: mul, in: [c, x]}}\n"
+    return gatekit.loads(text + "outputs: [y]\n", "g.yaml", registry=GateRegistry.from_manager(pm))
+
+
+def test_an_array_a_plugin_keeps_for_itself_is_never_written() -> None:
+    gate = Cached()
+    circuit = with_gate(gate, "cached")
+    for seed in range(5):
+        circuit.run(x=np.random.default_rng(seed).uniform(size=B))
+    assert np.array_equal(gate.ones, np.ones(B))
+
+
+def test_the_first_run_with_buffers_checks_what_a_gate_returns_into_them() -> None:
+    circuit = with_gate(Careless(), "careless")
+    circuit.run(x=np.ones(B))  # no buffers yet
+    with pytest.raises(gatekit.RunError) as info:
+        circuit.run(x=np.ones(B))
+    assert str(info.value) == (
+        "g.yaml:3:3: gate 'c' (careless, plugin 'careless') returned an array of dtype float32 from "
+        "gate_forward; a gate returns float64: a number or a float64 array"
+    )
+
+
+def test_another_batch_size_starts_afresh() -> None:
+    circuit = gatekit.load(NEURON)
+    fresh = gatekit.load(NEURON)
+    for size in (B, B, 2 * B, B, 2 * B, 2 * B, 7, 7):
+        result = circuit.run(batch(size, size))
+        for key, value in numbers(fresh.run(batch(size, size))).items():
+            assert np.array_equal(numbers(result)[key], value), key
+
+
+def test_a_loop_over_large_batches_does_not_fault_its_memory_in_again() -> None:
+    """The point of the pool: after the first runs, a run touches no new page (counts, not time)."""
+    circuit = gatekit.load(NEURON)
+    data = batch(0, 200_000)  # 1.6 MB per array: well above glibc's mmap threshold
+    for _ in range(3):
+        assert circuit.run(data).grads["w0"] != 0.0  # the gradients read, as a loop reads them
+    gc.collect()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(10):
+        assert circuit.run(data).grads["w0"] != 0.0  # the gradients read, as a loop reads them
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    pages_per_array = 200_000 * 8 // 4096
+    assert faults < 10 * pages_per_array  # fewer than one array's pages a run; without the pool, five
+
+
+def test_small_batches_are_left_to_the_allocator() -> None:
+    circuit = gatekit.load(NEURON)
+    for seed in range(3):
+        circuit.run(batch(seed, 1000))
+    assert circuit.pool.shapes == {}  # never started: arrays this small cost the allocator nothing

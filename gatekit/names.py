@@ -20,8 +20,8 @@ MAX_LENGTH = 200
 
 
 def is_name(text: object) -> bool:
-    """Whether ``text`` is a valid name."""
-    return isinstance(text, str) and len(text) <= MAX_LENGTH and NAME_PATTERN.fullmatch(text) is not None
+    """Whether ``text`` is a valid name (what :data:`NAME_PATTERN` matches, in two string methods)."""
+    return isinstance(text, str) and len(text) <= MAX_LENGTH and text.isascii() and text.isidentifier()
 
 
 def name_problem(text: str) -> str | None:

@@ -140,3 +140,40 @@ def test_the_committed_torch_reference_says_how_it_was_made() -> None:
     assert "benchmarks/train.py" in reference["command"]
     assert "--write-reference" in reference["command"]
     assert {"torch", "date", "machine", "steps", "repeat", "gatekit_steps_per_second"} <= set(reference)
+
+
+def test_large_file_benchmark_runs_both_forms_of_both_shapes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = load_script(SCRIPT.parent / "large_file.py", monkeypatch)
+    rows = module.main(["--quick", "--sizes", "300"])
+
+    out = capsys.readouterr().out
+    assert [(row.shape, row.form) for row in rows] == [
+        ("chain", "yaml"),
+        ("chain", "json"),
+        ("mlp", "yaml"),
+        ("mlp", "json"),
+    ]
+    assert rows[0].gates == rows[1].gates == 300
+    assert rows[2].gates == rows[3].gates == module.mlp_gates(module.mlp_width(300))
+    for row in rows:
+        assert row.load > 0 and row.parse > 0 and row.load_peak >= 0
+    assert "the JSON form loads" in out
+    assert "(CSafeLoader)" in out and "(json.loads)" in out
+
+
+def test_the_large_file_benchmark_writes_one_circuit_in_both_forms(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import gatekit
+
+    module = load_script(SCRIPT.parent / "large_file.py", monkeypatch)
+    circuit = module.mlp(200)
+    results = []
+    for form in ("yaml", "json"):
+        path = tmp_path / f"mlp.{form}"
+        module.write(circuit, path)
+        results.append(gatekit.load(path).run())
+    assert results[0].outputs == results[1].outputs
+    assert results[0].grads == results[1].grads

@@ -19,6 +19,7 @@ from gatekit.api import Circuit
 from gatekit.engine.jacobian import check_of, check_wrt, compute_jacobian, plan_jacobian
 from gatekit.engine.library import check_library
 from gatekit.errors import GatekitError, LoadError, Location, PluginWarning, UsageError, printable
+from gatekit.format.document import Document, read_bytes, read_file
 from gatekit.format.parse import is_library
 from gatekit.format.yamlsource import Reader
 from gatekit.io.inputs import INPUT_TYPES, check_leaf_names, read_array, read_inputs
@@ -65,18 +66,16 @@ def _registry(args: argparse.Namespace) -> GateRegistry:
     return registry
 
 
-def _document(graph: str) -> tuple[Any, Reader]:
-    """The composed YAML of ``graph``, a file or ``-`` (standard input, named ``<stdin>``)."""
+def _document(graph: str) -> Document:
+    """The circuit file ``graph``, a file or ``-`` (standard input, named ``<stdin>``), read."""
     if graph == STDIN:
-        reader = Reader("<stdin>")
-        return reader.read_bytes(read_stream(sys.stdin.buffer, Location("<stdin>"), LoadError)), reader
-    reader = Reader(graph)
-    return reader.read_file(graph), reader
+        return read_bytes(read_stream(sys.stdin.buffer, Location("<stdin>"), LoadError), "<stdin>")
+    return read_file(graph)
 
 
 def _load(args: argparse.Namespace, registry: GateRegistry | None = None) -> Circuit:
-    root, reader = _document(args.graph)
-    return Circuit.from_document(root, reader, registry if registry is not None else _registry(args))
+    document = _document(args.graph)
+    return Circuit.from_document(document, registry if registry is not None else _registry(args))
 
 
 def _overrides(items: Iterable[str], flag: str = "--set") -> dict[str, tuple[Any, Location]]:
@@ -193,15 +192,15 @@ def jacobian(args: argparse.Namespace) -> int:
 
 def validate(args: argparse.Namespace) -> int:
     registry = _registry(args)
-    root, reader = _document(args.graph)
-    if is_library(root):
-        library = check_library(root, reader, registry)
+    document = _document(args.graph)
+    if is_library(document.root):
+        library = check_library(document.root, document.reader, registry)
         brought = f"; its imports bring {', '.join(library.imported)}" if library.imported else ""
         modules = ", ".join(library.modules) or "none"
         print(f"{library.file}: ok (a module library: {_count(len(library.modules), 'module', 'modules')}, "
               f"{modules}{brought})")  # fmt: skip
         return 0
-    circuit = Circuit.from_document(root, reader, registry)
+    circuit = Circuit.from_document(document, registry)
     for location, message in circuit.warnings:
         print(f"warning: {location}: {message}", file=sys.stderr)
     leaves = _count(len(circuit.inputs) + len(circuit.params), "leaf", "leaves")

@@ -23,6 +23,7 @@ from typing import Any
 from gatekit.api import Circuit
 from gatekit.cli.commands import STDIN, _overrides, _registry
 from gatekit.errors import LoadError, Location, UsageError
+from gatekit.format.document import read_text
 from gatekit.format.yamlsource import Reader
 from gatekit.io.atomic import check_output_path, write_atomically
 from gatekit.io.inputs import check_leaf_names, read_inputs
@@ -170,8 +171,7 @@ def train(args: argparse.Namespace) -> int:
     _overrides(args.overrides)  # a malformed --set fails before the circuit is read
     file, text = _source(args.graph)
     registry = _registry(args)
-    reader = Reader(file)
-    circuit = Circuit.from_document(reader.compose(text), reader, registry)
+    circuit = Circuit.from_document(read_text(text, file), registry)
     overrides = {"steps": args.steps, "epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size,
                  "seed": args.seed, "checkpoint_every": args.checkpoint_every}  # fmt: skip
     solver, solver_file = training.solver_for(circuit, args.solver, registry, overrides)

@@ -15,53 +15,33 @@ pictures added from the views.
 
 from __future__ import annotations
 
-import gc
 import os
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 from typing import Any, ClassVar, TypeVar
 
 import networkx as nx
 import numpy as np
-from yaml.nodes import Node
 
 from gatekit.engine import scheduler
 from gatekit.engine.batching import BatchedPlan, batch
 from gatekit.engine.broadcast import shape_of, sum_to_shape
 from gatekit.engine.buffers import BufferPool
 from gatekit.engine.compiler import Plan, compile_plan
-from gatekit.engine.graph import CircuitGraph, build_graph
+from gatekit.engine.graph import CircuitGraph, build_graph, cone_of
 from gatekit.engine.guards import NotScalar, checked_tangent, fault_of, guarded, guarded_batched
 from gatekit.engine.jacobian import Jacobian, Mode, compute_jacobian, plan_jacobian
 from gatekit.engine.scheduler import Observer, TangentHook, TangentObserver
 from gatekit.engine.validate import ValidCircuit, check_module_names, validate
-from gatekit.errors import Location, PluginError, UsageError
+from gatekit.errors import GatekitError, Location, PluginError, UsageError
+from gatekit.format.document import Document, collector_paused, read_file, read_text
 from gatekit.format.modules import expand, load_imports
-from gatekit.format.parse import CircuitDef, parse
-from gatekit.format.yamlsource import Reader
+from gatekit.format.parse import CircuitDef
 from gatekit.plugin.registry import GateRegistry, default_registry
 
 __all__ = ["Circuit", "Result", "as_value"]
 
 C = TypeVar("C", bound="Circuit")
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building large object graphs.
-
-    Loading allocates hundreds of thousands of long-lived objects and no
-    garbage cycles; with the collector on, it rescans them again and again
-    (about 3x slower at 100k nodes).
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class Result:
@@ -180,9 +160,9 @@ class Circuit:
     #: what :meth:`run` returns (a subclass may return a subclass)
     result_type: ClassVar[type[Result]] = Result
 
-    def __init__(self, valid: ValidCircuit, graph: nx.DiGraph[str], plan: Plan, unused: list[str]) -> None:
+    def __init__(self, valid: ValidCircuit, dag: CircuitGraph, plan: Plan, unused: list[str]) -> None:
         self.valid = valid
-        self.graph = graph
+        self._dag = dag
         self.plan = plan
         # the kinds of run whose plugin results were checked: scalars (False), arrays (True),
         # arrays computed into the pool's buffers ("pooled")
@@ -210,29 +190,50 @@ class Circuit:
         :raises GatekitError: the file is unreadable or not a valid circuit;
             the message names the file, line and column.
         """
-        file = os.fspath(path)
-        reader = Reader(file)
-        with _collector_paused():
-            return cls.from_document(reader.read_file(file), reader, registry)
+        with collector_paused():
+            return cls.from_document(read_file(os.fspath(path)), registry)
 
     @classmethod
     def from_text(cls: type[C], text: str, file: str = "<string>", registry: GateRegistry | None = None) -> C:
-        """Like :meth:`from_file`, from YAML text; ``file`` names it in messages."""
-        reader = Reader(file)
-        with _collector_paused():
-            return cls.from_document(reader.compose(text), reader, registry)
+        """Like :meth:`from_file`, from YAML (or JSON) text; ``file`` names it in messages."""
+        with collector_paused():
+            return cls.from_document(read_text(text, file), registry)
 
     @classmethod
-    def from_document(cls: type[C], root: Node, reader: Reader, registry: GateRegistry | None = None) -> C:
-        """Like :meth:`from_file`, from a YAML document already composed by ``reader``."""
+    def from_document(cls: type[C], document: Document, registry: GateRegistry | None = None) -> C:
+        """Like :meth:`from_file`, from a file already read (:mod:`gatekit.format.document`).
+
+        An error about a part of a gate that a fast reader took without its
+        place (an input that names nothing, an unknown gate) is made again
+        from the file composed by the reference reader, which locates it.
+        """
+        with collector_paused():
+            return cls._from_document(document, registry)
+
+    @classmethod
+    def _from_document(cls: type[C], document: Document, registry: GateRegistry | None) -> C:
         registry = registry if registry is not None else default_registry()
-        definition = load_imports(parse(root, reader))
+        definition = document.parse()
+        document.preread = None  # parsed: its records are the definition's now, not held twice
+        definition = load_imports(definition)
         check_module_names(definition, registry)
-        valid = validate(expand(definition), registry)
-        dag = build_graph(valid)
-        return cls(valid, dag.graph, compile_plan(valid, dag), dag.unused)
+        try:
+            valid = validate(expand(definition), registry)
+            dag = build_graph(valid)
+        except GatekitError:
+            if not document.fast:
+                raise
+            del definition
+            return cls._from_document(document.reference(), registry)
+        document.text = None  # no error left to locate: a large file's text is not kept while compiling
+        return cls(valid, dag, compile_plan(valid, dag), dag.unused)
 
     # -- what it is ----------------------------------------------------------
+
+    @property
+    def graph(self) -> nx.DiGraph[str]:
+        """The circuit as a networkx ``DiGraph`` (built the first time it is asked for)."""
+        return self._dag.graph
 
     @property
     def definition(self) -> CircuitDef:
@@ -436,8 +437,8 @@ class Circuit:
                 )
             slots = self.plan.slots
             order = sorted(slots, key=slots.__getitem__)  # slots were laid out in the DAG's order
-            cone = frozenset(nx.ancestors(self.graph, of) | {of})
-            plan = compile_plan(self.valid, CircuitGraph(self.graph, order, [], cone), of)
+            cone = cone_of(self.valid, order, of)
+            plan = compile_plan(self.valid, CircuitGraph(self.valid, order, [], cone), of)
             self._plans[of] = plan
         return plan
 

@@ -34,6 +34,7 @@ import numpy as np
 
 from gatekit.engine.graph import CircuitGraph
 from gatekit.engine.validate import BoundGate, ValidCircuit
+from gatekit.plugin.registry import Hooks
 
 __all__ = [
     "BINARY",
@@ -155,13 +156,14 @@ class _Row:
     backward: Callable[..., Any]
     is_vjp: bool
     into: Callable[..., Any] | None  # the forward hook given an array to compute into, if it takes one
+    gather: Gather  # one for both steps
 
     def forward_step(self) -> ForwardStep:
         inputs = self.inputs
         kind = _kind(len(inputs))
         a = inputs[0] if kind != MANY else SINK
         b = inputs[1] if kind == BINARY else SINK
-        return ForwardStep(kind, self.forward, a, b, _gather(inputs), self.out, tuple(inputs), self.into)
+        return ForwardStep(kind, self.forward, a, b, self.gather, self.out, tuple(inputs), self.into)
 
     def backward_step(self, targets: tuple[int, ...]) -> BackwardStep:
         inputs = self.inputs
@@ -169,7 +171,7 @@ class _Row:
         direct = kind in (UNARY, BINARY)
         a, to_a = (inputs[0], targets[0]) if direct else (SINK, SINK)
         b, to_b = (inputs[1], targets[1]) if kind == BINARY else (SINK, SINK)
-        return BackwardStep(kind, self.backward, a, b, _gather(inputs), self.out, to_a, to_b, targets)
+        return BackwardStep(kind, self.backward, a, b, self.gather, self.out, to_a, to_b, targets)
 
 
 def compile_plan(valid: ValidCircuit, dag: CircuitGraph, of: str | None = None) -> Plan:
@@ -204,6 +206,7 @@ def compile_plan(valid: ValidCircuit, dag: CircuitGraph, of: str | None = None) 
     reached = set(circuit.leaves)
     root_cone = dag.root_cone
     rows: list[_Row] = []
+    bound_hooks: dict[tuple[int, int], tuple[Hooks, Callable[..., Any] | None, Mapping[str, Any]]] = {}
     for name in dag.order:
         bound = valid.gates.get(name)
         if bound is None:
@@ -220,8 +223,11 @@ def compile_plan(valid: ValidCircuit, dag: CircuitGraph, of: str | None = None) 
             reached.add(name)
             if name not in root_cone:
                 targets = None
-        hooks = bound.gate.bind(bound.attrs)
-        rows.append(_Row(bound, slots[name], inputs, targets, *hooks, bound.gate.bind_into(bound.attrs)))
+        key = (id(bound.gate), id(bound.attrs))  # uses that write the same attrs share them (validate)
+        if key not in bound_hooks:  # the attrs kept with the hooks, so that their id stays theirs
+            bound_hooks[key] = (bound.gate.bind(bound.attrs), bound.gate.bind_into(bound.attrs), bound.attrs)
+        hooks, into, _ = bound_hooks[key]
+        rows.append(_Row(bound, slots[name], inputs, targets, *hooks, into, _gather(inputs)))
     # Each list is built in one tight pass, so that its steps lie next to each
     # other in memory in the order the run loop walks them: scattered steps
     # cost a large circuit's run about a third more in cache misses.

@@ -15,7 +15,7 @@ from yaml.nodes import Node
 from gatekit.engine.graph import build_graph
 from gatekit.engine.validate import check_module_names, validate
 from gatekit.format.modules import expand, load_imports
-from gatekit.format.parse import CircuitDef, GateUse, Leaf, ModuleDef, parse_library
+from gatekit.format.parse import NO_ATTRS, CircuitDef, GatePlaces, GateUse, Leaf, ModuleDef, parse_library
 from gatekit.format.yamlsource import Reader
 from gatekit.plugin.registry import GateRegistry
 
@@ -39,12 +39,9 @@ def _use_of(module: ModuleDef) -> CircuitDef:
         name=f"_{module.name}_use",
         gate=module.name,
         inputs=module.inputs,
-        input_locations=(where,) * len(module.inputs),
-        attrs={},
-        attr_locations={},
+        attrs=NO_ATTRS,
         location=where,
-        gate_location=where,
-        in_location=where,
+        places=GatePlaces(where, where, (where,) * len(module.inputs), {}, {}),
     )
     return CircuitDef(
         file=where.file,

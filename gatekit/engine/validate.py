@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import importlib.metadata
+import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -99,40 +100,118 @@ def validate(circuit: CircuitDef, registry: GateRegistry) -> ValidCircuit:
         invalid attribute, a reference to no node, an unknown output.
     """
     gates = {}
+    defined = circuit.defined_at
+    bind = _Binder(registry, circuit.requires).bind
     for use in circuit.gates.values():
-        gates[use.name] = _bind(use, registry, circuit.requires)
-        for name, location in zip(use.inputs, use.input_locations, strict=True):
-            if isinstance(name, str) and name not in circuit.defined_at:
+        gates[use.name] = bind(use)
+        for name in use.inputs:
+            if type(name) is str and name not in defined:
                 raise GraphError(
                     f"gate {use.name!r} takes {name!r} as an input, but no input, param "
-                    f"or gate has that name{_close(name, circuit.defined_at)}",
-                    location,
+                    f"or gate has that name{_close(name, defined)}",
+                    use.input_locations[use.inputs.index(name)],
                 )
     for name, location in zip(circuit.outputs, circuit.output_locations, strict=True):
-        if name not in circuit.defined_at:
+        if name not in defined:
             raise GraphError(
-                f"output {name!r} is not a node of this circuit{_close(name, circuit.defined_at)}",
+                f"output {name!r} is not a node of this circuit{_close(name, defined)}",
                 location,
             )
     return ValidCircuit(circuit, MappingProxyType(gates))
 
 
-def _bind(use: GateUse, registry: GateRegistry, requires: tuple[str, ...]) -> BoundGate:
-    gate = registry.get(use.gate)
-    if gate is None:
-        hint = _close(use.gate, registry)
-        if not hint:
-            hint = f" (installed gates: {', '.join(sorted(registry))})"
-        raise GraphError(
-            f"unknown gate {use.gate!r}{hint}{_missing_plugins(requires, registry)}", use.gate_location
-        )
+#: A key for attributes as written that tells apart what ``==`` does not (``1.0`` and ``True``,
+#: ``0.0`` and ``-0.0``); ``None`` for values that cannot be a key (arrays).
+_AttrsKey = tuple[tuple[str, type, object, float], ...] | None
+
+
+def _attrs_key(attrs: Mapping[str, Any]) -> _AttrsKey:
+    items = []
+    for key, value in attrs.items():
+        kind = type(value)
+        if kind is float:
+            items.append((key, kind, value, math.copysign(1.0, value)))
+        elif value is None or kind in (bool, int, str):
+            items.append((key, kind, value, 1.0))
+        else:
+            return None
+    return tuple(items)
+
+
+class _Binder:
+    """Binds gate uses to the installed gates, each gate and each set of attributes checked once.
+
+    A million-gate circuit uses a handful of gates with a handful of settings:
+    the lookup, the spec and the converted attributes are shared by every
+    use that writes the same ones (read-only, so no hook can change another
+    gate's). The checks, and the first use each error is reported at, are
+    those of binding every use on its own.
+    """
+
+    def __init__(self, registry: GateRegistry, requires: tuple[str, ...]) -> None:
+        self._registry = registry
+        self._requires = requires
+        # name -> (gate, its defaults, the input counts it accepts that were seen)
+        self._gates: dict[str, tuple[Gate, Mapping[str, Any], set[int]]] = {}
+        self._attrs: dict[tuple[str, _AttrsKey], Mapping[str, Any]] = {}
+
+    def bind(self, use: GateUse) -> BoundGate:
+        known = self._gates.get(use.gate)
+        if known is None:
+            known = self._gates[use.gate] = self._resolve(use)
+        gate, defaults, accepted = known
+        count = len(use.inputs)
+        if count not in accepted and not gate.spec.accepts(count):
+            spec = gate.spec
+            wanted = f"{spec.arity} or more inputs" if spec.variadic else _count(spec.arity)
+            raise GraphError(
+                f"gate {use.name!r} ({spec.name}) takes {wanted}, got {len(use.inputs)}",
+                use.in_location,
+            )
+        if not use.attrs:
+            return _bound(use, gate, defaults)
+        key = _attrs_key(use.attrs)
+        if key is None:
+            return _bound(use, gate, _converted(use, gate))
+        attrs = self._attrs.get((use.gate, key))
+        if attrs is None:
+            attrs = self._attrs[use.gate, key] = MappingProxyType(_converted(use, gate))
+        return _bound(use, gate, attrs)
+
+    def _resolve(self, use: GateUse) -> tuple[Gate, Mapping[str, Any], set[int]]:
+        registry = self._registry
+        gate = registry.get(use.gate)
+        if gate is None:
+            hint = _close(use.gate, registry)
+            if not hint:
+                hint = f" (installed gates: {', '.join(sorted(registry))})"
+            raise GraphError(
+                f"unknown gate {use.gate!r}{hint}{_missing_plugins(self._requires, registry)}",
+                use.gate_location,
+            )
+        defaults = MappingProxyType({key: declared.default for key, declared in gate.spec.attrs.items()})
+        spec = gate.spec
+        accepted = {count for count in range(spec.arity, spec.arity + 8) if spec.accepts(count)}
+        return gate, defaults, accepted
+
+
+_new = object.__new__
+_SET_USE, _SET_GATE, _SET_ATTRS = (getattr(BoundGate, name).__set__ for name in ("use", "gate", "attrs"))
+
+
+def _bound(use: GateUse, gate: Gate, attrs: Mapping[str, Any]) -> BoundGate:
+    """``BoundGate(use, gate, attrs)``, made by setting its slots (a frozen dataclass's ``__init__``
+    goes through ``object.__setattr__``, three times slower: a second for a million gates)."""
+    bound: BoundGate = _new(BoundGate)
+    _SET_USE(bound, use)
+    _SET_GATE(bound, gate)
+    _SET_ATTRS(bound, attrs)
+    return bound
+
+
+def _converted(use: GateUse, gate: Gate) -> dict[str, Any]:
+    """The attributes of ``use``, each converted by the gate's :class:`~gatekit.Attr`, defaults filled in."""
     spec = gate.spec
-    if not spec.accepts(len(use.inputs)):
-        wanted = f"{spec.arity} or more inputs" if spec.variadic else _count(spec.arity)
-        raise GraphError(
-            f"gate {use.name!r} ({spec.name}) takes {wanted}, got {len(use.inputs)}",
-            use.in_location,
-        )
     attrs = {}
     for key, declared in spec.attrs.items():
         if key in use.attrs:
@@ -158,7 +237,7 @@ def _bind(use: GateUse, registry: GateRegistry, requires: tuple[str, ...]) -> Bo
                 f"gate {spec.name} has no attribute {key!r} (accepted: {accepted})",
                 use.attr_key_locations.get(key, use.attr_locations[key]),
             )
-    return BoundGate(use, gate, attrs)
+    return attrs
 
 
 #: gatekit's own plugins: the folder of gatekit's source tree each lives in. They are not on

@@ -14,17 +14,34 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from operator import attrgetter
+from types import MappingProxyType
+from typing import Any, TypeVar
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from gatekit.errors import Location, quoted
+from gatekit.errors import GraphError, Location, quoted
 from gatekit.format.initializers import INITIALIZERS, Init
 from gatekit.format.yamlsource import Reader
 from gatekit.limits import MAX_DIMENSIONS, exceeded, limit
 from gatekit.names import name_problem
 
-__all__ = ["CircuitDef", "GateUse", "Leaf", "ModuleDef", "Solver", "is_library", "parse", "parse_library"]
+__all__ = [
+    "NO_ATTRS",
+    "CircuitDef",
+    "GatePlaces",
+    "GateUse",
+    "Leaf",
+    "ModuleDef",
+    "Preread",
+    "Solver",
+    "is_library",
+    "parse",
+    "parse_library",
+    "plain_value",
+    "read_leaf",
+    "too_many_nodes",
+]
 
 FORMAT_VERSION = 1
 TOP_LEVEL_KEYS = (
@@ -65,6 +82,21 @@ class Solver:
     reader: Reader
 
 
+#: The attributes of a gate use that writes none (shared: a read-only mapping).
+NO_ATTRS: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class GatePlaces:
+    """Where the parts of a gate use are written, for the messages that point at one of them."""
+
+    gate: Location  # the gate: value
+    in_list: Location  # the in: list
+    inputs: tuple[Location, ...]  # each input, in order
+    attrs: Mapping[str, Location]  # each attribute's value
+    attr_keys: Mapping[str, Location]  # each attribute's name
+
+
 @dataclass(frozen=True, slots=True)
 class GateUse:
     """One application of a gate, as written: ``name: {gate: G, in: [...], attrs: {...}}``."""
@@ -72,14 +104,12 @@ class GateUse:
     name: str
     gate: str
     inputs: tuple[str | float, ...]  # node names and number constants, in order
-    input_locations: tuple[Location, ...]
     attrs: Mapping[str, Any]  # as written: plain data, not yet checked by the gate's Attr
-    attr_locations: Mapping[str, Location]  # where each attribute's value is written
     location: Location  # the gate's name
-    gate_location: Location  # the gate: value
-    in_location: Location  # the in: list
-    #: where each attribute's name is written
-    attr_key_locations: Mapping[str, Location] = field(default_factory=dict)
+    #: where its parts are written; ``None`` for a gate taken from a large file by a fast reader
+    #: (:mod:`gatekit.format.document`), which keeps only the gate's own place: an error about a
+    #: part of such a gate is made again from the file by the reference reader, which locates it
+    places: GatePlaces | None = None
     #: for a gate that came from expanding modules: the module uses around it,
     #: outermost first, as ``(path, module name)`` (``("f", "neuron2")``,
     #: ``("f/out", "logistic")``); empty for a gate written in the circuit
@@ -90,6 +120,31 @@ class GateUse:
     #: (``f: {gate: neuron2, in: [x0, x1, w0, w1, w2]}`` gives ``f/wx0``,
     #: reading ``[w0, x0]``, ``(2, 0)``); empty for a gate written in the circuit
     arguments: tuple[int | None, ...] = ()
+
+    @property
+    def gate_location(self) -> Location:
+        """Where the ``gate:`` value is written (the gate's own place if unknown)."""
+        return self.location if self.places is None else self.places.gate
+
+    @property
+    def in_location(self) -> Location:
+        """Where the ``in:`` list is written (the gate's own place if unknown)."""
+        return self.location if self.places is None else self.places.in_list
+
+    @property
+    def input_locations(self) -> tuple[Location, ...]:
+        """Where each input is written (the gate's own place if unknown)."""
+        return (self.location,) * len(self.inputs) if self.places is None else self.places.inputs
+
+    @property
+    def attr_locations(self) -> Mapping[str, Location]:
+        """Where each attribute's value is written (the gate's own place if unknown)."""
+        return dict.fromkeys(self.attrs, self.location) if self.places is None else self.places.attrs
+
+    @property
+    def attr_key_locations(self) -> Mapping[str, Location]:
+        """Where each attribute's name is written (the gate's own place if unknown)."""
+        return dict.fromkeys(self.attrs, self.location) if self.places is None else self.places.attr_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,8 +256,28 @@ def _name(reader: Reader, node: Node, what: str) -> str:
     return text
 
 
-def parse(root: Node, reader: Reader) -> CircuitDef:
-    """Read a composed circuit document; every error is a located :class:`~gatekit.GraphError`."""
+@dataclass(slots=True)
+class Preread:
+    """Sections a fast reader took from the file itself, each by the node that stands in for it.
+
+    A large file's ``inputs:``, ``params:`` and ``gates:`` are read straight
+    from the parser's events (or from JSON) into :class:`Leaf` and
+    :class:`GateUse` records, names checked, in file order; the document
+    holds an empty mapping in their place, and :func:`parse` takes them from
+    here as it meets those nodes, so that the order of the sections, the
+    names defined twice and everything else is read as it always is.
+    """
+
+    leaves: dict[Node, dict[str, Leaf]] = field(default_factory=dict)
+    gates: dict[Node, dict[str, GateUse]] = field(default_factory=dict)
+
+
+def parse(root: Node, reader: Reader, preread: Preread | None = None) -> CircuitDef:
+    """Read a composed circuit document; every error is a located :class:`~gatekit.GraphError`.
+
+    :param preread: the sections a fast reader took, by the nodes standing in for them.
+    """
+    taken = preread if preread is not None else Preread()
     header = _Header()
     leaves: dict[str, Leaf] = {}
     gates: dict[str, GateUse] = {}
@@ -220,9 +295,15 @@ def parse(root: Node, reader: Reader) -> CircuitDef:
                 raise reader.error(value, "'train:' must be a mapping of the solver's settings")
             train = Solver(value, reader)
         elif key in LEAF_KINDS:
-            _parse_leaves(leaves, defined_at, reader, value, key)
+            if value in taken.leaves:
+                _take(leaves, defined_at, taken.leaves[value])
+            else:
+                _parse_leaves(leaves, defined_at, reader, value, key)
         elif key == "gates":
-            _parse_gates(gates, defined_at, reader, value)
+            if value in taken.gates:
+                _take(gates, defined_at, taken.gates[value])
+            else:
+                _parse_gates(gates, defined_at, reader, value)
         elif key == "outputs":
             outputs = _parse_outputs(reader, value)
         else:
@@ -230,7 +311,7 @@ def parse(root: Node, reader: Reader) -> CircuitDef:
     if outputs is None:
         raise reader.error(root, "the circuit has no 'outputs:' list; name the node(s) to compute")
     if len(leaves) + len(gates) > limit("GATEKIT_MAX_NODES"):
-        raise reader.error(root, f"the circuit's {exceeded('GATEKIT_MAX_NODES', 'node count')}")
+        raise too_many_nodes(reader.location(root))
     for name, leaf in leaves.items():
         if leaf.init is not None:  # drawn once the seed is known, wherever it is written
             leaves[name] = replace(leaf, value=leaf.init.values(seed, name))
@@ -250,6 +331,11 @@ def parse(root: Node, reader: Reader) -> CircuitDef:
         seed=seed,
         train=train,
     )
+
+
+def too_many_nodes(root: Location) -> GraphError:
+    """The error for a circuit past ``GATEKIT_MAX_NODES``, located at its root mapping."""
+    return GraphError(f"the circuit's {exceeded('GATEKIT_MAX_NODES', 'node count')}", root)
 
 
 def is_library(root: Node) -> bool:
@@ -298,11 +384,30 @@ def _define(scope: dict[str, Location], reader: Reader, name: str, key_node: Nod
     location = reader.location(key_node)
     first = scope.get(name)
     if first is not None:
-        raise reader.error(
-            key_node, f"{name!r} is defined twice (first at line {first.line}, column {first.column})"
-        )
+        raise reader.error(key_node, _defined_twice(name, first))
     scope[name] = location
     return location
+
+
+def _defined_twice(name: str, first: Location) -> str:
+    return f"{name!r} is defined twice (first at line {first.line}, column {first.column})"
+
+
+_Entry = TypeVar("_Entry", Leaf, GateUse)
+
+
+def _take(target: dict[str, _Entry], scope: dict[str, Location], entries: Mapping[str, _Entry]) -> None:
+    """Add a section a fast reader took (its names checked), refusing a name defined before it."""
+    if scope.keys().isdisjoint(entries):  # as a rule: added whole, in C
+        scope.update(zip(entries, map(attrgetter("location"), entries.values()), strict=True))
+        target.update(entries)
+        return
+    for name, entry in entries.items():
+        first = scope.get(name)
+        if first is not None:
+            raise GraphError(_defined_twice(name, first), entry.location)
+        scope[name] = entry.location
+        target[name] = entry
 
 
 def _span(node: Node) -> tuple[int, int]:
@@ -332,16 +437,20 @@ def _parse_leaves(
     kind = LEAF_KINDS[section]
     for name, key_node, value in reader.mapping(node, f"'{section}:'"):
         location = _define(defined_at, reader, name, key_node, section)
-        span = _span(value)
-        if isinstance(value, MappingNode):
-            if kind != "param":
-                raise reader.error(
-                    value,
-                    f"input {name!r} must be a number or a list (an initializer is for a param)",
-                )
-            leaves[name] = Leaf(name, kind, None, location, init=_init(reader, value, name), span=span)
-        else:
-            leaves[name] = Leaf(name, kind, reader.value(value, f"{kind} {name!r}"), location, span=span)
+        leaves[name] = read_leaf(reader, name, kind, value, location)
+
+
+def read_leaf(reader: Reader, name: str, kind: str, value: Node, location: Location) -> Leaf:
+    """The leaf ``name: VALUE`` of kind ``input`` or ``param``, its value read from its node."""
+    span = _span(value)
+    if isinstance(value, MappingNode):
+        if kind != "param":
+            raise reader.error(
+                value,
+                f"input {name!r} must be a number or a list (an initializer is for a param)",
+            )
+        return Leaf(name, kind, None, location, init=_init(reader, value, name), span=span)
+    return Leaf(name, kind, reader.value(value, f"{kind} {name!r}"), location, span=span)
 
 
 def _init(reader: Reader, node: MappingNode, name: str) -> Init:
@@ -420,24 +529,27 @@ def _parse_gates(
                 problem = name_problem(key)
                 if problem is not None:
                     raise reader.error(attr_key, f"invalid attribute name {quoted(key)} in {what}: {problem}")
-                attrs[key] = _plain(reader, sub_value, f"attribute {key!r} of {what}")
+                attrs[key] = plain_value(reader, sub_value, f"attribute {key!r} of {what}")
                 attr_locations[key] = reader.location(sub_value)
                 attr_key_locations[key] = reader.location(attr_key)
+        places = GatePlaces(
+            reader.location(gate_node),
+            reader.location(in_node),
+            tuple(input_locations),
+            attr_locations,
+            attr_key_locations,
+        )
         gates[name] = GateUse(
             name=name,
             gate=_name(reader, gate_node, f"'gate:' of {what}"),
             inputs=tuple(inputs),
-            input_locations=tuple(input_locations),
-            attrs=attrs,
-            attr_locations=attr_locations,
+            attrs=attrs or NO_ATTRS,
             location=location,
-            gate_location=reader.location(gate_node),
-            in_location=reader.location(in_node),
-            attr_key_locations=attr_key_locations,
+            places=places,
         )
 
 
-def _plain(reader: Reader, node: Node, what: str) -> Any:
+def plain_value(reader: Reader, node: Node, what: str) -> Any:
     """An attribute value as plain data, for the gate's :class:`~gatekit.Attr` to check.
 
     A number, a regular list of numbers (an array), a boolean, null or text.

@@ -27,7 +27,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from gatekit.errors import GraphError, LoadError, Location, quoted
 from gatekit.limits import MAX_DIMENSIONS, exceeded, limit, read_bounded
 
-__all__ = ["Reader", "YamlLoader"]
+__all__ = ["NumberProblem", "Reader", "YamlLoader", "scalar_number"]
 
 #: libyaml's C parser when PyYAML was built with it, else the pure-Python one.
 YamlLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -103,16 +103,66 @@ def _describe(node: Node) -> str:
     return f"the text {quoted(node.value)}"
 
 
+class NumberProblem(ValueError):
+    """A scalar written as a number that gatekit refuses; the message says why (the caller locates it)."""
+
+
+def scalar_number(tag: str, text: str, style: str | None) -> float | None:
+    """A scalar's value as a float if it is a number, else ``None``: the one reading of numbers.
+
+    ``tag`` is the scalar's resolved tag, ``style`` its YAML style (``""``
+    or ``None`` for a plain scalar). Decimal numbers (``1``, ``-2.5``,
+    ``1e-3``, ``1_000``) and ``.inf`` and ``.nan`` are read here, never by
+    PyYAML's converters (whose base-60 reading is quadratic in the number's
+    length).
+
+    >>> text = "tag:yaml.org,2002:str"
+    >>> scalar_number(text, "1e-3", ""), scalar_number(text, "1e-3", '"')
+    (0.001, None)
+
+    :raises NumberProblem: the number overflows a float (``1e400``, or an
+        integer of 400 digits; ``.inf`` written as such is accepted), is one
+        of YAML 1.1's surprises (``1:30`` read as 90, ``017`` as 15,
+        ``0x1F``, ``0b11``: the message says how to write it), or a scalar
+        tagged ``!!int``/``!!float`` is not one.
+    """
+    exponent_text = tag == _STR and not style and _EXPONENT_NUMBER.fullmatch(text)
+    if tag not in (_FLOAT, _INT) and not exponent_text:
+        return None
+    too_large = f"the number {_shorten(text)} is too large for a float"
+    if tag == _INT and _DECIMAL_INT.fullmatch(text):
+        try:
+            return float(int(text.replace("_", "")))
+        except (OverflowError, ValueError):  # past a float, or past int()'s 4300 digits
+            raise NumberProblem(too_large) from None
+    if _NAN.fullmatch(text):
+        return math.nan
+    if _INFINITY.fullmatch(text):
+        return -math.inf if text.startswith("-") else math.inf
+    for pattern, what, base in _SURPRISES:
+        if pattern.fullmatch(text):
+            raise NumberProblem(_surprise(text, what, base))
+    try:
+        value = float(text.replace("_", ""))
+    except ValueError:
+        kind = "integer" if tag == _INT else "float"
+        raise NumberProblem(f"{quoted(text)} is tagged as a number but is not a valid {kind}") from None
+    if math.isinf(value):
+        raise NumberProblem(too_large)
+    return value
+
+
 class Reader:
     """Reads the nodes of one YAML document, locating every error in ``file``."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, *, checked: bool = False) -> None:
+        """``checked``: the nodes come from a reader that refused aliases and tags already (the fast ones)."""
         self.file = file
         self._seen: set[int] = set()
         # Only a document with an anchor (&) can hold an alias, and only one
         # with a ! can hold an explicit tag; most circuit files have neither,
         # and skip the per-node check.
-        self._check_nodes = True
+        self._check_nodes = not checked
 
     # -- parsing ---------------------------------------------------------
 
@@ -124,9 +174,13 @@ class Reader:
         return self.read_bytes(read_bounded(path, LoadError))
 
     def read_bytes(self, data: bytes) -> Node:
-        """Decode (UTF-8, a BOM allowed) and compose a file's bytes; a bad byte is located."""
+        """Decode (:meth:`decode`) and compose a file's bytes."""
+        return self.compose(self.decode(data))
+
+    def decode(self, data: bytes) -> str:
+        """A file's bytes as text: UTF-8, a BOM allowed; a bad byte is located (:class:`LoadError`)."""
         try:
-            text = data.decode("utf-8-sig")
+            return data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             before = data[: exc.start]
             line = before.count(b"\n") + 1
@@ -135,7 +189,6 @@ class Reader:
                 f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x})",
                 Location(self.file, line, column),
             ) from None
-        return self.compose(text)
 
     def compose(self, text: str) -> Node:
         """Parse one YAML document into nodes, without constructing anything.
@@ -281,49 +334,17 @@ class Reader:
     def maybe_number(self, node: Node) -> float | None:
         """The node's value as a float if it is a number, else ``None``.
 
-        Decimal numbers (``1``, ``-2.5``, ``1e-3``, ``1_000``) and ``.inf``
-        and ``.nan`` are read here, never by PyYAML's converters (whose
-        base-60 reading is quadratic in the number's length).
+        See :func:`scalar_number`, whose problems are located at ``node`` here.
 
-        :raises GraphError: the number overflows a float (``1e400``, or an
-            integer of 400 digits; ``.inf`` written as such is accepted), is
-            one of YAML 1.1's surprises (``1:30`` read as 90, ``017`` as 15,
-            ``0x1F``, ``0b11``: the message says how to write it), or a
-            scalar tagged ``!!int``/``!!float`` is not one.
+        :raises GraphError: the number overflows a float, is one of YAML 1.1's
+            surprises, or a scalar tagged ``!!int``/``!!float`` is not one.
         """
         if not isinstance(node, ScalarNode):
             return None
-        tag = node.tag
-        text = node.value
-        exponent_text = tag == _STR and not node.style and _EXPONENT_NUMBER.fullmatch(text)
-        if tag not in (_FLOAT, _INT) and not exponent_text:
-            return None
-        if tag == _INT and _DECIMAL_INT.fullmatch(text):
-            try:
-                value = float(int(text.replace("_", "")))
-            except (OverflowError, ValueError):  # past a float, or past int()'s 4300 digits
-                raise self._too_large(node) from None
-            return value
-        if _NAN.fullmatch(text):
-            return math.nan
-        if _INFINITY.fullmatch(text):
-            return -math.inf if text.startswith("-") else math.inf
-        for pattern, what, base in _SURPRISES:
-            if pattern.fullmatch(text):
-                raise self.error(node, _surprise(text, what, base))
         try:
-            value = float(text.replace("_", ""))
-        except ValueError:
-            kind = "integer" if tag == _INT else "float"
-            raise self.error(
-                node, f"{quoted(text)} is tagged as a number but is not a valid {kind}"
-            ) from None
-        if math.isinf(value):
-            raise self._too_large(node)
-        return value
-
-    def _too_large(self, node: ScalarNode) -> GraphError:
-        return self.error(node, f"the number {_shorten(node.value)} is too large for a float")
+            return scalar_number(node.tag, node.value, node.style)
+        except NumberProblem as exc:
+            raise self.error(node, str(exc)) from None
 
     def value(self, node: Node, what: str) -> float | np.ndarray:
         """A number, or a regular nested list of numbers as a float64 array.

@@ -127,7 +127,7 @@ def _shower(p: int, show: Show | None) -> Show:
 def written_attrs(circuit: Circuit) -> dict[str, dict[str, Any]]:
     """Each gate's attrs as written in the file (the others are the gate's defaults), by gate name."""
     return {
-        bound.name: {key: bound.attrs[key] for key in bound.use.attr_locations}
+        bound.name: {key: bound.attrs[key] for key in bound.use.attrs}
         for bound in circuit.plan.gates.values()
     }
 

@@ -490,18 +490,8 @@ def _check_input(
     size = math.prod(np.shape(x))
     sample = (len(indices), size) if len(indices) < size else None
     for index in indices:
-        center = float(x[index]) if index else float(x)
-        h = step * max(1.0, abs(center))
-        out = []
-        for offset in (-1, 0, 1):
-            moved: Any
-            if index:
-                moved = np.array(x, dtype=np.float64)
-                moved[index] = center + offset * h
-                moved = _frozen(moved)
-            else:
-                moved = center + offset * h
-            out.append(np.asarray(objective(moved), dtype=np.float64))
+        h, moves = _moved(x, index, step)
+        out = [np.asarray(objective(moved), dtype=np.float64) for moved in moves]
         below, above = (float(np.sum(weight * (out[i + 1] - out[i]))) for i in (0, 1))
         a = float(analytic[index]) if index else float(analytic)
         numeric = (below + above) / (2 * h)
@@ -682,18 +672,8 @@ def check_jacobian(
             continue
         worst: dict[str, tuple[float, GradientCheck]] = {}
         for index in indices:
-            center = float(x[index]) if index else float(x)
-            h = step * max(1.0, abs(center))
-            runs = []
-            for offset in (-1, 0, 1):
-                moved: Any
-                if index:
-                    moved = np.array(x, dtype=np.float64)
-                    moved[index] = center + offset * h
-                    moved = _frozen(moved)
-                else:
-                    moved = center + offset * h
-                runs.append(circuit.run({**overrides, leaf: moved}, guard=True).outputs)
+            h, moves = _moved(x, index, step)
+            runs = [circuit.run({**overrides, leaf: moved}, guard=True).outputs for moved in moves]
             for out in jacobian.of:
                 low, mid, high = (np.asarray(run[out], dtype=np.float64) for run in runs)
                 at: tuple[Any, ...] = (..., *index)  # the output's elements, for this leaf element
@@ -711,6 +691,25 @@ def check_jacobian(
                     worst[out] = found
         rows += [worst[out][1] for out in jacobian.of]
     return rows
+
+
+def _moved(x: Any, index: tuple[int, ...], step: float) -> tuple[float, list[Any]]:
+    """The step ``h`` for element ``index`` of ``x``, and ``x`` with that element moved by -h, 0 and +h.
+
+    ``h`` is ``step`` of the element, at least ``step``; moved arrays are
+    copies, read-only as a run's values are.
+    """
+    center = float(x[index]) if index else float(x)
+    h = step * max(1.0, abs(center))
+    moves: list[Any] = []
+    for offset in (-1, 0, 1):
+        if index:
+            moved = np.array(x, dtype=np.float64)
+            moved[index] = center + offset * h
+            moves.append(_frozen(moved))
+        else:
+            moves.append(center + offset * h)
+    return h, moves
 
 
 def _worst_element(

@@ -536,8 +536,8 @@ def test_run_of_an_unknown_node(capsys: pytest.CaptureFixture[str]) -> None:
         (["=1"], "--tangent =1: expected NAME=VALUE, for example --tangent x0=1.5"),
         (["x0="], "--tangent x0=: the value is missing: write --tangent x0=VALUE"),
         (["x0=1", "x0=2"], "--tangent x0=2: 'x0' is given twice (first by --tangent x0=1)"),
-        (["x0=[1, 2]"], "the tangent of 'x0' has shape (2,); 'x0' has shape () (give a number, or an "
-                        "array of that shape)"),
+        (["x0=[1, 2]"], "--tangent x0=[1, 2]: the tangent has shape (2,); 'x0' has shape () (give a "
+                        "number, or an array of that shape)"),
         (["x0=abc"], "--tangent x0=abc: the value of 'x0' must be a number, got the text 'abc'"),
     ],
 )  # fmt: skip
@@ -560,6 +560,11 @@ def test_a_tangent_in_python_that_names_no_leaf_or_has_the_wrong_shape() -> None
         circuit.run(tangents={"x0": "a"})
     assert str(info.value) == "the value for 'the tangent of x0' must be a number or an array of numbers, " \
         "got the text 'a'"  # fmt: skip
+    with pytest.raises(UsageError) as info:
+        circuit.run(tangents={"x0": [1.0, 2.0]})
+    assert str(info.value) == (
+        "the tangent of 'x0' has shape (2,); 'x0' has shape () (give a number, or an array of that shape)"
+    )
 
 
 def test_a_seed_gradient_of_the_wrong_shape(capsys: pytest.CaptureFixture[str]) -> None:

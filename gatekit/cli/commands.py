@@ -11,8 +11,10 @@ import json
 import os
 import sys
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+import numpy as np
 
 from gatekit import testing
 from gatekit.api import Circuit
@@ -116,13 +118,25 @@ def _seed_grad(text: str | None, of: str) -> Any:
     return _value_text(text, Location(f"--seed-grad {text}"), "the seed gradient")
 
 
-def _tangents(args: argparse.Namespace, circuit: Circuit) -> dict[str, Any] | None:
-    """Each ``--tangent NAME=VALUE``, its name checked as a leaf's."""
+def _tangents(args: argparse.Namespace, circuit: Circuit, values: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Each ``--tangent NAME=VALUE``, its name checked as a leaf's and its shape against the leaf's value.
+
+    ``values`` are the run's leaf values (``--inputs``, ``--set``); a leaf
+    not among them has the circuit's own.
+    """
     if not args.tangents:
         return None
     found = _overrides(args.tangents, "--tangent")
-    for name, (_, place) in found.items():
+    plan = circuit.plan
+    for name, (value, place) in found.items():
         check_leaf_names(circuit, [name], "name", place)
+        leaf = np.shape(values[name] if name in values else plan.initial[plan.leaves[name]])
+        if np.shape(value) not in ((), leaf):
+            raise UsageError(
+                f"the tangent has shape {np.shape(value)}; {name!r} has shape {leaf} (give a number, or an "
+                "array of that shape)",
+                place,
+            )
     return {name: value for name, (value, _) in found.items()}
 
 
@@ -151,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     circuit = _load(args)
     values = _leaf_values(args, circuit)
     of, seed = _gradient_of(args, circuit)
-    tangents = _tangents(args, circuit)
+    tangents = _tangents(args, circuit, values)
     result = circuit.run(values, check_finite=args.check_finite, of=of, seed_grad=seed, tangents=tangents)
     if args.output is not None:
         write_outputs(args.output, result)
@@ -289,7 +303,7 @@ def explain(args: argparse.Namespace) -> int:
     circuit = _load(args)
     values = _leaf_values(args, circuit)
     of, seed = _gradient_of(args, circuit)
-    steps = trace(circuit, values, of=of, seed_grad=seed, tangents=_tangents(args, circuit))
+    steps = trace(circuit, values, of=of, seed_grad=seed, tangents=_tangents(args, circuit, values))
     if args.json:
         data = explaining.explain_json(steps, expand=args.expand)
         print(json_text({"of": of, **data} if of is not None else data))
@@ -314,7 +328,7 @@ def draw(args: argparse.Namespace) -> int:
         "expand": args.expand,
         "of": of,
         "seed_grad": seed,
-        "tangents": _tangents(args, circuit),
+        "tangents": _tangents(args, circuit, values),
     }
     if fmt == "html":  # the page that plays the run
         player.write(args.output, circuit, values, **options)

@@ -128,3 +128,16 @@ def test_a_console_block_prints_what_it_shows(command: str, shown: list[str]) ->
     )  # fmt: skip
     printed = (done.stdout + done.stderr).splitlines()
     assert matches(shown, printed), "\n".join(["shown:", *shown, "printed:", *printed])
+
+
+def test_ci_runs_the_two_set_up_commands_exactly_as_written() -> None:
+    """``.ci/run`` runs the README's set-up commands character for character, each as a line of its own."""
+    section = README.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"```sh\n(.*?)\n```", section, flags=re.S)
+    assert commands == [
+        "pip install . && gatekit run graphs/neuron.yaml",
+        "pip install -e '.[test]' -e ./plugins/activations && python -m pytest",
+    ]
+    lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    for command in commands:
+        assert command in lines

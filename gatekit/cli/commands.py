@@ -12,6 +12,7 @@ import os
 import sys
 import warnings
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -118,15 +119,17 @@ def _seed_grad(text: str | None, of: str) -> Any:
     return _value_text(text, Location(f"--seed-grad {text}"), "the seed gradient")
 
 
-def _tangents(args: argparse.Namespace, circuit: Circuit, values: Mapping[str, Any]) -> dict[str, Any] | None:
-    """Each ``--tangent NAME=VALUE``, its name checked as a leaf's and its shape against the leaf's value.
+def _tangents(
+    found: Mapping[str, tuple[Any, Location]], circuit: Circuit, values: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The ``--tangent NAME=VALUE`` items (``found``, read by :func:`_overrides`), checked.
 
-    ``values`` are the run's leaf values (``--inputs``, ``--set``); a leaf
-    not among them has the circuit's own.
+    Each name must be a leaf's, each value a number or of the shape of the
+    leaf's value in ``values`` (``--inputs``, ``--set``; the circuit's own
+    for a leaf not among them).
     """
-    if not args.tangents:
+    if not found:
         return None
-    found = _overrides(args.tangents, "--tangent")
     plan = circuit.plan
     for name, (value, place) in found.items():
         check_leaf_names(circuit, [name], "name", place)
@@ -148,25 +151,50 @@ def _gradient_of(args: argparse.Namespace, circuit: Circuit) -> tuple[str | None
     return of, _seed_grad(args.seed_grad, of or circuit.outputs[0])
 
 
-def _leaf_values(args: argparse.Namespace, circuit: Circuit) -> dict[str, Any]:
-    """The values of ``--inputs FILE``, then the ``--set`` ones on top, every name checked."""
-    overrides = _overrides(args.overrides)
+def _leaf_values(
+    args: argparse.Namespace, circuit: Circuit, overrides: Mapping[str, tuple[Any, Location]] | None = None
+) -> dict[str, Any]:
+    """The values of ``--inputs FILE``, then the ``--set`` ones on top, every name checked.
+
+    ``overrides`` are the ``--set`` items already read by :func:`_overrides`, if they were.
+    """
+    if overrides is None:
+        overrides = _overrides(args.overrides)
     for name, (_, place) in overrides.items():
         check_leaf_names(circuit, [name], "name", place)
     values = read_inputs(args.inputs, circuit) if args.inputs else {}
     return values | {name: value for name, (value, _) in overrides.items()}
 
 
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """What ``run``, ``explain``, ``draw`` and ``check GRAPH`` are asked to run, every flag checked."""
+
+    circuit: Circuit
+    values: dict[str, Any]  # --inputs, then --set
+    of: str | None  # --of
+    seed: Any  # --seed-grad (None: 1)
+    tangents: dict[str, Any] | None  # --tangent (None: no forward mode)
+
+
+def _request(args: argparse.Namespace, registry: GateRegistry | None = None) -> _Request:
+    """The circuit and its run's flags; a malformed --set or --tangent fails before the file is read."""
+    overrides = _overrides(args.overrides)
+    tangent_items = _overrides(getattr(args, "tangents", []), "--tangent")
+    circuit = _load(args, registry)
+    values = _leaf_values(args, circuit, overrides)
+    of, seed = _gradient_of(args, circuit)
+    return _Request(circuit, values, of, seed, _tangents(tangent_items, circuit, values))
+
+
 def run(args: argparse.Namespace) -> int:
     if args.output is not None:
         check_results_path(args.output)
-    _overrides(args.overrides)  # a malformed --set or --tangent fails before the circuit is read
-    _overrides(args.tangents, "--tangent")
-    circuit = _load(args)
-    values = _leaf_values(args, circuit)
-    of, seed = _gradient_of(args, circuit)
-    tangents = _tangents(args, circuit, values)
-    result = circuit.run(values, check_finite=args.check_finite, of=of, seed_grad=seed, tangents=tangents)
+    asked = _request(args)
+    circuit, of, tangents = asked.circuit, asked.of, asked.tangents
+    result = circuit.run(
+        asked.values, check_finite=args.check_finite, of=of, seed_grad=asked.seed, tangents=tangents
+    )
     if args.output is not None:
         write_outputs(args.output, result)
     if args.json:
@@ -261,11 +289,10 @@ def check(args: argparse.Namespace) -> int:
         for arity in arities:
             rows += testing.check_gate(gate, arity=arity, count=points, seed=seed, raise_on_failure=False)
     else:
-        _overrides(args.overrides)
-        circuit = _load(args, registry)
-        values = _leaf_values(args, circuit)
-        of, seed = _gradient_of(args, circuit)
-        rows = testing.check_circuit(circuit, values, of=of, seed_grad=seed, raise_on_failure=False)
+        asked = _request(args, registry)
+        rows = testing.check_circuit(
+            asked.circuit, asked.values, of=asked.of, seed_grad=asked.seed, raise_on_failure=False
+        )
     print("\n".join(report.check_lines(rows)))
     for row in rows:
         if not row.ok:
@@ -298,12 +325,9 @@ def _tangents_alone(args: argparse.Namespace, command: str, instead: str) -> Non
 def explain(args: argparse.Namespace) -> int:
     _bounded("explain --digits", args.digits, 1, 17, "significant digits (a float64 holds 17)")
     _tangents_alone(args, "explain", "writes the forward-mode pass instead")
-    _overrides(args.overrides)  # a malformed --set or --tangent fails before the circuit is read
-    _overrides(args.tangents, "--tangent")
-    circuit = _load(args)
-    values = _leaf_values(args, circuit)
-    of, seed = _gradient_of(args, circuit)
-    steps = trace(circuit, values, of=of, seed_grad=seed, tangents=_tangents(args, circuit, values))
+    asked = _request(args)
+    circuit, of = asked.circuit, asked.of
+    steps = trace(circuit, asked.values, of=of, seed_grad=asked.seed, tangents=asked.tangents)
     if args.json:
         data = explaining.explain_json(steps, expand=args.expand)
         print(json_text({"of": of, **data} if of is not None else data))
@@ -317,18 +341,15 @@ def draw(args: argparse.Namespace) -> int:
     fmt = drawing.check_path(args.output, drawing.FORMATS + player.FORMATS)
     _bounded("draw --precision", args.precision, 0, 17, "decimals")
     _tangents_alone(args, "draw", "shows the tangents instead")
-    _overrides(args.overrides)  # a malformed --set or --tangent fails before the circuit is read
-    _overrides(args.tangents, "--tangent")
-    circuit = _load(args)
-    values = _leaf_values(args, circuit)
-    of, seed = _gradient_of(args, circuit)
+    asked = _request(args)
+    circuit, values = asked.circuit, asked.values
     options = {
         "grads": not args.no_grads,
         "precision": args.precision,
         "expand": args.expand,
-        "of": of,
-        "seed_grad": seed,
-        "tangents": _tangents(args, circuit, values),
+        "of": asked.of,
+        "seed_grad": asked.seed,
+        "tangents": asked.tangents,
     }
     if fmt == "html":  # the page that plays the run
         player.write(args.output, circuit, values, **options)

@@ -54,6 +54,7 @@ __all__ = [
     "Momentum",
     "Nesterov",
     "Optimizer",
+    "PerParameter",
     "RMSprop",
     "gatekit_register_optimizers",
 ]
@@ -162,6 +163,23 @@ class Optimizer:
         self.buffers = buffers
 
 
+class PerParameter(Optimizer):
+    """An optimizer whose step updates each parameter on its own, with the step's learning rate.
+
+    A subclass implements :meth:`_update`; :meth:`step` counts the step and
+    calls it for every parameter, in order.
+    """
+
+    def step(self, params: dict[str, FloatArray], grads: Mapping[str, FloatArray], lr: float) -> None:
+        self.steps += 1
+        for name, param in params.items():
+            self._update(name, param, grads[name], lr)
+
+    def _update(self, name: str, param: FloatArray, grad: FloatArray, lr: float) -> None:
+        """Update ``param`` (in place) from ``grad``, with learning rate ``lr``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _update")
+
+
 def _lerp_(start: FloatArray, end: FloatArray, weight: float) -> None:
     """``start += weight * (end - start)`` in place, in the form ``torch.Tensor.lerp_`` computes.
 
@@ -189,7 +207,7 @@ MOMENTUM = Setting(0.9, "momentum factor: how much of the last update each step 
 # single-tensor code does; the comment on each line names the call it mirrors.
 
 
-class SGD(Optimizer):
+class SGD(PerParameter):
     """Stochastic gradient descent, as ``torch.optim.SGD``; :class:`Momentum` and :class:`Nesterov` too.
 
     PyTorch's algorithm box (``sgd`` has no momentum; the subclasses set
@@ -215,11 +233,6 @@ class SGD(Optimizer):
         self.dampening = self.values.get("dampening", 0.0)
         if self.momentum != 0:
             self.keep("momentum_buffer")
-
-    def step(self, params: dict[str, FloatArray], grads: Mapping[str, FloatArray], lr: float) -> None:
-        self.steps += 1
-        for name, param in params.items():
-            self._update(name, param, grads[name], lr)
 
     def _update(self, name: str, param: FloatArray, grad: FloatArray, lr: float) -> None:
         if self.weight_decay != 0:
@@ -345,7 +358,7 @@ class AdamW(Adam):
     decoupled = True
 
 
-class RMSprop(Optimizer):
+class RMSprop(PerParameter):
     """RMSprop, as ``torch.optim.RMSprop``.
 
     PyTorch's algorithm box::
@@ -381,11 +394,6 @@ class RMSprop(Optimizer):
         if self.momentum > 0:
             kinds.append("momentum_buffer")
         self.keep(*kinds)
-
-    def step(self, params: dict[str, FloatArray], grads: Mapping[str, FloatArray], lr: float) -> None:
-        self.steps += 1
-        for name, param in params.items():
-            self._update(name, param, grads[name], lr)
 
     def _update(self, name: str, param: FloatArray, grad: FloatArray, lr: float) -> None:
         if self.weight_decay != 0:

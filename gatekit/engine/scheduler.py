@@ -353,8 +353,7 @@ def forward_tangents(
             if all(tangent is None for tangent in given):
                 continue
             out = step.out
-            if hook is None:  # pragma: no cover - the circuit refuses such a run before it starts
-                raise RunError("no tangent hook")
+            assert hook is not None, "a tangent reached a gate without one"  # the circuit refuses it first
             local, sent, tangent = gate_tangent(hook, step.gather(values), values[out], given)
             tangents[out] = tangent
             if observer is not None:

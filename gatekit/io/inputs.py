@@ -111,8 +111,8 @@ def read_array(path: str | os.PathLike[str], name: str) -> Any:
 
     For values that are no leaf's (``gatekit run --seed-grad FILE``).
 
-    :raises UsageError: as :func:`read_inputs`; or the file holds several
-        entries and none is called ``name``, or none at all.
+    :raises UsageError: as :func:`read_inputs` (an empty file among them);
+        or the file holds several entries and none is called ``name``.
     """
     file = os.fspath(path)
     entries = _read(file, _AnyNames(file), "a value")
@@ -120,7 +120,7 @@ def read_array(path: str | os.PathLike[str], name: str) -> Any:
         return entries[name]
     if len(entries) == 1:
         return next(iter(entries.values()))
-    held = ", ".join(shown(key) for key in entries) or "nothing"
+    held = ", ".join(shown(key) for key in entries)  # never none: every reader refuses an empty file
     raise UsageError(f"expected one value, or one named {shown(name)}; the file holds {held}", Location(file))
 
 

@@ -113,7 +113,7 @@ class Result:
         """
         return {name: self._values[slot] for name, slot in self._plan.slots.items()}
 
-    @property
+    @cached_property
     def of(self) -> str:
         """The node whose gradient :attr:`grads` holds (``outputs[0]`` unless the run said)."""
         root = self._plan.root

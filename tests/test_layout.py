@@ -28,8 +28,21 @@ ALLOWED: dict[str, set[str]] = {
     "views": {"base", "plugin", "format", "engine", "io", "testing"},  # trace, explain, draw, tables
     "api": {"base", "plugin", "engine", "views"},  # the public Circuit: engine + notebook pictures
     "training": {"base", "plugin", "format", "engine", "io", "views"},  # optimizers, schedules, the trainer
-    "package": {"base", "plugin", "api", "training"},  # gatekit/__init__.py: the public names
-    "cli": {"base", "plugin", "format", "engine", "io", "testing", "views", "api", "training", "package"},
+    "onnx": {"base", "plugin", "format", "engine", "io"},  # ONNX export and import (the onnx extra)
+    "package": {"base", "plugin", "api", "training", "onnx"},  # gatekit/__init__.py: the public names
+    "cli": {
+        "base",
+        "plugin",
+        "format",
+        "engine",
+        "io",
+        "testing",
+        "views",
+        "api",
+        "training",
+        "onnx",
+        "package",
+    },
     "main": {"cli"},  # python -m gatekit
 }
 BASE = {"errors", "limits", "names", "math"}

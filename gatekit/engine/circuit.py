@@ -365,8 +365,9 @@ class Circuit:
                     tangent_values = self._tangents(plan, slots, seeds, must_guard, tangent_observer)
                 grads = scheduler.backward(run_plan, slots, observer, pool, seed)
             if pool is not None:
-                made = [slots[step.out] for step in plan.forward]
-                shapes = {step.out: shape_of(value) for step, value in zip(plan.forward, made, strict=True)}
+                outs = [step[5] for step in plan.forward_loop]  # each gate's output slot
+                made = [slots[out] for out in outs]
+                shapes = {out: shape_of(value) for out, value in zip(outs, made, strict=True)}
                 pool.finish([*made, *grads], shapes)
                 if pooled:
                     self._checked.add("pooled")

@@ -12,23 +12,27 @@ gradient that no leaf needs (a number constant's, or an input's that no leaf
 reaches) goes to :data:`SINK`. The run loops follow these targets; none of
 them decides anything of the kind.
 
-The steps are named records for every reader. The lean run loops read the
-same steps as plain tuples (:attr:`Plan.forward_loop`,
-:attr:`Plan.backward_loop`), made once here, for two reasons measured on a
-scalar MLP: CPython unpacks an exact tuple about four times faster than a
-tuple subclass such as a NamedTuple (some 50 ns a step), and unpacking
-touches every item, so a one- or two-input step carries one shared
-placeholder where it has no use for its ``gather`` and ``targets`` (objects
-of its own would cost a cache line each, about 10% of the run).
+The run loops read each step as a plain tuple (:attr:`Plan.forward_loop`,
+:attr:`Plan.backward_loop`), the one form the plan keeps, for reasons
+measured on a scalar MLP and on million-gate files: CPython unpacks an exact
+tuple about four times faster than a tuple subclass such as a NamedTuple
+(some 50 ns a step); unpacking touches every item, so a one- or two-input
+step carries one shared placeholder where it has no use for its ``gather``
+and ``targets`` (objects of its own would cost a cache line each, about 10%
+of the run, and some 150 bytes a gate); and a second form of every step
+would cost a large circuit a few hundred bytes a gate more. Every other
+reader (views, guards, batching) gets named records, :class:`ForwardStep`
+and :class:`BackwardStep`, made from the tuples as it reads them
+(:attr:`Plan.forward`, :attr:`Plan.backward`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar, overload
 
 import numpy as np
 
@@ -47,6 +51,8 @@ __all__ = [
     "ForwardStep",
     "ForwardTuple",
     "Plan",
+    "Steps",
+    "backward_record",
     "compile_plan",
 ]
 
@@ -89,12 +95,53 @@ class BackwardStep(NamedTuple):
     targets: tuple[int, ...]  # where each input's gradient goes, in order (any kind)
 
 
-#: A :class:`ForwardStep` as the lean loop reads it: a plain tuple of the same fields,
-#: ``gather`` the shared :data:`UNUSED_GATHER` for UNARY and BINARY steps.
-ForwardTuple = tuple[int, Callable[..., Any], int, int, Gather, int]
-#: A :class:`BackwardStep` as the lean loop reads it: ``gather`` :data:`UNUSED_GATHER`
-#: and ``targets`` ``()`` for UNARY and BINARY steps.
+#: A :class:`ForwardStep` as the lean loops read it, the form the plan keeps: a plain tuple
+#: ``(kind, forward, a, b, gather, out, into)``, ``gather`` the shared :data:`UNUSED_GATHER`
+#: for UNARY and BINARY steps.
+ForwardTuple = tuple[int, Callable[..., Any], int, int, Gather, int, Callable[..., Any] | None]
+#: A :class:`BackwardStep` as the lean loops read it, the form the plan keeps: ``gather``
+#: :data:`UNUSED_GATHER` and ``targets`` ``()`` for UNARY and BINARY steps.
 BackwardTuple = tuple[int, Callable[..., Any], int, int, Gather, int, int, int, tuple[int, ...]]
+
+_S = TypeVar("_S")
+_T = TypeVar("_T")
+
+
+class Steps(Sequence[_S]):
+    """A read-only sequence of named step records, made from the plan's tuples as they are read.
+
+    Nothing is kept: each item read is a new record (equal to the last one
+    read at the same place).
+    """
+
+    __slots__ = ("_make", "_tuples")
+
+    def __init__(self, tuples: list[_T], make: Callable[[_T], _S]) -> None:
+        self._tuples: list[Any] = tuples
+        self._make: Callable[[Any], _S] = make
+
+    def __len__(self) -> int:
+        return len(self._tuples)
+
+    @overload
+    def __getitem__(self, index: int) -> _S: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[_S]: ...
+
+    def __getitem__(self, index: int | slice) -> _S | list[_S]:
+        if isinstance(index, slice):
+            return [self._make(item) for item in self._tuples[index]]
+        return self._make(self._tuples[index])
+
+    def __iter__(self) -> Iterator[_S]:
+        return map(self._make, self._tuples)
+
+    def __reversed__(self) -> Iterator[_S]:
+        return map(self._make, reversed(self._tuples))
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} steps>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +149,10 @@ class Plan:
     """A compiled circuit: slots, steps, and the names that map onto them."""
 
     initial: list[Any]  # a value per slot: leaves and constants set, gates 0.0, SINK
-    forward: list[ForwardStep]  # every gate, in topological order
-    backward: list[BackwardStep]  # gates on a path from a leaf to the root, reversed
+    #: every gate, in topological order (see the module's docstring)
+    forward_loop: list[ForwardTuple]
+    #: gates on a path from a leaf to the root, reversed
+    backward_loop: list[BackwardTuple]
     slots: Mapping[str, int]  # node name -> slot, in file order
     leaves: Mapping[str, int]  # input and param names -> slot, in file order
     outputs: Mapping[str, int]  # output name -> slot
@@ -111,25 +160,37 @@ class Plan:
     gates: Mapping[int, BoundGate]  # output slot -> gate, for messages and views
     #: leaf slots that some backward step sends a gradient to (the others' gradient is 0)
     reached: frozenset[int]
-    #: :attr:`forward` and :attr:`backward` as plain tuples, for the lean loops (see the module's docstring)
-    forward_loop: list[ForwardTuple] = field(init=False, repr=False)
-    backward_loop: list[BackwardTuple] = field(init=False, repr=False)
+    #: the input slots of each forward step of more than two inputs (MANY), by output slot
+    many: Mapping[int, tuple[int, ...]]
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "forward_loop", [_lean_forward(step) for step in self.forward])
-        object.__setattr__(self, "backward_loop", [_lean_backward(step) for step in self.backward])
+    @property
+    def forward(self) -> Steps[ForwardStep]:
+        """Every gate's forward step, in topological order, as named records."""
+        return Steps(self.forward_loop, self._forward_step)
+
+    @property
+    def backward(self) -> Steps[BackwardStep]:
+        """The backward steps, in the order they run, as named records."""
+        return Steps(self.backward_loop, backward_record)
+
+    def _forward_step(self, step: ForwardTuple) -> ForwardStep:
+        kind, forward, a, b, gather, out, into = step
+        if kind == MANY:
+            slots = self.many[out]
+        else:
+            slots = (a,) if kind == UNARY else (a, b)
+            gather = _gather(slots)
+        return ForwardStep(kind, forward, a, b, gather, out, slots, into)
 
 
-def _lean_forward(step: ForwardStep) -> ForwardTuple:
-    kind, forward, a, b, gather, out, _, _ = step
-    return (kind, forward, a, b, UNUSED_GATHER if kind in (UNARY, BINARY) else gather, out)
-
-
-def _lean_backward(step: BackwardStep) -> BackwardTuple:
-    kind, backward, a, b, gather, out, to_a, to_b, targets = step
-    if kind in (UNARY, BINARY):
-        return (kind, backward, a, b, UNUSED_GATHER, out, to_a, to_b, ())
-    return (kind, backward, a, b, gather, out, to_a, to_b, targets)
+def backward_record(step: BackwardTuple) -> BackwardStep:
+    """The named record of a backward step as the plan keeps it (:attr:`Plan.backward_loop`)."""
+    kind, backward, a, b, _, out, to_a, to_b, _ = step
+    if kind == UNARY:
+        return BackwardStep(kind, backward, a, b, _gather((a,)), out, to_a, to_b, (to_a,))
+    if kind == BINARY:
+        return BackwardStep(kind, backward, a, b, _gather((a, b)), out, to_a, to_b, (to_a, to_b))
+    return BackwardStep(*step)
 
 
 def _kind(count: int) -> int:
@@ -137,41 +198,25 @@ def _kind(count: int) -> int:
     return UNARY if count == 1 else BINARY if count == 2 else MANY
 
 
-def _gather(slots: list[int]) -> Gather:
+def _gather(slots: Sequence[int]) -> Gather:
     """A C-level function returning ``[values[s] for s in slots]`` as a sequence."""
     if len(slots) == 1:
         return itemgetter(slice(slots[0], slots[0] + 1))  # a one-item list
     return itemgetter(*slots)
 
 
-@dataclass(slots=True)
-class _Row:
-    """What the compiler knows about one gate before it lays out the steps."""
+def _slots(defined_at: Mapping[str, Any], order: list[str]) -> dict[str, int]:
+    """Each node's slot, numbered in ``order`` (topological), the dict in file order.
 
-    bound: BoundGate
-    out: int
-    inputs: list[int]
-    targets: tuple[int, ...] | None  # where gradients go; None: no backward step
-    forward: Callable[..., Any]
-    backward: Callable[..., Any]
-    is_vjp: bool
-    into: Callable[..., Any] | None  # the forward hook given an array to compute into, if it takes one
-    gather: Gather  # one for both steps
-
-    def forward_step(self) -> ForwardStep:
-        inputs = self.inputs
-        kind = _kind(len(inputs))
-        a = inputs[0] if kind != MANY else SINK
-        b = inputs[1] if kind == BINARY else SINK
-        return ForwardStep(kind, self.forward, a, b, self.gather, self.out, tuple(inputs), self.into)
-
-    def backward_step(self, targets: tuple[int, ...]) -> BackwardStep:
-        inputs = self.inputs
-        kind = VJP if self.is_vjp else _kind(len(inputs))
-        direct = kind in (UNARY, BINARY)
-        a, to_a = (inputs[0], targets[0]) if direct else (SINK, SINK)
-        b, to_b = (inputs[1], targets[1]) if kind == BINARY else (SINK, SINK)
-        return BackwardStep(kind, self.backward, a, b, self.gather, self.out, to_a, to_b, targets)
+    One dict for both: the file's names set first, then numbered (a key
+    set again keeps its place). Names the file does not define (a module's
+    inner gates) come after them.
+    """
+    slots = dict.fromkeys(defined_at, SINK)
+    for slot, name in enumerate(order, start=SINK + 1):
+        slots[name] = slot
+    assert len(slots) == len(order), "a name the file defines is not in the circuit's order"
+    return slots
 
 
 def compile_plan(valid: ValidCircuit, dag: CircuitGraph, of: str | None = None) -> Plan:
@@ -181,8 +226,8 @@ def compile_plan(valid: ValidCircuit, dag: CircuitGraph, of: str | None = None) 
     ancestors ``dag.root_cone`` must be.
     """
     circuit = valid.definition
-    slots = {name: i for i, name in enumerate(dag.order, start=SINK + 1)}
-    initial: list[Any] = [0.0] * (len(slots) + 1)
+    slots = _slots(circuit.defined_at, dag.order)
+    initial: list[Any] = [0.0] * (len(dag.order) + 1)
     for leaf in circuit.leaves.values():
         value = leaf.value
         if isinstance(value, np.ndarray):  # shared by every run: no gate and no caller may change it
@@ -202,48 +247,94 @@ def compile_plan(valid: ValidCircuit, dag: CircuitGraph, of: str | None = None) 
         return constants[key]
 
     # A node's gradient can matter only if some leaf reaches it, and only
-    # gates that outputs[0] depends on get a backward step.
+    # gates that outputs[0] depends on get a backward step. Each list is
+    # built in one tight pass, so that its steps lie next to each other in
+    # memory in the order the run loop walks them: scattered steps cost a
+    # large circuit's run about a third more in cache misses. The forward
+    # pass notes, gate by gate, whether it has a backward step and its bound
+    # hooks (shared by every use of the same gate and attrs), nothing more:
+    # a large circuit's compile holds no record per gate beyond its steps.
     reached = set(circuit.leaves)
     root_cone = dag.root_cone
-    rows: list[_Row] = []
+    forward: list[ForwardTuple] = []
+    sending: list[bool] = []
+    hooks_of: list[Hooks] = []
+    gates: dict[int, BoundGate] = {}
+    many: dict[int, tuple[int, ...]] = {}
     bound_hooks: dict[tuple[int, int], tuple[Hooks, Callable[..., Any] | None, Mapping[str, Any]]] = {}
+    gate_of = valid.gates.get
     for name in dag.order:
-        bound = valid.gates.get(name)
+        bound = gate_of(name)
         if bound is None:
             continue
-        use = bound.use
-        inputs = [slot_of(source) for source in use.inputs]
-        targets: tuple[int, ...] | None = tuple(
-            slot if isinstance(source, str) and source in reached else SINK
-            for slot, source in zip(inputs, use.inputs, strict=True)
-        )
-        if targets is not None and targets.count(SINK) == len(targets):
-            targets = None  # no leaf reaches this gate
-        else:
+        sources = bound.use.inputs
+        # some leaf reaches the gate if it reaches one of its inputs (a constant: never)
+        sends = not reached.isdisjoint(sources)
+        if sends:
             reached.add(name)
-            if name not in root_cone:
-                targets = None
+            sends = name in root_cone
         key = (id(bound.gate), id(bound.attrs))  # uses that write the same attrs share them (validate)
-        if key not in bound_hooks:  # the attrs kept with the hooks, so that their id stays theirs
-            bound_hooks[key] = (bound.gate.bind(bound.attrs), bound.gate.bind_into(bound.attrs), bound.attrs)
-        hooks, into, _ = bound_hooks[key]
-        rows.append(_Row(bound, slots[name], inputs, targets, *hooks, into, _gather(inputs)))
-    # Each list is built in one tight pass, so that its steps lie next to each
-    # other in memory in the order the run loop walks them: scattered steps
-    # cost a large circuit's run about a third more in cache misses.
-    forward = [row.forward_step() for row in rows]
-    backward = [row.backward_step(row.targets) for row in reversed(rows) if row.targets is not None]
+        found = bound_hooks.get(key)
+        if found is None:  # the attrs kept with the hooks, so that their id stays theirs
+            found = (bound.gate.bind(bound.attrs), bound.gate.bind_into(bound.attrs), bound.attrs)
+            bound_hooks[key] = found
+        hooks, into, _ = found
+        out = slots[name]
+        count = len(sources)
+        if count == 1:
+            forward.append((UNARY, hooks.forward, slot_of(sources[0]), SINK, UNUSED_GATHER, out, into))
+        elif count == 2:
+            a, b = sources
+            forward.append((BINARY, hooks.forward, slot_of(a), slot_of(b), UNUSED_GATHER, out, into))
+        else:
+            inputs = many[out] = tuple([slot_of(source) for source in sources])
+            forward.append((MANY, hooks.forward, SINK, SINK, _gather(inputs), out, into))
+        sending.append(sends)
+        hooks_of.append(hooks)
+        gates[out] = bound
+    # An input's gradient is kept if some leaf reaches it: ``reached`` is
+    # complete now, and said the same of each input when its gate was read.
+    backward: list[BackwardTuple] = []
+    targeted = {slots[circuit.outputs[0] if of is None else of]}
+    for position in range(len(forward) - 1, -1, -1):
+        if not sending[position]:
+            continue
+        kind, _, a, b, gather, out, _ = forward[position]
+        _, gradient, is_vjp = hooks_of[position]
+        sources = gates[out].use.inputs
+        if kind == UNARY:
+            to_a = a if sources[0] in reached else SINK
+            targets: tuple[int, ...] = (to_a,)
+            if not is_vjp:
+                backward.append((UNARY, gradient, a, SINK, UNUSED_GATHER, out, to_a, SINK, ()))
+        elif kind == BINARY:
+            to_a = a if sources[0] in reached else SINK
+            to_b = b if sources[1] in reached else SINK
+            targets = (to_a, to_b)
+            if not is_vjp:
+                backward.append((BINARY, gradient, a, b, UNUSED_GATHER, out, to_a, to_b, ()))
+        else:
+            targets = tuple(
+                [slot if source in reached else SINK for slot, source in zip(many[out], sources, strict=True)]
+            )
+            if not is_vjp:
+                backward.append((MANY, gradient, SINK, SINK, gather, out, SINK, SINK, targets))
+        if is_vjp:
+            if kind != MANY:
+                gather = _gather((a,) if kind == UNARY else (a, b))
+            backward.append((VJP, gradient, SINK, SINK, gather, out, SINK, SINK, targets))
+        targeted.update(targets)
+    del sending, hooks_of
     leaves = {name: slots[name] for name in circuit.leaves}
-    root = slots[circuit.outputs[0] if of is None else of]
-    targeted = {root} | {slot for step in backward for slot in step.targets}
     return Plan(
         initial=initial,
-        forward=forward,
-        backward=backward,
-        slots={name: slots[name] for name in circuit.defined_at},
+        forward_loop=forward,
+        backward_loop=backward,
+        slots=slots if len(slots) == len(circuit.defined_at) else {n: slots[n] for n in circuit.defined_at},
         leaves=leaves,
         outputs={name: slots[name] for name in circuit.outputs},
-        root=root,
-        gates={row.out: row.bound for row in rows},
+        root=slots[circuit.outputs[0] if of is None else of],
+        gates=gates,
         reached=frozenset(slot for slot in leaves.values() if slot in targeted),
+        many=many,
     )

@@ -28,7 +28,7 @@ import numpy as np
 
 from gatekit.engine.batching import BackGroup, BatchedPlan, Group, LoneStep
 from gatekit.engine.broadcast import shape_of
-from gatekit.engine.compiler import VJP, ForwardStep, Plan
+from gatekit.engine.compiler import VJP, BackwardTuple, ForwardStep, ForwardTuple, Plan
 from gatekit.engine.scheduler import TangentHook
 from gatekit.engine.validate import BoundGate
 from gatekit.errors import PLUGIN_FAULTS, RunError, describe_exception
@@ -216,20 +216,25 @@ def guarded(plan: Plan, *, finite: bool) -> Plan:
     def wrapped(fn: Callable[..., Any], out: int) -> Callable[..., Any]:
         return _forward(fn, fault_of(plan.gates[out]), out in vjp, finite)
 
-    forward = [
-        step._replace(
-            forward=wrapped(step.forward, step.out),
-            into=None if step.into is None else wrapped(step.into, step.out),
-        )
-        for step in plan.forward
+    forward: list[ForwardTuple] = [
+        (kind, wrapped(fn, out), a, b, gather, out, None if into is None else wrapped(into, out))
+        for kind, fn, a, b, gather, out, into in plan.forward_loop
     ]
-    backward = [
-        step._replace(
-            backward=_backward(step.backward, fault_of(plan.gates[step.out]), step.kind == VJP, finite)
+    backward: list[BackwardTuple] = [
+        (
+            kind,
+            _backward(fn, fault_of(plan.gates[out]), kind == VJP, finite),
+            a,
+            b,
+            gather,
+            out,
+            to_a,
+            to_b,
+            targets,
         )
-        for step in plan.backward
+        for kind, fn, a, b, gather, out, to_a, to_b, targets in plan.backward_loop
     ]
-    return dataclasses.replace(plan, forward=forward, backward=backward)
+    return dataclasses.replace(plan, forward_loop=forward, backward_loop=backward)
 
 
 class NotScalar(RunError):

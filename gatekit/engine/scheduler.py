@@ -49,7 +49,17 @@ import numpy as np
 from gatekit.engine.batching import WIDE, BackGroup, BatchedPlan, Group
 from gatekit.engine.broadcast import shape_of, sum_to_shape
 from gatekit.engine.buffers import BufferPool
-from gatekit.engine.compiler import BINARY, MANY, SINK, UNARY, VJP, BackwardStep, ForwardStep, Plan
+from gatekit.engine.compiler import (
+    BINARY,
+    MANY,
+    SINK,
+    UNARY,
+    VJP,
+    BackwardStep,
+    ForwardStep,
+    Plan,
+    backward_record,
+)
 from gatekit.errors import PLUGIN_FAULTS, RunError, describe_exception
 
 __all__ = [
@@ -97,7 +107,7 @@ def forward(plan: Plan, values: list[Any]) -> None:
     """Fill every gate's slot in ``values``, in topological order."""
     out = -1
     try:
-        for kind, fn, a, b, gather, out in plan.forward_loop:
+        for kind, fn, a, b, gather, out, _ in plan.forward_loop:
             if kind == BINARY:
                 values[out] = fn((values[a], values[b]))
             elif kind == UNARY:
@@ -118,20 +128,22 @@ def forward_arrays(plan: Plan, values: list[Any], pool: BufferPool | None = None
     ``pool``, a gate whose ``gate_forward`` takes ``out`` gets an array of
     the shape its output had in the last run, if the pool has one free.
     """
-    step = None
+    out = -1
     try:
-        for step in plan.forward:
-            into = step.into
-            buffer = None if pool is None or into is None else pool.take(pool.shapes.get(step.out))
-            if into is None or buffer is None:
-                output = step.forward(step.gather(values))
+        for kind, fn, a, b, gather, out, into in plan.forward_loop:
+            if kind == BINARY:
+                inputs: Sequence[Any] = (values[a], values[b])
+            elif kind == UNARY:
+                inputs = (values[a],)
             else:
-                output = into(step.gather(values), buffer)
+                inputs = gather(values)
+            buffer = None if pool is None or into is None else pool.take(pool.shapes.get(out))
+            output = fn(inputs) if into is None or buffer is None else into(inputs, buffer)
             if type(output) is np.ndarray:
                 output.flags.writeable = False
-            values[step.out] = output
+            values[out] = output
     except PLUGIN_FAULTS as exc:
-        raise _failure(plan, -1 if step is None else step.out, "forward", exc) from exc
+        raise _failure(plan, out, "forward", exc) from exc
 
 
 def contribution(
@@ -216,14 +228,22 @@ def backward(
     grads[plan.root] = seed
     out = -1
     try:
-        for step in plan.backward:
-            kind, fn, _, _, gather, out, _, _, targets = step
+        for step in plan.backward_loop:
+            kind, fn, a, b, gather, out, to_a, to_b, targets = step
             upstream = grads[out]
-            inputs = gather(values)
+            if kind == BINARY:
+                inputs: Sequence[Any] = (values[a], values[b])
+                targets = (to_a, to_b)
+            elif kind == UNARY:
+                inputs = (values[a],)
+                targets = (to_a,)
+            else:
+                inputs = gather(values)
             output = values[out]
             shape = shape_of(output)
             if observer is not None:
-                observer.gate(step, upstream)
+                record = backward_record(step)
+                observer.gate(record, upstream)
             if kind == VJP:
                 if shape_of(upstream) != shape:
                     upstream = np.broadcast_to(upstream, shape)  # a read-only view
@@ -246,12 +266,12 @@ def backward(
                 sent = sum_to_shape(sent, value_shape)
                 if slot == SINK:
                     if observer is not None:
-                        observer.wire(step, position, local=local, sent=sent, before=None, after=None)
+                        observer.wire(record, position, local=local, sent=sent, before=None, after=None)
                     continue
                 before = grads[slot]
                 grads[slot] = after = accumulate(before, sent, pool)
                 if observer is not None:
-                    observer.wire(step, position, local=local, sent=sent, before=before, after=after)
+                    observer.wire(record, position, local=local, sent=sent, before=before, after=after)
     except PLUGIN_FAULTS as exc:
         raise _failure(plan, out, "backward", exc) from exc
     return grads

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 
 from gatekit.errors import UsageError
@@ -18,11 +19,7 @@ def require_onnx(what: str) -> ModuleType:
     :param what: what needs it, for the message (``"gatekit export"``).
     :raises UsageError: onnx is not installed (the message names the extra).
     """
-    try:
-        import onnx  # noqa: PLC0415 - optional: only ONNX export and import need it
-    except ImportError:
-        raise UsageError(f"{what} needs onnx, which is not installed: {INSTALL}") from None
-    return onnx
+    return _module("onnx", what)
 
 
 def require_onnxruntime(what: str) -> ModuleType:
@@ -30,8 +27,11 @@ def require_onnxruntime(what: str) -> ModuleType:
 
     :raises UsageError: onnxruntime is not installed (the message names the extra).
     """
+    return _module("onnxruntime", what)
+
+
+def _module(name: str, what: str) -> ModuleType:
     try:
-        import onnxruntime  # noqa: PLC0415 - optional: only running exported models needs it
+        return importlib.import_module(name)  # optional: imported the first time it is needed
     except ImportError:
-        raise UsageError(f"{what} needs onnxruntime, which is not installed: {INSTALL}") from None
-    return onnxruntime
+        raise UsageError(f"{what} needs {name}, which is not installed: {INSTALL}") from None

@@ -110,8 +110,8 @@ _T = TypeVar("_T")
 class Steps(Sequence[_S]):
     """A read-only sequence of named step records, made from the plan's tuples as they are read.
 
-    Nothing is kept: each item read is a new record (equal to the last one
-    read at the same place).
+    Nothing is kept: each item read is a new record, with the same fields
+    as the last one read at the same place but a ``gather`` of its own.
     """
 
     __slots__ = ("_make", "_tuples")

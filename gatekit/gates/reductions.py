@@ -8,11 +8,13 @@ input's shape).
 
 >>> import numpy as np
 >>> x = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
->>> Sum().gate_forward([x], {"axis": None})
+>>> Sum().gate_forward([x], {"axis": None, "keepdims": False})
 21.0
->>> Sum().gate_forward([x], {"axis": (0,)}).tolist()
+>>> Sum().gate_forward([x], {"axis": (0,), "keepdims": False}).tolist()
 [5.0, 7.0, 9.0]
->>> Mean().gate_vjp([x], np.array([2.0, 5.0]), np.array([1.0, 3.0]), {"axis": (1,)})[0].tolist()
+>>> Sum().gate_forward([x], {"axis": (1,), "keepdims": True}).tolist()
+[[6.0], [15.0]]
+>>> Mean().gate_vjp([x], np.array([2.0, 5.0]), np.array([1.0, 3.0]), {"axis": (1,), "keepdims": False})[0].tolist()
 [[0.3333333333333333, 0.3333333333333333, 0.3333333333333333], [1.0, 1.0, 1.0]]
 """
 
@@ -107,11 +109,26 @@ def _scalar(value: Any) -> Any:
     return float(value) if np.ndim(value) == 0 else value
 
 
-def _spread(upstream: Any, shape: tuple[int, ...], axis: Axes) -> Any:
+def flag_attr(value: object) -> bool:
+    """Check a yes-or-no attribute: true or false.
+
+    >>> flag_attr(True)
+    True
+    >>> flag_attr(1)
+    Traceback (most recent call last):
+    ...
+    ValueError: expected true or false, got the number 1
+    """
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise ValueError(f"expected true or false, got {describe(value)}")
+
+
+def _spread(upstream: Any, shape: tuple[int, ...], axis: Axes, keepdims: bool = False) -> Any:
     """The gradient of a sum over ``axis``: ``upstream`` copied back over the reduced axes."""
     if shape == ():
         return upstream
-    if axis is not None:
+    if axis is not None and not keepdims:
         upstream = np.expand_dims(upstream, axis)  # the reduced axes back, as size 1
     return np.broadcast_to(upstream, shape)
 
@@ -124,6 +141,7 @@ def _count(shape: tuple[int, ...], axis: Axes) -> int:
 
 
 AXIS = Attr(None, "the axis or axes to reduce; null: all of them", check=axis_attr)
+KEEPDIMS = Attr(False, "keep each reduced axis, as size 1 (the result has a's number of axes)", flag_attr)
 REDUCTION_EXAMPLES = (((2, 3),), ((4,),), ((),))
 
 
@@ -131,56 +149,56 @@ class Sum(SpecGate):
     spec = GateSpec(
         "sum",
         1,
-        "Sum of the elements of a, over attr axis (default: all, giving a number).",
-        attrs={"axis": AXIS},
+        "Sum of the elements of a, over attr axis (default: all, giving a number); attr keepdims.",
+        attrs={"axis": AXIS, "keepdims": KEEPDIMS},
         examples=REDUCTION_EXAMPLES,
     )
 
     @hookimpl
     def gate_forward(self, inputs: Values, attrs: Mapping[str, Any]) -> Any:
         (a,) = inputs
-        return _scalar(np.sum(a, axis=attrs["axis"]))
+        return _scalar(np.sum(a, axis=attrs["axis"], keepdims=attrs["keepdims"]))
 
     @hookimpl
     def gate_vjp(self, inputs: Values, output: Any, upstream: Any, attrs: Mapping[str, Any]) -> Values:
         # d sum / d a[i] = 1 for every element summed into the output element.
         (a,) = inputs
-        return (_spread(upstream, np.shape(a), attrs["axis"]),)
+        return (_spread(upstream, np.shape(a), attrs["axis"], attrs["keepdims"]),)
 
     @hookimpl
     def gate_jvp(self, inputs: Values, output: Any, tangents: Values, attrs: Mapping[str, Any]) -> Any:
         # Linear: the tangent of a sum is the sum of the tangents.
         (a,) = inputs
         (t,) = tangents
-        return _scalar(np.sum(np.broadcast_to(t, np.shape(a)), axis=attrs["axis"]))
+        return _scalar(np.sum(np.broadcast_to(t, np.shape(a)), axis=attrs["axis"], keepdims=attrs["keepdims"]))
 
 
 class Mean(SpecGate):
     spec = GateSpec(
         "mean",
         1,
-        "Mean of the elements of a, over attr axis (default: all, giving a number).",
-        attrs={"axis": AXIS},
+        "Mean of the elements of a, over attr axis (default: all, giving a number); attr keepdims.",
+        attrs={"axis": AXIS, "keepdims": KEEPDIMS},
         examples=REDUCTION_EXAMPLES,
     )
 
     @hookimpl
     def gate_forward(self, inputs: Values, attrs: Mapping[str, Any]) -> Any:
         (a,) = inputs
-        return _scalar(np.mean(a, axis=attrs["axis"]))
+        return _scalar(np.mean(a, axis=attrs["axis"], keepdims=attrs["keepdims"]))
 
     @hookimpl
     def gate_vjp(self, inputs: Values, output: Any, upstream: Any, attrs: Mapping[str, Any]) -> Values:
         # d mean / d a[i] = 1 / n for each of the n elements averaged.
         (a,) = inputs
         shape, axis = np.shape(a), attrs["axis"]
-        return (_spread(upstream / _count(shape, axis), shape, axis),)
+        return (_spread(upstream / _count(shape, axis), shape, axis, attrs["keepdims"]),)
 
     @hookimpl
     def gate_jvp(self, inputs: Values, output: Any, tangents: Values, attrs: Mapping[str, Any]) -> Any:
         (a,) = inputs
         (t,) = tangents
-        return _scalar(np.mean(np.broadcast_to(t, np.shape(a)), axis=attrs["axis"]))
+        return _scalar(np.mean(np.broadcast_to(t, np.shape(a)), axis=attrs["axis"], keepdims=attrs["keepdims"]))
 
 
 class Dot(SpecGate):

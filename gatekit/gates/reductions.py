@@ -14,7 +14,8 @@ input's shape).
 [5.0, 7.0, 9.0]
 >>> Sum().gate_forward([x], {"axis": (1,), "keepdims": True}).tolist()
 [[6.0], [15.0]]
->>> Mean().gate_vjp([x], np.array([2.0, 5.0]), np.array([1.0, 3.0]), {"axis": (1,), "keepdims": False})[0].tolist()
+>>> attrs = {"axis": (1,), "keepdims": False}
+>>> Mean().gate_vjp([x], np.array([2.0, 5.0]), np.array([1.0, 3.0]), attrs)[0].tolist()
 [[0.3333333333333333, 0.3333333333333333, 0.3333333333333333], [1.0, 1.0, 1.0]]
 """
 
@@ -170,7 +171,9 @@ class Sum(SpecGate):
         # Linear: the tangent of a sum is the sum of the tangents.
         (a,) = inputs
         (t,) = tangents
-        return _scalar(np.sum(np.broadcast_to(t, np.shape(a)), axis=attrs["axis"], keepdims=attrs["keepdims"]))
+        return _scalar(
+            np.sum(np.broadcast_to(t, np.shape(a)), axis=attrs["axis"], keepdims=attrs["keepdims"])
+        )
 
 
 class Mean(SpecGate):
@@ -198,7 +201,9 @@ class Mean(SpecGate):
     def gate_jvp(self, inputs: Values, output: Any, tangents: Values, attrs: Mapping[str, Any]) -> Any:
         (a,) = inputs
         (t,) = tangents
-        return _scalar(np.mean(np.broadcast_to(t, np.shape(a)), axis=attrs["axis"], keepdims=attrs["keepdims"]))
+        return _scalar(
+            np.mean(np.broadcast_to(t, np.shape(a)), axis=attrs["axis"], keepdims=attrs["keepdims"])
+        )
 
 
 class Dot(SpecGate):

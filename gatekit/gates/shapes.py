@@ -81,11 +81,9 @@ def new_shape(old: Shape, shape: Shape | None) -> Shape:
         return (count,)
     sizes = []
     for axis, size in enumerate(shape):
-        if size == 0:
-            if axis >= len(old):
-                raise ValueError(f"reshape: size 0 at axis {axis} keeps an axis that a of shape {old} lacks")
-            size = old[axis]
-        sizes.append(size)
+        if size == 0 and axis >= len(old):
+            raise ValueError(f"reshape: size 0 at axis {axis} keeps an axis that a of shape {old} lacks")
+        sizes.append(old[axis] if size == 0 else size)
     known = math.prod(size for size in sizes if size != -1)
     if -1 in sizes and known > 0 and count % known == 0:
         sizes[sizes.index(-1)] = count // known

@@ -42,10 +42,12 @@ from gatekit.onnx.operators import OPERATORS, Operator, Ref, Unsupported
 if TYPE_CHECKING:
     import onnx
 
-__all__ = ["GateLine", "Imported", "import_model", "read_model"]
+__all__ = ["GateLine", "Imported", "check_model", "import_model", "parse_model", "read_model"]
 
 #: ONNX element types gatekit reads (as float64): FLOAT, FLOAT16, DOUBLE
 FLOAT_TYPES = {1: "float", 10: "float16", 11: "double"}
+#: the end of the message for a tensor of another element type
+FLOATS_ONLY = "gatekit computes in float64 (from float, float16, double)"
 DEFAULT_DOMAINS = ("", "ai.onnx")
 
 
@@ -96,12 +98,18 @@ def parse_model(onnx: Any, data: bytes, file: str) -> onnx.ModelProto:
         model = onnx.ModelProto.FromString(data)
     except Exception as exc:  # protobuf's DecodeError, and whatever a damaged file provokes
         raise UsageError(f"not an ONNX model: cannot parse it ({type(exc).__name__}: {exc})", place) from None
+    return check_model(onnx, model, file)
+
+
+def check_model(onnx: Any, model: onnx.ModelProto, file: str) -> onnx.ModelProto:
+    """``model``, if it has a graph and ONNX's checker finds it valid."""
+    place = Location(file)
     if not model.HasField("graph"):
         raise UsageError("not an ONNX model: it holds no graph", place)
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise UsageError(f"not a valid ONNX model: {first}", place) from None
     return model
 
@@ -164,7 +172,7 @@ def _type_problem(onnx: Any, value_type: Any) -> str | None:
         return f"is not a tensor (it is a {kind or 'value of no type'})"
     elem = value_type.tensor_type.elem_type
     if elem not in FLOAT_TYPES:
-        return f"has element type {_type_name(onnx, elem)}; gatekit computes in float64 (from float, float16, double)"
+        return f"has element type {_type_name(onnx, elem)}; {FLOATS_ONLY}"
     return None
 
 
@@ -177,7 +185,7 @@ def _type_name(onnx: Any, elem: int) -> str:
 
 def _array_problem(onnx: Any, array: np.ndarray) -> str | None:
     if array.dtype.kind != "f" or array.dtype.itemsize not in (2, 4, 8):
-        return f"has element type {array.dtype}; gatekit computes in float64 (from float, float16, double)"
+        return f"has element type {array.dtype}; {FLOATS_ONLY}"
     if 0 in array.shape:
         return f"is empty (shape {list(array.shape)})"
     return None
@@ -260,12 +268,16 @@ class _Node:
 
     def gate(self, gate: str, inputs: Sequence[Ref], attrs: Mapping[str, Any] | None, part: str) -> str:
         name = self.importer.names.take(f"{self._name()}_{part}")
-        self.lines.append(GateLine(name, gate, tuple(inputs), dict(attrs or {}), _describe(self.index, self.node)))
+        self.lines.append(
+            GateLine(name, gate, tuple(inputs), dict(attrs or {}), _describe(self.index, self.node))
+        )
         return name
 
     def result(self, gate: str, inputs: Sequence[Ref], attrs: Mapping[str, Any] | None = None) -> None:
         name = self._name()
-        self.lines.append(GateLine(name, gate, tuple(inputs), dict(attrs or {}), _describe(self.index, self.node)))
+        self.lines.append(
+            GateLine(name, gate, tuple(inputs), dict(attrs or {}), _describe(self.index, self.node))
+        )
 
 
 class _Importer:
@@ -362,9 +374,9 @@ class _Importer:
             array = onnx.numpy_helper.to_array(given_value)
         else:
             array = np.asarray(given_value, dtype=np.float32)
-        problem = _array_problem(onnx, array)
-        self.tensors[output] = _Tensor(source, array.shape, array, problem)
-        if output not in self.data_uses or problem is not None:
+        why = _array_problem(onnx, array)
+        self.tensors[output] = _Tensor(source, array.shape, array, why)
+        if output not in self.data_uses or why is not None:
             return
         if array.ndim == 0 and output not in self.graph_outputs:
             self.refs[output] = float(array)  # a number in the gates' in: lists
@@ -394,8 +406,6 @@ class _Importer:
         unknown = [name for name in attrs if name not in operator.attrs]
         if unknown:
             raise Unsupported(f"attribute {', '.join(unknown)} not supported")
-        if len([o for o in node.output if o]) != 1:
-            raise Unsupported("only nodes of one output are supported")
         if node.op_type == "Constant":
             self.constant(index, node, attrs)
             return
@@ -418,7 +428,9 @@ class _Importer:
 
     def doc(self, model: Any) -> str:
         """The circuit's ``doc``: where it came from, and what its inputs hold."""
-        parts = [f"Imported from the ONNX model {os.path.basename(self.file)} (opset {self.opset}{self.producer})."]
+        parts = [
+            f"Imported from the ONNX model {os.path.basename(self.file)} (opset {self.opset}{self.producer})."
+        ]
         if self.result.input_names:
             zeros = "Its inputs hold zeros of the model's input shapes"
             if self.symbolic:
@@ -426,7 +438,9 @@ class _Importer:
             parts.append(zeros + ": give data with --inputs or --set.")
         constants = [name for name in self.result.inputs if name not in self.result.input_names.values()]
         if constants:
-            parts.append(f"Inputs {', '.join(constants)} are the model's Constant tensors (data, never trained).")
+            parts.append(
+                f"Inputs {', '.join(constants)} are the model's Constant tensors (data, never trained)."
+            )
         if model.graph.doc_string.strip():
             parts.append(" ".join(model.graph.doc_string.split()))
         return " ".join(parts)

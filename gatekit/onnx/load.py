@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from gatekit.engine.circuit import Circuit
 from gatekit.onnx.extra import require_onnx
-from gatekit.onnx.importer import import_model, read_model
+from gatekit.onnx.importer import check_model, import_model, read_model
 from gatekit.onnx.writer import circuit_text
 from gatekit.plugin.registry import GateRegistry
 
@@ -25,17 +25,15 @@ def imported_text(source: str | os.PathLike[str] | Any) -> str:
     """
     onnx = require_onnx("gatekit import")
     if isinstance(source, onnx.ModelProto):
-        return circuit_text(import_model(source, "<model>"))
+        return circuit_text(import_model(check_model(onnx, source, "<model>"), "<model>"))
     file = os.fspath(source)
     return circuit_text(import_model(read_model(file), file))
 
 
-def from_onnx(
-    source: str | os.PathLike[str] | Any, registry: GateRegistry | None = None, kind: type[C] = Circuit
-) -> C:  # type: ignore[assignment]
+def from_onnx(source: str | os.PathLike[str] | Any, registry: GateRegistry | None, kind: type[C]) -> C:
     """The ONNX model ``source`` (a path or a ``ModelProto``) imported, validated and compiled.
 
-    :param kind: the circuit class to make (:class:`gatekit.Circuit` from the package).
+    :param kind: the circuit class to make (:class:`gatekit.Circuit`, from the package).
     """
     onnx = require_onnx("gatekit import")
     name = "<model>" if isinstance(source, onnx.ModelProto) else os.fspath(source)

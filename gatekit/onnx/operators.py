@@ -260,7 +260,9 @@ OPERATORS: Mapping[str, Operator] = {
     "MatMul": Operator(_matmul),
     "Gemm": Operator(_gemm, frozenset({"alpha", "beta", "transA", "transB"})),
     "Transpose": Operator(_transpose, frozenset({"perm"})),
-    "ReduceSum": Operator(_reduction("sum", 13), frozenset({"axes", "keepdims", "noop_with_empty_axes"}), (1,)),
+    "ReduceSum": Operator(
+        _reduction("sum", 13), frozenset({"axes", "keepdims", "noop_with_empty_axes"}), (1,)
+    ),
     "ReduceMean": Operator(
         _reduction("mean", 18), frozenset({"axes", "keepdims", "noop_with_empty_axes"}), (1,)
     ),

@@ -130,13 +130,16 @@ class _Names:
     def __init__(self) -> None:
         self.taken: set[str] = set()
 
-    def take(self, *candidates: str) -> str:
-        """The first candidate that is a valid name not taken, else one made from the first."""
+    def take(self, *candidates: str, fallback: str = "node") -> str:
+        """The first candidate that is a valid name not taken, else one made from the first given.
+
+        ``fallback`` is the name made when no candidate is given (all empty).
+        """
         for candidate in candidates:
             if is_name(candidate) and candidate not in self.taken:
                 self.taken.add(candidate)
                 return candidate
-        base = _valid(next((c for c in candidates if c), "node"))
+        base = _valid(next((c for c in candidates if c), fallback))
         name, count = base, 2
         while name in self.taken:
             name = f"{base}_{count}"
@@ -263,7 +266,7 @@ class _Node:
             output = self.node.output[0]
             graph_output = [output] if output in self.importer.graph_outputs else []
             fallback = f"{self.node.op_type.lower()}_{self.index}"
-            self.name = self.importer.names.take(*graph_output, self.node.name, output, fallback)
+            self.name = self.importer.names.take(*graph_output, self.node.name, output, fallback=fallback)
         return self.name
 
     def gate(self, gate: str, inputs: Sequence[Ref], attrs: Mapping[str, Any] | None, part: str) -> str:
@@ -308,7 +311,8 @@ class _Importer:
         except Exception:  # shape inference is a help: a model it fails on may still import
             inferred = model
         graph = inferred.graph
-        return {info.name: _shape(info.type) for info in [*graph.value_info, *graph.input, *graph.output]}
+        # what inference found wins over what the graph declares (a graph output's shape may be loose)
+        return {info.name: _shape(info.type) for info in [*graph.output, *graph.input, *graph.value_info]}
 
     def _data_uses(self) -> set[str]:
         """The tensors some gate reads as data (not as a shape or axes), and the graph outputs."""
@@ -381,7 +385,7 @@ class _Importer:
         if array.ndim == 0 and output not in self.graph_outputs:
             self.refs[output] = float(array)  # a number in the gates' in: lists
             return
-        name = self.names.take(node.name, output, f"constant_{index}")
+        name = self.names.take(node.name, output, fallback=f"constant_{index}")
         self.result.inputs[name] = _value(array)
         self.refs[output] = name
 

@@ -152,6 +152,9 @@ REDUCTION_CASES: list[tuple[dict[str, Any], tuple[tuple[int, ...], ...] | None]]
     ({"axis": -1}, ((4,), *MATRICES)),
     ({"axis": [0, 1]}, MATRICES),
     ({"axis": [-1, 0]}, ((2, 3, 4),)),
+    ({"keepdims": True}, MATRICES),
+    ({"axis": 1, "keepdims": True}, MATRICES),
+    ({"axis": [0, -1], "keepdims": True}, ((2, 3, 4),)),
 ]
 CLASS_AXIS_CASES: list[tuple[dict[str, Any], tuple[tuple[int, ...], ...] | None]] = [
     ({}, None),
@@ -170,6 +173,12 @@ VJP_CASES: dict[str, list[tuple[dict[str, Any], tuple[tuple[int, ...], ...] | No
         ({"reduction": "none"}, None),
         ({"axis": 0, "reduction": "none"}, MATRICES),
         ({"axis": 1, "reduction": "sum"}, MATRICES),
+    ],
+    "reshape": [
+        ({"shape": [3, 2]}, ((2, 3),)),
+        ({"shape": [0, -1]}, ((2, 3, 4),)),
+        ({"shape": [-1, 1, 2]}, ((2, 3, 4),)),
+        ({"shape": []}, ((1, 1),)),
     ],
     "transpose": [
         ({}, None),

@@ -210,6 +210,18 @@ def test_flatten_with_a_symbolic_batch(axis: int, target: list[int]) -> None:
     agrees(built, {"x": normal(5, 3, 4)})
 
 
+def test_a_reshape_to_a_number_is_a_sum_of_one_element() -> None:
+    built = model(
+        [helper.make_node("Reshape", ["x", "s"], ["y"])], [tensor("x", [1, 1])], [tensor("y", [])],
+        [initializer("s", np.zeros(0), np.int64)],
+    )  # fmt: skip
+    assert (
+        "  y: {gate: sum, in: [x], attrs: {axis: null, keepdims: false}}"
+        in gatekit.onnx.load.imported_text(built)
+    )
+    agrees(built, {"x": normal(1, 1)})
+
+
 def test_flatten_with_the_leading_axes_known() -> None:
     built = model([helper.make_node("Flatten", ["x"], ["y"], axis=2)], [tensor("x", [2, 3, "n"])], [out("y")])
     assert "attrs: {shape: [6, -1]}" in gatekit.onnx.load.imported_text(built)

@@ -43,14 +43,20 @@ def shape_attr(value: object) -> Shape | None:
     Traceback (most recent call last):
     ...
     ValueError: at most one size may be -1, got [-1, -1]
-    >>> shape_attr(3)
+    >>> shape_attr(3.0)  # YAML reads 3 as 3.0: shown as written
     Traceback (most recent call last):
     ...
     ValueError: expected null or a list of integers (-1, 0 or more), got the number 3
+    >>> shape_attr([2, "a"])
+    Traceback (most recent call last):
+    ...
+    ValueError: expected null or a list of integers (-1, 0 or more), got a list holding the text 'a'
     """
     if value is None:
         return None
     expected = "null or a list of integers (-1, 0 or more)"
+    if isinstance(value, float) and value.is_integer():
+        raise ValueError(f"expected {expected}, got the number {int(value)}")
     items = value.tolist() if isinstance(value, np.ndarray) else value
     if not isinstance(items, list | tuple):
         raise ValueError(f"expected {expected}, got {describe(value)}")

@@ -166,7 +166,8 @@ def _matmul(node: NodeContext) -> None:
 
 def _transpose(node: NodeContext) -> None:
     perm = node.attr("perm", None)
-    node.result("transpose", [node.data(0)], {"axes": None if perm is None else [int(p) for p in perm]})
+    axes = [int(p) for p in perm] if perm else None  # no perm, or an empty one (a number): reversed
+    node.result("transpose", [node.data(0)], {"axes": axes})
 
 
 def _reduction(gate: str, axes_input_from: int) -> Convert:
@@ -216,6 +217,9 @@ def _reshape(node: NodeContext) -> None:
         raise Unsupported("allowzero=1 with a size of 0 in the shape (an empty tensor) not supported")
     if any(size < -1 for size in shape) or shape.count(-1) > 1:
         raise Unsupported(f"shape {shape} not supported (sizes of -1, at most once, 0 or more)")
+    if not shape:  # a tensor of one element to a number: what a file can write of it is a sum
+        node.result("sum", [node.data(0)], {"axis": None, "keepdims": False})
+        return
     node.result("reshape", [node.data(0)], {"shape": shape})
 
 

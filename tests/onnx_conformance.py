@@ -49,7 +49,6 @@ REASONS = (
     (r"has element type (\w+)", "inputs of another type", r"\1"),
     (r"is not a tensor \(it is a (\w+)_type\)", "inputs that are not tensors", r"\1"),
     (r"empty", "empty tensors", ""),
-    (r"has (\d+) axes; gatekit's matmul", "MatMul of more than 2 axes", ""),
 )
 
 

@@ -867,6 +867,32 @@ def test_bad_transpose_axes_are_refused_when_the_circuit_loads(value: str, words
 
 
 @pytest.mark.parametrize(
+    ("a", "b", "words"),
+    [
+        (
+            (2, 2, 3),
+            (2, 2, 3),
+            "matmul: shapes (2, 2, 3) and (2, 2, 3) do not line up (the last axis of a has 3 elements, "
+            "the second-to-last axis of b 2)",
+        ),
+        (
+            (2, 2, 3),
+            (3, 3, 2),
+            "matmul: the stacks of shapes (2, 2, 3) and (3, 3, 2) do not broadcast ((2,) against (3,))",
+        ),
+    ],
+)
+def test_stacks_of_matrices_that_do_not_fit_fail_the_run(
+    a: tuple[int, ...], b: tuple[int, ...], words: str
+) -> None:
+    text = "inputs: {a: 0.0, b: 0.0}\ngates:\n  g: {gate: matmul, in: [a, b]}\noutputs: [g]\n"
+    circuit = gatekit.loads(text, file="g.yaml")
+    with pytest.raises(RunError) as info:
+        circuit.run(a=np.ones(a), b=np.ones(b))
+    assert info.value.message.endswith(f"ValueError: {words}")
+
+
+@pytest.mark.parametrize(
     ("gate", "inputs", "attrs", "words"),
     [
         ("sum", "[x]", "{axis: 2}", "AxisError: axis 2 is out of bounds for array of dimension 2"),
@@ -883,7 +909,8 @@ def test_bad_transpose_axes_are_refused_when_the_circuit_loads(value: str, words
             "matmul",
             "[x, 2]",
             "{}",
-            "ValueError: matmul takes vectors and matrices (1 or 2 dimensions), got shapes (2, 3) and ()",
+            "ValueError: matmul takes vectors, matrices and stacks of matrices (1 or more dimensions), got shapes "
+            "(2, 3) and ()",
         ),
         (
             "dot",
@@ -1033,8 +1060,8 @@ def test_check_cli_checks_a_gate_at_its_examples() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    # 4 examples, 2 points each, 2 inputs: the gradient, forward against reverse, gate_jvp against differences
-    assert done.stdout.splitlines()[-1] == "48 checks: 48 ok, 0 skipped, 0 failed"
+    # 8 examples, 2 points each, 2 inputs: the gradient, forward against reverse, gate_jvp against differences
+    assert done.stdout.splitlines()[-1] == "96 checks: 96 ok, 0 skipped, 0 failed"
 
 
 # Circuits with gates that are not elementwise, through gatekit.loads.

@@ -595,11 +595,6 @@ CASES: list[tuple[str, Callable[[], Any], str]] = [
         "node 0 (ReduceSum): attribute keepdims=2 not supported (0 or 1)",
     ),
     (
-        "matmul of three axes",
-        lambda: model([one("MatMul", ["x", "z"])], [X, tensor("z", [2, 3, 4])], [Y]),
-        "node 0 (MatMul): input 1 has 3 axes; gatekit's matmul takes vectors and matrices (1 or 2)",
-    ),
-    (
         "old softmax over several axes",
         lambda: model([one("Softmax", ["z"])], [tensor("z", [2, 3, 4])], [Y], opset=11),
         "node 0 (Softmax): axis=1 on an input of 3 axes: opset 11 takes it over the axes from 1 on "

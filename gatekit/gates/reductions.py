@@ -237,32 +237,63 @@ class Dot(SpecGate):
         return float(np.dot(ta, b) + np.dot(a, tb))
 
 
+def _summed_to(grad: Any, shape: tuple[int, ...]) -> Any:
+    """``grad`` summed over the stack axes that broadcasting added or stretched to reach ``shape``."""
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    return grad.sum(axis=stretched, keepdims=True) if stretched else grad
+
+
 class Matmul(SpecGate):
     spec = GateSpec(
         "matmul",
         2,
-        "Matrix product a @ b of matrices and vectors (vector @ vector is their dot product).",
-        examples=(((2, 3), (3, 4)), ((2, 3), (3,)), ((3,), (3, 2)), ((3,), (3,))),
+        "Matrix product a @ b of matrices and vectors (vector @ vector is their dot product), and of "
+        "stacks of matrices (the leading axes broadcast), as NumPy's matmul.",
+        examples=(
+            ((2, 3), (3, 4)),
+            ((2, 3), (3,)),
+            ((3,), (3, 2)),
+            ((3,), (3,)),
+            ((2, 2, 3), (3, 4)),
+            ((2, 1, 2, 3), (3, 3, 2)),
+            ((3,), (2, 3, 4)),
+            ((2, 2, 3), (3,)),
+        ),
     )
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         a, b = inputs
-        if np.ndim(a) not in (1, 2) or np.ndim(b) not in (1, 2):
+        if np.ndim(a) == 0 or np.ndim(b) == 0:
             raise ValueError(
-                f"matmul takes vectors and matrices (1 or 2 dimensions), "
+                f"matmul takes vectors, matrices and stacks of matrices (1 or more dimensions), "
                 f"got shapes {np.shape(a)} and {np.shape(b)}"
             )
-        if a.shape[-1] != b.shape[0]:
+        inner = 0 if b.ndim == 1 else -2
+        if a.shape[-1] != b.shape[inner]:
+            which = "first" if b.ndim <= 2 else "second-to-last"
             raise ValueError(
                 f"matmul: shapes {a.shape} and {b.shape} do not line up "
-                f"(the last axis of a has {a.shape[-1]} elements, the first axis of b {b.shape[0]})"
+                f"(the last axis of a has {a.shape[-1]} elements, the {which} axis of b {b.shape[inner]})"
             )
+        if a.ndim > 2 or b.ndim > 2:
+            try:
+                np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+            except ValueError:
+                raise ValueError(
+                    f"matmul: the stacks of shapes {a.shape} and {b.shape} do not broadcast "
+                    f"({a.shape[:-2]} against {b.shape[:-2]})"
+                ) from None
         return _scalar(np.matmul(a, b))
 
     @hookimpl
     def gate_vjp(self, inputs: Values, output: Any, upstream: Any) -> Values:
         a, b = inputs
+        if a.ndim > 2 or b.ndim > 2:
+            return self._stacked_vjp(a, b, np.broadcast_to(upstream, np.shape(output)))
         if a.ndim == 2 and b.ndim == 2:  # (m, n) @ (n, p) -> (m, p)
             return (upstream @ b.T, a.T @ upstream)
         if a.ndim == 2:  # (m, n) @ (n,) -> (m,)
@@ -270,6 +301,21 @@ class Matmul(SpecGate):
         if b.ndim == 2:  # (n,) @ (n, p) -> (p,)
             return (b @ upstream, np.outer(a, upstream))
         return (upstream * b, upstream * a)  # (n,) @ (n,) -> a number
+
+    @staticmethod
+    def _stacked_vjp(a: np.ndarray, b: np.ndarray, upstream: np.ndarray) -> Values:
+        # Each matrix of the stack as (m, n) @ (n, p): u @ b^T and a^T @ u, matrix by matrix; a
+        # vector is a matrix of one row (a) or one column (b), and a stack broadcast over is summed.
+        a2 = a[np.newaxis, :] if a.ndim == 1 else a
+        b2 = b[:, np.newaxis] if b.ndim == 1 else b
+        u = upstream
+        if a.ndim == 1:
+            u = np.expand_dims(u, -2)
+        if b.ndim == 1:
+            u = np.expand_dims(u, -1)
+        grad_a = _summed_to(np.matmul(u, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+        grad_b = _summed_to(np.matmul(np.swapaxes(a2, -1, -2), u), b2.shape).reshape(b.shape)
+        return (grad_a, grad_b)
 
     @hookimpl
     def gate_jvp(self, inputs: Values, output: Any, tangents: Values) -> Any:

@@ -154,16 +154,6 @@ def _gemm(node: NodeContext) -> None:
     node.result("add", [product, bias])
 
 
-def _matmul(node: NodeContext) -> None:
-    for position in (0, 1):
-        rank = node.rank(position)
-        if rank is not None and rank > 2:
-            raise Unsupported(
-                f"input {position} has {rank} axes; gatekit's matmul takes vectors and matrices (1 or 2)"
-            )
-    node.result("matmul", [node.data(0), node.data(1)])
-
-
 def _transpose(node: NodeContext) -> None:
     perm = node.attr("perm", None)
     axes = [int(p) for p in perm] if perm else None  # no perm, or an empty one (a number): reversed
@@ -261,7 +251,7 @@ OPERATORS: Mapping[str, Operator] = {
     "Max": Operator(_chain("max")),
     "Min": Operator(_chain("min")),
     "LeakyRelu": Operator(_leaky_relu, frozenset({"alpha"})),
-    "MatMul": Operator(_matmul),
+    "MatMul": Operator(_binary("matmul")),
     "Gemm": Operator(_gemm, frozenset({"alpha", "beta", "transA", "transB"})),
     "Transpose": Operator(_transpose, frozenset({"perm"})),
     "ReduceSum": Operator(

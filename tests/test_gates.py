@@ -909,8 +909,8 @@ def test_stacks_of_matrices_that_do_not_fit_fail_the_run(
             "matmul",
             "[x, 2]",
             "{}",
-            "ValueError: matmul takes vectors, matrices and stacks of matrices (1 or more dimensions), got shapes "
-            "(2, 3) and ()",
+            "ValueError: matmul takes vectors, matrices and stacks of matrices (1 or more dimensions), "
+            "got shapes (2, 3) and ()",
         ),
         (
             "dot",

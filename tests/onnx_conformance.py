@@ -47,7 +47,7 @@ END = "<!-- onnx conformance: end -->"
 REASONS = (
     (r"has element type (u?int\d+)", "integer inputs", r"\1"),
     (r"has element type (\w+)", "inputs of another type", r"\1"),
-    (r"is not a tensor \(it is a (\w+)_type\)", "inputs that are not tensors", r"\1"),
+    (r"is not a tensor \(it is an? (\w+)\)", "inputs that are not tensors", r"\1"),
     (r"empty", "empty tensors", ""),
 )
 

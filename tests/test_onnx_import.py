@@ -573,6 +573,17 @@ CASES: list[tuple[str, Callable[[], Any], str]] = [
         "node 1 (Reshape): its input 'n' must be known at import (an initializer or a Constant), not node 0",
     ),
     (
+        "shape from nowhere",
+        lambda: model([one("Reshape", ["x", "ghost"])], [X], [Y]),
+        "node 0 (Reshape): its input 'ghost' must be known at import (an initializer or a Constant), not "
+        "a tensor nothing makes",
+    ),
+    (
+        "input of no type",
+        lambda: model([one("Relu", ["u"])], [onnx.ValueInfoProto(name="u")], [Y]),
+        "node 0 (Relu): input 'u' is not a tensor (it is a value of no type)",
+    ),
+    (
         "shape of floats",
         lambda: model([one("Reshape", ["x", "s"])], [X], [Y], [initializer("s", [3.0, 2.0])]),
         "node 0 (Reshape): its shape must be a list of integers",
@@ -634,7 +645,7 @@ CASES: list[tuple[str, Callable[[], Any], str]] = [
             [helper.make_tensor_sequence_value_info("s", FLOAT, None)],
             [helper.make_tensor_sequence_value_info("y", FLOAT, None)],
         ),
-        "node 0 (Identity): input 's' is not a tensor (it is a sequence_type)",
+        "node 0 (Identity): input 's' is not a tensor (it is a sequence)",
     ),
     (
         "another domain",

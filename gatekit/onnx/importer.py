@@ -49,6 +49,14 @@ FLOAT_TYPES = {1: "float", 10: "float16", 11: "double"}
 #: the end of the message for a tensor of another element type
 FLOATS_ONLY = "gatekit computes in float64 (from float, float16, double)"
 DEFAULT_DOMAINS = ("", "ai.onnx")
+#: what a value that is not a tensor is, by the name of its type's field
+_KINDS = {
+    None: "a value of no type",
+    "sequence_type": "a sequence",
+    "optional_type": "an optional",
+    "map_type": "a map",
+    "sparse_tensor_type": "a sparse tensor",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +180,7 @@ def _type_problem(onnx: Any, value_type: Any) -> str | None:
     """Why a gate cannot read a tensor of this type (None: it can)."""
     kind = value_type.WhichOneof("value")
     if kind != "tensor_type":
-        return f"is not a tensor (it is a {kind or 'value of no type'})"
+        return f"is not a tensor (it is {_KINDS.get(kind, f'a {kind}')})"
     elem = value_type.tensor_type.elem_type
     if elem not in FLOAT_TYPES:
         return f"has element type {_type_name(onnx, elem)}; {FLOATS_ONLY}"
@@ -234,7 +242,7 @@ class _Node:
         if not self.given(position):
             raise Unsupported(f"its input {position} is missing")
         name = self.inputs[position]
-        return name, self.importer.tensors.get(name, _Tensor("no node"))
+        return name, self.importer.tensors.get(name, _Tensor("a tensor nothing makes"))
 
     def data(self, position: int) -> Ref:
         name, tensor = self._tensor(position)
@@ -421,7 +429,7 @@ class _Importer:
     def outputs(self) -> None:
         """The graph outputs, as the circuit's outputs."""
         for output in self.graph_outputs:
-            tensor = self.tensors.get(output, _Tensor("no node"))
+            tensor = self.tensors.get(output, _Tensor("a tensor nothing makes"))
             if tensor.problem is not None:
                 self.problems.append(f"graph output '{output}': {tensor.problem}")
                 continue

@@ -252,16 +252,7 @@ class Matmul(SpecGate):
         2,
         "Matrix product a @ b of matrices and vectors (vector @ vector is their dot product), and of "
         "stacks of matrices (the leading axes broadcast), as NumPy's matmul.",
-        examples=(
-            ((2, 3), (3, 4)),
-            ((2, 3), (3,)),
-            ((3,), (3, 2)),
-            ((3,), (3,)),
-            ((2, 2, 3), (3, 4)),
-            ((2, 1, 2, 3), (3, 3, 2)),
-            ((3,), (2, 3, 4)),
-            ((2, 2, 3), (3,)),
-        ),
+        examples=(((2, 3), (3, 4)), ((2, 3), (3,)), ((3,), (3, 2)), ((3,), (3,))),
     )
 
     @hookimpl

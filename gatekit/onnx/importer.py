@@ -188,13 +188,15 @@ def _type_problem(onnx: Any, value_type: Any) -> str | None:
 
 
 def _type_name(onnx: Any, elem: int) -> str:
+    """An element type's name as ONNX spells it, in lower case (``int64``, ``float16``)."""
     try:
         return str(onnx.TensorProto.DataType.Name(elem)).lower()
     except ValueError:
         return f"number {elem}"
 
 
-def _array_problem(onnx: Any, array: np.ndarray) -> str | None:
+def _array_problem(array: np.ndarray) -> str | None:
+    """Why a gate cannot read this value (None: it can)."""
     if array.dtype.kind != "f" or array.dtype.itemsize not in (2, 4, 8):
         return f"has element type {array.dtype}; {FLOATS_ONLY}"
     if 0 in array.shape:
@@ -209,6 +211,7 @@ def _value(array: np.ndarray) -> Any:
 
 
 def _describe(index: int, node: Any) -> str:
+    """A node as messages and comments name it: ``node 3 'fc1' (Gemm)``."""
     name = f" '{node.name}'" if node.name else ""
     op = node.op_type if node.domain in DEFAULT_DOMAINS else f"{node.domain}.{node.op_type}"
     return f"node {index}{name} ({op})"
@@ -362,7 +365,7 @@ class _Importer:
                 self.tensors[init.name] = _Tensor(source, tuple(init.dims), problem=problem)
                 continue
             array = onnx.numpy_helper.to_array(init)
-            self.tensors[init.name] = _Tensor(source, array.shape, array, _array_problem(onnx, array))
+            self.tensors[init.name] = _Tensor(source, array.shape, array, _array_problem(array))
             if init.name in self.data_uses and self.tensors[init.name].problem is None:
                 name = self.names.take(init.name)
                 self.result.params[name] = _value(array)
@@ -386,14 +389,15 @@ class _Importer:
             array = onnx.numpy_helper.to_array(given_value)
         else:
             array = np.asarray(given_value, dtype=np.float32)
-        why = _array_problem(onnx, array)
+        why = _array_problem(array)
         self.tensors[output] = _Tensor(source, array.shape, array, why)
         if output not in self.data_uses or why is not None:
             return
         if array.ndim == 0 and output not in self.graph_outputs:
             self.refs[output] = float(array)  # a number in the gates' in: lists
             return
-        name = self.names.take(node.name, output, fallback=f"constant_{index}")
+        graph_output = [output] if output in self.graph_outputs else []
+        name = self.names.take(*graph_output, node.name, output, fallback=f"constant_{index}")
         self.result.inputs[name] = _value(array)
         self.refs[output] = name
 

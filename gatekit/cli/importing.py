@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from gatekit.api import Circuit
-from gatekit.cli.commands import _registry
+from gatekit.cli.commands import _count, _registry
 from gatekit.io.atomic import check_output_path, write_atomically
 from gatekit.onnx.load import imported_text
 

@@ -403,6 +403,7 @@ def test_import_from_the_command_line_in_a_process(mlp: Path, tmp_path: Path) ->
     )
     assert done.returncode == 0, done.stderr
     assert out.read_text().startswith("gatekit: 1\nname: mlp\n")
+    assert done.stdout == f"wrote {out}: 2 inputs, 4 params, 8 gates, outputs: loss, pred\n"
 
 
 # -- errors -----------------------------------------------------------------------------------------

@@ -27,6 +27,10 @@ def import_model(args: argparse.Namespace) -> int:
     text = imported_text(args.model)
     circuit = Circuit.from_text(text, args.output, registry)
     write_atomically(args.output, lambda f: f.write(text.encode("utf-8")))
-    counts = f"{len(circuit.inputs)} inputs, {len(circuit.params)} params, {len(circuit.plan.forward)} gates"
+    counts = ", ".join([
+        _count(len(circuit.inputs), "input", "inputs"),
+        _count(len(circuit.params), "param", "params"),
+        _count(len(circuit.plan.forward), "gate", "gates"),
+    ])  # fmt: skip
     print(f"wrote {args.output}: {counts}, outputs: {', '.join(circuit.outputs)}")
     return 0

@@ -282,16 +282,15 @@ class _Node:
 
     def gate(self, gate: str, inputs: Sequence[Ref], attrs: Mapping[str, Any] | None, part: str) -> str:
         name = self.importer.names.take(f"{self._name()}_{part}")
-        self.lines.append(
-            GateLine(name, gate, tuple(inputs), dict(attrs or {}), _describe(self.index, self.node))
-        )
+        self._add(name, gate, inputs, attrs)
         return name
 
     def result(self, gate: str, inputs: Sequence[Ref], attrs: Mapping[str, Any] | None = None) -> None:
-        name = self._name()
-        self.lines.append(
-            GateLine(name, gate, tuple(inputs), dict(attrs or {}), _describe(self.index, self.node))
-        )
+        self._add(self._name(), gate, inputs, attrs)
+
+    def _add(self, name: str, gate: str, inputs: Sequence[Ref], attrs: Mapping[str, Any] | None) -> None:
+        node = _describe(self.index, self.node)
+        self.lines.append(GateLine(name, gate, tuple(inputs), dict(attrs or {}), node))
 
 
 class _Importer:
@@ -311,9 +310,8 @@ class _Importer:
         self.symbolic: list[str] = []
         self.shapes = self._inferred_shapes(model)
         self.data_uses = self._data_uses()
-        producer = f", made by {model.producer_name}" if model.producer_name else ""
+        self.producer = f", made by {model.producer_name}" if model.producer_name else ""
         self.result = Imported(self.graph.name if is_name(self.graph.name) else None, "")
-        self.producer = producer
 
     def _inferred_shapes(self, model: Any) -> dict[str, tuple[int | None, ...] | None]:
         """Each tensor's shape as ONNX's shape inference finds it (none where it fails)."""

@@ -12,6 +12,9 @@ of :mod:`gatekit.testing`.
 
 from __future__ import annotations
 
+import os
+from typing import TYPE_CHECKING
+
 from gatekit import math
 from gatekit.api import Circuit, Result, load, loads
 from gatekit.errors import (
@@ -26,12 +29,16 @@ from gatekit.errors import (
     RunError,
     UsageError,
 )
+from gatekit.onnx import load as onnx_load
 from gatekit.plugin.base import SpecGate, collect_gates
 from gatekit.plugin.gatespec import POSITIVE, REAL, Attr, GateSpec
 from gatekit.plugin.hookspecs import hookimpl
-from gatekit.plugin.registry import default_registry
+from gatekit.plugin.registry import GateRegistry, default_registry
 from gatekit.training.api import train
 from gatekit.training.loop import Trainer, TrainingError, TrainResult
+
+if TYPE_CHECKING:
+    import onnx
 
 __version__ = "0.2.0"
 
@@ -59,9 +66,24 @@ __all__ = [
     "__version__",
     "collect_gates",
     "default_registry",
+    "from_onnx",
     "hookimpl",
     "load",
     "loads",
     "math",
     "train",
 ]
+
+
+def from_onnx(
+    source: str | os.PathLike[str] | onnx.ModelProto, registry: GateRegistry | None = None
+) -> Circuit:
+    """Import an ONNX model (a ``.onnx`` file or an ``onnx.ModelProto``) as a circuit, ready to run.
+
+    What ``gatekit import`` writes, loaded: see :mod:`gatekit.onnx.importer`.
+    Needs the onnx extra, imported only now.
+
+    :raises UsageError: onnx is not installed, the file is not a readable
+        ONNX model, or some node cannot be imported (one message lists them all).
+    """
+    return onnx_load.from_onnx(source, registry, Circuit)

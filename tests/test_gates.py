@@ -12,6 +12,7 @@ give, and at those ``VJP_CASES`` gives for each attribute setting.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import subprocess
@@ -28,6 +29,7 @@ from hypothesis import strategies as st
 
 import gatekit
 from gatekit import GateSpec, RunError, hookimpl
+from gatekit.gates.reductions import Matmul
 from gatekit.plugin.registry import Gate, gate_from_object
 from gatekit.testing import GradientError, check_circuit, check_gate, random_points
 
@@ -152,6 +154,9 @@ REDUCTION_CASES: list[tuple[dict[str, Any], tuple[tuple[int, ...], ...] | None]]
     ({"axis": -1}, ((4,), *MATRICES)),
     ({"axis": [0, 1]}, MATRICES),
     ({"axis": [-1, 0]}, ((2, 3, 4),)),
+    ({"keepdims": True}, MATRICES),
+    ({"axis": 1, "keepdims": True}, MATRICES),
+    ({"axis": [0, -1], "keepdims": True}, ((2, 3, 4),)),
 ]
 CLASS_AXIS_CASES: list[tuple[dict[str, Any], tuple[tuple[int, ...], ...] | None]] = [
     ({}, None),
@@ -170,6 +175,12 @@ VJP_CASES: dict[str, list[tuple[dict[str, Any], tuple[tuple[int, ...], ...] | No
         ({"reduction": "none"}, None),
         ({"axis": 0, "reduction": "none"}, MATRICES),
         ({"axis": 1, "reduction": "sum"}, MATRICES),
+    ],
+    "reshape": [
+        ({"shape": [3, 2]}, ((2, 3),)),
+        ({"shape": [0, -1]}, ((2, 3, 4),)),
+        ({"shape": [-1, 1, 2]}, ((2, 3, 4),)),
+        ({"shape": []}, ((1, 1),)),
     ],
     "transpose": [
         ({}, None),
@@ -670,6 +681,18 @@ def test_vjp_gate_gives_floats_for_numbers_and_gradients_of_the_inputs_shapes(
                 assert type(grad) is float
 
 
+def test_matmul_of_stacks_of_matrices_passes_check_gate() -> None:
+    # matmul's spec checks vectors and matrices; stacks (their leading axes broadcast) here
+    stacks = (((2, 2, 3), (3, 4)), ((2, 1, 2, 3), (3, 3, 2)), ((3,), (2, 3, 4)), ((2, 2, 3), (3,)))
+
+    class StackedMatmul(Matmul):
+        spec = dataclasses.replace(Matmul.spec, examples=stacks)
+
+    rows = check_gate(StackedMatmul(), count=3, seed=0, step=STEP, rtol=RTOL, atol=ATOL)
+    assert len(rows) == 3 * len(stacks) * 2 * 3
+    assert all(row.ok and not row.skipped for row in rows)
+
+
 def test_every_vjp_gate_says_where_to_check_it() -> None:
     for name in VJP_GATES:
         spec = REGISTRY[name].spec
@@ -858,6 +881,32 @@ def test_bad_transpose_axes_are_refused_when_the_circuit_loads(value: str, words
 
 
 @pytest.mark.parametrize(
+    ("a", "b", "words"),
+    [
+        (
+            (2, 2, 3),
+            (2, 2, 3),
+            "matmul: shapes (2, 2, 3) and (2, 2, 3) do not line up (the last axis of a has 3 elements, "
+            "the second-to-last axis of b 2)",
+        ),
+        (
+            (2, 2, 3),
+            (3, 3, 2),
+            "matmul: the stacks of shapes (2, 2, 3) and (3, 3, 2) do not broadcast ((2,) against (3,))",
+        ),
+    ],
+)
+def test_stacks_of_matrices_that_do_not_fit_fail_the_run(
+    a: tuple[int, ...], b: tuple[int, ...], words: str
+) -> None:
+    text = "inputs: {a: 0.0, b: 0.0}\ngates:\n  g: {gate: matmul, in: [a, b]}\noutputs: [g]\n"
+    circuit = gatekit.loads(text, file="g.yaml")
+    with pytest.raises(RunError) as info:
+        circuit.run(a=np.ones(a), b=np.ones(b))
+    assert info.value.message.endswith(f"ValueError: {words}")
+
+
+@pytest.mark.parametrize(
     ("gate", "inputs", "attrs", "words"),
     [
         ("sum", "[x]", "{axis: 2}", "AxisError: axis 2 is out of bounds for array of dimension 2"),
@@ -874,7 +923,8 @@ def test_bad_transpose_axes_are_refused_when_the_circuit_loads(value: str, words
             "matmul",
             "[x, 2]",
             "{}",
-            "ValueError: matmul takes vectors and matrices (1 or 2 dimensions), got shapes (2, 3) and ()",
+            "ValueError: matmul takes vectors, matrices and stacks of matrices (1 or more dimensions), "
+            "got shapes (2, 3) and ()",
         ),
         (
             "dot",

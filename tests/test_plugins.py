@@ -209,10 +209,10 @@ def test_a_required_distribution_that_is_missing_is_named() -> None:
         gatekit.loads(text, file="c.yaml", registry=registry(autoload=False))
     assert str(info.value) == (
         "c.yaml:4:13: unknown gate 'tcube' (installed gates: abs, add, binary_cross_entropy_with_logits, "
-        "cos, div, dot, exp, hinge, leaky_relu, log, log_softmax, matmul, max, mean, min, mul, neg, pow, "
-        "reciprocal, relu, sigmoid, sin, softmax, softmax_cross_entropy, softplus, sqrt, square, step, sub, "
-        "sum, tanh, transpose); this circuit requires 'gatekit-tcube', which is not installed: "
-        "pip install gatekit-tcube"
+        "cos, div, dot, exp, hinge, identity, leaky_relu, log, log_softmax, matmul, max, mean, min, mul, "
+        "neg, pow, reciprocal, relu, reshape, sigmoid, sin, softmax, softmax_cross_entropy, softplus, sqrt, "
+        "square, step, sub, sum, tanh, transpose); this circuit requires 'gatekit-tcube', which is not "
+        "installed: pip install gatekit-tcube"
     )
 
 

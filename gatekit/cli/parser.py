@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 import gatekit
-from gatekit.cli import commands
+from gatekit.cli import commands, importing
 from gatekit.cli import train as train_command
 from gatekit.engine.jacobian import MODES
 from gatekit.views import draw
@@ -421,4 +421,28 @@ def build() -> Parser:
     drawing.add_argument(
         "--precision", type=int, default=2, metavar="N", help="decimals shown, 0 to 17 (default 2)"
     )
+    _import_command(subcommands, common)
     return parser
+
+
+def _import_command(subcommands: Any, common: argparse.ArgumentParser) -> None:
+    """``gatekit import MODEL.onnx -o CIRCUIT.yaml`` (needs the onnx extra)."""
+    command = _subcommand(
+        subcommands,
+        "import",
+        importing.import_model,
+        summary="an ONNX model as a circuit file (needs the onnx extra)",
+        description="Import an ONNX model as a circuit: graph inputs become inputs (zeros of their shapes,\n"
+        "a symbolic dimension as 1), initializers params, each node one gate or a few, the graph\n"
+        "outputs the outputs. A node gatekit has no gate for fails the import, naming every such\n"
+        "node; nothing is written then. See the README's ONNX section for the operators.",
+        examples=[
+            "gatekit import model.onnx -o model.yaml",
+            "gatekit import model.onnx -o model.yaml && gatekit run model.yaml --inputs data.npz",
+        ],
+        parents=[common],
+    )
+    command.add_argument("model", metavar="MODEL", help="an ONNX model file (.onnx)")
+    command.add_argument(
+        "-o", "--output", required=True, metavar="FILE.yaml", help="write the circuit to FILE.yaml"
+    )

@@ -8,11 +8,14 @@ input's shape).
 
 >>> import numpy as np
 >>> x = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
->>> Sum().gate_forward([x], {"axis": None})
+>>> Sum().gate_forward([x], {"axis": None, "keepdims": False})
 21.0
->>> Sum().gate_forward([x], {"axis": (0,)}).tolist()
+>>> Sum().gate_forward([x], {"axis": (0,), "keepdims": False}).tolist()
 [5.0, 7.0, 9.0]
->>> Mean().gate_vjp([x], np.array([2.0, 5.0]), np.array([1.0, 3.0]), {"axis": (1,)})[0].tolist()
+>>> Sum().gate_forward([x], {"axis": (1,), "keepdims": True}).tolist()
+[[6.0], [15.0]]
+>>> attrs = {"axis": (1,), "keepdims": False}
+>>> Mean().gate_vjp([x], np.array([2.0, 5.0]), np.array([1.0, 3.0]), attrs)[0].tolist()
 [[0.3333333333333333, 0.3333333333333333, 0.3333333333333333], [1.0, 1.0, 1.0]]
 """
 
@@ -107,11 +110,26 @@ def _scalar(value: Any) -> Any:
     return float(value) if np.ndim(value) == 0 else value
 
 
-def _spread(upstream: Any, shape: tuple[int, ...], axis: Axes) -> Any:
+def flag_attr(value: object) -> bool:
+    """Check a yes-or-no attribute: true or false.
+
+    >>> flag_attr(True)
+    True
+    >>> flag_attr(1)
+    Traceback (most recent call last):
+    ...
+    ValueError: expected true or false, got the number 1
+    """
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    raise ValueError(f"expected true or false, got {describe(value)}")
+
+
+def _spread(upstream: Any, shape: tuple[int, ...], axis: Axes, keepdims: bool = False) -> Any:
     """The gradient of a sum over ``axis``: ``upstream`` copied back over the reduced axes."""
     if shape == ():
         return upstream
-    if axis is not None:
+    if axis is not None and not keepdims:
         upstream = np.expand_dims(upstream, axis)  # the reduced axes back, as size 1
     return np.broadcast_to(upstream, shape)
 
@@ -124,6 +142,7 @@ def _count(shape: tuple[int, ...], axis: Axes) -> int:
 
 
 AXIS = Attr(None, "the axis or axes to reduce; null: all of them", check=axis_attr)
+KEEPDIMS = Attr(False, "keep each reduced axis, as size 1 (the result has a's number of axes)", flag_attr)
 REDUCTION_EXAMPLES = (((2, 3),), ((4,),), ((),))
 
 
@@ -131,56 +150,60 @@ class Sum(SpecGate):
     spec = GateSpec(
         "sum",
         1,
-        "Sum of the elements of a, over attr axis (default: all, giving a number).",
-        attrs={"axis": AXIS},
+        "Sum of the elements of a, over attr axis (default: all, giving a number); attr keepdims.",
+        attrs={"axis": AXIS, "keepdims": KEEPDIMS},
         examples=REDUCTION_EXAMPLES,
     )
 
     @hookimpl
     def gate_forward(self, inputs: Values, attrs: Mapping[str, Any]) -> Any:
         (a,) = inputs
-        return _scalar(np.sum(a, axis=attrs["axis"]))
+        return _scalar(np.sum(a, axis=attrs["axis"], keepdims=attrs["keepdims"]))
 
     @hookimpl
     def gate_vjp(self, inputs: Values, output: Any, upstream: Any, attrs: Mapping[str, Any]) -> Values:
         # d sum / d a[i] = 1 for every element summed into the output element.
         (a,) = inputs
-        return (_spread(upstream, np.shape(a), attrs["axis"]),)
+        return (_spread(upstream, np.shape(a), attrs["axis"], attrs["keepdims"]),)
 
     @hookimpl
     def gate_jvp(self, inputs: Values, output: Any, tangents: Values, attrs: Mapping[str, Any]) -> Any:
         # Linear: the tangent of a sum is the sum of the tangents.
         (a,) = inputs
         (t,) = tangents
-        return _scalar(np.sum(np.broadcast_to(t, np.shape(a)), axis=attrs["axis"]))
+        return _scalar(
+            np.sum(np.broadcast_to(t, np.shape(a)), axis=attrs["axis"], keepdims=attrs["keepdims"])
+        )
 
 
 class Mean(SpecGate):
     spec = GateSpec(
         "mean",
         1,
-        "Mean of the elements of a, over attr axis (default: all, giving a number).",
-        attrs={"axis": AXIS},
+        "Mean of the elements of a, over attr axis (default: all, giving a number); attr keepdims.",
+        attrs={"axis": AXIS, "keepdims": KEEPDIMS},
         examples=REDUCTION_EXAMPLES,
     )
 
     @hookimpl
     def gate_forward(self, inputs: Values, attrs: Mapping[str, Any]) -> Any:
         (a,) = inputs
-        return _scalar(np.mean(a, axis=attrs["axis"]))
+        return _scalar(np.mean(a, axis=attrs["axis"], keepdims=attrs["keepdims"]))
 
     @hookimpl
     def gate_vjp(self, inputs: Values, output: Any, upstream: Any, attrs: Mapping[str, Any]) -> Values:
         # d mean / d a[i] = 1 / n for each of the n elements averaged.
         (a,) = inputs
         shape, axis = np.shape(a), attrs["axis"]
-        return (_spread(upstream / _count(shape, axis), shape, axis),)
+        return (_spread(upstream / _count(shape, axis), shape, axis, attrs["keepdims"]),)
 
     @hookimpl
     def gate_jvp(self, inputs: Values, output: Any, tangents: Values, attrs: Mapping[str, Any]) -> Any:
         (a,) = inputs
         (t,) = tangents
-        return _scalar(np.mean(np.broadcast_to(t, np.shape(a)), axis=attrs["axis"]))
+        return _scalar(
+            np.mean(np.broadcast_to(t, np.shape(a)), axis=attrs["axis"], keepdims=attrs["keepdims"])
+        )
 
 
 class Dot(SpecGate):
@@ -214,32 +237,54 @@ class Dot(SpecGate):
         return float(np.dot(ta, b) + np.dot(a, tb))
 
 
+def _summed_to(grad: Any, shape: tuple[int, ...]) -> Any:
+    """``grad`` summed over the stack axes that broadcasting added or stretched to reach ``shape``."""
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    return grad.sum(axis=stretched, keepdims=True) if stretched else grad
+
+
 class Matmul(SpecGate):
     spec = GateSpec(
         "matmul",
         2,
-        "Matrix product a @ b of matrices and vectors (vector @ vector is their dot product).",
+        "Matrix product a @ b of matrices and vectors (vector @ vector is their dot product), and of "
+        "stacks of matrices (the leading axes broadcast), as NumPy's matmul.",
         examples=(((2, 3), (3, 4)), ((2, 3), (3,)), ((3,), (3, 2)), ((3,), (3,))),
     )
 
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         a, b = inputs
-        if np.ndim(a) not in (1, 2) or np.ndim(b) not in (1, 2):
+        if np.ndim(a) == 0 or np.ndim(b) == 0:
             raise ValueError(
-                f"matmul takes vectors and matrices (1 or 2 dimensions), "
+                f"matmul takes vectors, matrices and stacks of matrices (1 or more dimensions), "
                 f"got shapes {np.shape(a)} and {np.shape(b)}"
             )
-        if a.shape[-1] != b.shape[0]:
+        inner = 0 if b.ndim == 1 else -2
+        if a.shape[-1] != b.shape[inner]:
+            which = "first" if b.ndim <= 2 else "second-to-last"
             raise ValueError(
                 f"matmul: shapes {a.shape} and {b.shape} do not line up "
-                f"(the last axis of a has {a.shape[-1]} elements, the first axis of b {b.shape[0]})"
+                f"(the last axis of a has {a.shape[-1]} elements, the {which} axis of b {b.shape[inner]})"
             )
+        if a.ndim > 2 or b.ndim > 2:
+            try:
+                np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+            except ValueError:
+                raise ValueError(
+                    f"matmul: the stacks of shapes {a.shape} and {b.shape} do not broadcast "
+                    f"({a.shape[:-2]} against {b.shape[:-2]})"
+                ) from None
         return _scalar(np.matmul(a, b))
 
     @hookimpl
     def gate_vjp(self, inputs: Values, output: Any, upstream: Any) -> Values:
         a, b = inputs
+        if a.ndim > 2 or b.ndim > 2:
+            return self._stacked_vjp(a, b, np.broadcast_to(upstream, np.shape(output)))
         if a.ndim == 2 and b.ndim == 2:  # (m, n) @ (n, p) -> (m, p)
             return (upstream @ b.T, a.T @ upstream)
         if a.ndim == 2:  # (m, n) @ (n,) -> (m,)
@@ -247,6 +292,21 @@ class Matmul(SpecGate):
         if b.ndim == 2:  # (n,) @ (n, p) -> (p,)
             return (b @ upstream, np.outer(a, upstream))
         return (upstream * b, upstream * a)  # (n,) @ (n,) -> a number
+
+    @staticmethod
+    def _stacked_vjp(a: np.ndarray, b: np.ndarray, upstream: np.ndarray) -> Values:
+        # Each matrix of the stack as (m, n) @ (n, p): u @ b^T and a^T @ u, matrix by matrix; a
+        # vector is a matrix of one row (a) or one column (b), and a stack broadcast over is summed.
+        a2 = a[np.newaxis, :] if a.ndim == 1 else a
+        b2 = b[:, np.newaxis] if b.ndim == 1 else b
+        u = upstream
+        if a.ndim == 1:
+            u = np.expand_dims(u, -2)
+        if b.ndim == 1:
+            u = np.expand_dims(u, -1)
+        grad_a = _summed_to(np.matmul(u, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+        grad_b = _summed_to(np.matmul(np.swapaxes(a2, -1, -2), u), b2.shape).reshape(b.shape)
+        return (grad_a, grad_b)
 
     @hookimpl
     def gate_jvp(self, inputs: Values, output: Any, tangents: Values) -> Any:

@@ -62,6 +62,7 @@ default_plugins: tuple[str, ...] = (
     "gatekit.gates.activations",
     "gatekit.gates.reductions",
     "gatekit.gates.losses",
+    "gatekit.gates.shapes",
 )
 
 #: The built-in optimizers' and schedules' modules, registered after the

@@ -222,6 +222,31 @@ def test_a_reshape_to_a_number_is_a_sum_of_one_element() -> None:
     agrees(built, {"x": normal(1, 1)})
 
 
+@pytest.mark.parametrize(
+    ("shape", "op", "axes", "opset"),
+    [
+        ([4, 1], "Squeeze", [1], 13),
+        (["batch", 1], "Squeeze", [-1], 13),
+        ([1, 3, 1], "Squeeze", None, 13),
+        ([1, 1], "Squeeze", None, 13),  # to a number: a sum of its one element
+        ([1, "batch", 2], "Squeeze", [0], 11),  # axes as an attribute
+        (["batch", 3], "Unsqueeze", [1], 13),
+        (["batch", 3], "Unsqueeze", [0, -1], 13),
+        ([3], "Unsqueeze", [0], 11),
+    ],
+)
+def test_squeeze_and_unsqueeze(shape: list[int | str], op: str, axes: list[int] | None, opset: int) -> None:
+    inputs, initializers, attrs = ["z"], [], {}
+    if axes is not None and opset >= 13:
+        inputs.append("a")
+        initializers.append(initializer("a", axes, np.int64))
+    elif axes is not None:
+        attrs["axes"] = axes
+    built = model([one(op, inputs, **attrs)], [tensor("z", shape)], [Y], initializers, opset=opset)
+    sizes = [2 if size == "batch" else size for size in shape]
+    agrees(built, {"z": normal(*sizes)})
+
+
 def test_flatten_with_the_leading_axes_known() -> None:
     built = model([helper.make_node("Flatten", ["x"], ["y"], axis=2)], [tensor("x", [2, 3, "n"])], [out("y")])
     assert "attrs: {shape: [6, -1]}" in gatekit.onnx.load.imported_text(built)
@@ -626,6 +651,50 @@ CASES: list[tuple[str, Callable[[], Any], str]] = [
         "flatten of unknown sizes on both sides",
         lambda: model([one("Flatten", ["z"], axis=1)], [tensor("z", ["a", "b"])], [Y]),
         "node 0 (Flatten): the input's shape must be known on one side of the axis at least",
+    ),
+    (
+        "squeeze of an unknown shape",
+        lambda: model([one("Squeeze", ["z"])], [tensor("z", None)], [Y]),
+        "node 0 (Squeeze): the input's shape must be known",
+    ),
+    (
+        "squeeze of all ones, sizes unknown",
+        lambda: model([one("Squeeze", ["z"])], [tensor("z", ["a", 1])], [Y]),
+        "node 0 (Squeeze): without axes, every size of the input must be known",
+    ),
+    (
+        "squeeze of an axis whose size is not 1",
+        lambda: model([one("Squeeze", ["x", "a"])], [X], [Y], [initializer("a", [1], np.int64)]),
+        "node 0 (Squeeze): axes [1] include an axis whose size is not 1 (shape [2, 3])",
+    ),
+    (
+        "squeeze out of range",
+        lambda: model([one("Squeeze", ["x", "a"])], [X], [Y], [initializer("a", [2], np.int64)]),
+        "node 0 (Squeeze): axes [2] out of range for an input of 2 axes",
+    ),
+    (
+        "squeeze of two sizes unknown",
+        lambda: model(
+            [one("Squeeze", ["z", "a"])], [tensor("z", [1, "b", "c"])], [Y], [initializer("a", [0], np.int64)]
+        ),
+        "node 0 (Squeeze): the input's shape must be known (more than one size is not)",
+    ),
+    (
+        "unsqueeze of an unknown shape",
+        lambda: model(
+            [one("Unsqueeze", ["z", "a"])], [tensor("z", None)], [Y], [initializer("a", [0], np.int64)]
+        ),
+        "node 0 (Unsqueeze): the input's shape must be known",
+    ),
+    (
+        "unsqueeze without axes",
+        lambda: model([one("Unsqueeze", ["x"])], [X], [Y], opset=11),
+        "node 0 (Unsqueeze): its axes must be given",
+    ),
+    (
+        "unsqueeze of an axis twice",
+        lambda: model([one("Unsqueeze", ["x", "a"])], [X], [Y], [initializer("a", [0, -4], np.int64)]),
+        "node 0 (Unsqueeze): axes [0, -4] name an axis twice",
     ),
     (
         "integer constant",

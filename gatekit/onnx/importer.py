@@ -9,8 +9,11 @@ What becomes what:
 
 - a graph input becomes an input holding zeros of its declared shape (a
   symbolic dimension taken as 1; the file's ``doc`` says so);
-- an initializer that a gate reads becomes a param (trainable); one that
-  only gives a shape or axes becomes that gate's attribute;
+- an initializer that a gate reads becomes a param (trainable), unless it
+  is a single number (0-d), which becomes a number in the gates' ``in:``
+  lists: exporters write constants such as ``Pow``'s exponent as
+  initializers, and a constant must not be trained; one that only gives a
+  shape or axes becomes that gate's attribute;
 - a ``Constant`` becomes a number in the gate's ``in:`` list (a scalar), an
   input (a tensor: data, never trained) or an attribute (a shape);
 - every other node becomes one gate, or a few (see :mod:`gatekit.onnx.operators`);
@@ -365,6 +368,11 @@ class _Importer:
             array = onnx.numpy_helper.to_array(init)
             self.tensors[init.name] = _Tensor(source, array.shape, array, _array_problem(array))
             if init.name in self.data_uses and self.tensors[init.name].problem is None:
+                if array.ndim == 0 and init.name not in self.graph_outputs:
+                    # a number (Pow's exponent 2, a scale): exporters write constants as
+                    # initializers too, and a constant must not be trained
+                    self.refs[init.name] = float(array)
+                    continue
                 name = self.names.take(init.name)
                 self.result.params[name] = _value(array)
                 self.refs[init.name] = name

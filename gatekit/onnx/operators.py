@@ -231,6 +231,66 @@ def _flatten(node: NodeContext) -> None:
     node.result("reshape", [node.data(0)], {"shape": target})
 
 
+def _shape_to(node: NodeContext, target: Sequence[int | None], kept: int) -> None:
+    """A reshape of input 0 to ``target`` (None: a size not known at import).
+
+    The first ``kept`` axes of the target are the input's first axes, so a
+    size unknown there may be written 0 (ONNX's and gatekit's "as the input
+    has it"); one more unknown size may be -1 (the rest).
+    """
+    if not target:  # a tensor of one element to a number: what a file can write of it is a sum
+        node.result("sum", [node.data(0)], {"axis": None, "keepdims": False})
+        return
+    shape = [size if size is not None else 0 if axis < kept else -1 for axis, size in enumerate(target)]
+    if shape.count(-1) > 1:
+        raise Unsupported("the input's shape must be known (more than one size is not)")
+    node.result("reshape", [node.data(0)], {"shape": shape})
+
+
+def _axes(node: NodeContext, rank: int, since: int, what: str) -> list[int] | None:
+    """Squeeze's and Unsqueeze's axes (an input since opset ``since``, before an attribute), normalized."""
+    if node.opset >= since:
+        axes = _integers(node.static(1), "axes") if node.given(1) else None
+    else:
+        axes = [int(a) for a in node.attr("axes", [])] or None
+    if axes is None:
+        return None
+    if any(not -rank <= axis < rank for axis in axes):
+        raise Unsupported(f"axes {axes} out of range for {what} of {rank} axes")
+    normalized = sorted(axis % rank for axis in axes)
+    if len(set(normalized)) != len(normalized):
+        raise Unsupported(f"axes {axes} name an axis twice")
+    return normalized
+
+
+def _squeeze(node: NodeContext) -> None:
+    shape = node.shape(0)
+    if shape is None:
+        raise Unsupported("the input's shape must be known")
+    axes = _axes(node, len(shape), 13, "an input")
+    if axes is None:  # every axis of size 1
+        if None in shape:
+            raise Unsupported("without axes, every size of the input must be known")
+        axes = [axis for axis, size in enumerate(shape) if size == 1]
+    if any(shape[axis] not in (1, None) for axis in axes):
+        raise Unsupported(f"axes {axes} include an axis whose size is not 1 (shape {list(shape)})")
+    target = [size for axis, size in enumerate(shape) if axis not in axes]
+    _shape_to(node, target, kept=axes[0] if axes else len(target))
+
+
+def _unsqueeze(node: NodeContext) -> None:
+    shape = node.shape(0)
+    if shape is None:
+        raise Unsupported("the input's shape must be known")
+    rank = len(shape) + (node.static(1).size if node.opset >= 13 else len(node.attr("axes", [])))
+    axes = _axes(node, rank, 13, "an output")
+    if axes is None:
+        raise Unsupported("its axes must be given")
+    sizes = iter(shape)
+    target = [1 if axis in axes else next(sizes) for axis in range(rank)]
+    _shape_to(node, target, kept=axes[0])
+
+
 def _constant(node: NodeContext) -> None:  # pragma: no cover - the importer reads Constant itself
     raise AssertionError("Constant nodes are read by the importer, not converted")
 
@@ -264,5 +324,7 @@ OPERATORS: Mapping[str, Operator] = {
     "LogSoftmax": Operator(_softmax("log_softmax"), frozenset({"axis"})),
     "Reshape": Operator(_reshape, frozenset({"allowzero"}), (1,)),
     "Flatten": Operator(_flatten, frozenset({"axis"})),
+    "Squeeze": Operator(_squeeze, frozenset({"axes"}), (1,)),
+    "Unsqueeze": Operator(_unsqueeze, frozenset({"axes"}), (1,)),
     "Constant": Operator(_constant, _CONSTANT_ATTRS),
 }

@@ -24,11 +24,14 @@ from typing import Any
 
 import numpy as np
 
+from gatekit.plugin import lowering as lo
 from gatekit.plugin.base import SpecGate, collect_gates
 from gatekit.plugin.gatespec import Attr, GateSpec, describe
 from gatekit.plugin.hookspecs import hookimpl
+from gatekit.plugin.lowering import OnnxBuilder
 
 Values = Sequence[Any]
+Names = Sequence[str]
 Axes = tuple[int, ...] | None
 
 
@@ -123,6 +126,34 @@ def _count(shape: tuple[int, ...], axis: Axes) -> int:
     return math.prod(shape[a % len(shape)] for a in axis)
 
 
+def _reduce(builder: OnnxBuilder, op_type: str, a: str, axis: Axes) -> str:
+    """``op_type`` (``ReduceSum``, ``ReduceMean``) of ``a`` over ``axis`` (None: all), the axes dropped."""
+    if builder.shape(a) == ():  # a number is its own sum and mean
+        return a
+    if axis is None:
+        return builder.node(op_type, [a], keepdims=0)
+    return builder.node(op_type, [a, builder.integers(axis)], keepdims=0)
+
+
+def _spread_onnx(builder: OnnxBuilder, upstream: str, a: str, axis: Axes) -> str:
+    """:func:`_spread` in ONNX: ``upstream`` copied back over the axes of ``a`` that were reduced."""
+    if builder.shape(a) == ():
+        return upstream
+    if axis is not None:
+        upstream = builder.node("Unsqueeze", [upstream, builder.integers(axis)])
+    return builder.node("Expand", [upstream, builder.node("Shape", [a])])
+
+
+def _t(builder: OnnxBuilder, matrix: str) -> str:
+    return builder.node("Transpose", [matrix], perm=[1, 0])
+
+
+def _outer(builder: OnnxBuilder, a: str, b: str) -> str:
+    """The outer product of two vectors, as ``np.outer``: each element one product."""
+    column = builder.node("Unsqueeze", [a, builder.integers([1])])
+    return builder.node("Mul", [column, builder.node("Unsqueeze", [b, builder.integers([0])])])
+
+
 AXIS = Attr(None, "the axis or axes to reduce; null: all of them", check=axis_attr)
 REDUCTION_EXAMPLES = (((2, 3),), ((4,),), ((),))
 
@@ -154,6 +185,18 @@ class Sum(SpecGate):
         (t,) = tangents
         return _scalar(np.sum(np.broadcast_to(t, np.shape(a)), axis=attrs["axis"]))
 
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names, attrs: Mapping[str, Any]) -> str:
+        (a,) = inputs
+        return _reduce(builder, "ReduceSum", a, attrs["axis"])
+
+    @hookimpl
+    def gate_onnx_vjp(
+        self, builder: OnnxBuilder, inputs: Names, upstream: str, attrs: Mapping[str, Any]
+    ) -> Names:
+        (a,) = inputs
+        return [_spread_onnx(builder, upstream, a, attrs["axis"])]
+
 
 class Mean(SpecGate):
     spec = GateSpec(
@@ -181,6 +224,24 @@ class Mean(SpecGate):
         (a,) = inputs
         (t,) = tangents
         return _scalar(np.mean(np.broadcast_to(t, np.shape(a)), axis=attrs["axis"]))
+
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names, attrs: Mapping[str, Any]) -> str:
+        (a,) = inputs
+        return _reduce(builder, "ReduceMean", a, attrs["axis"])
+
+    @hookimpl
+    def gate_onnx_vjp(
+        self, builder: OnnxBuilder, inputs: Names, output: str, upstream: str, attrs: Mapping[str, Any]
+    ) -> Names:
+        (a,) = inputs
+        shape, axis = builder.shape(a), attrs["axis"]
+        if None in shape:  # a batch: count the elements when the model runs
+            sizes = [lo.as_double(builder, builder.node("Size", [name])) for name in (a, output)]
+            count = builder.node("Div", sizes)
+        else:
+            count = builder.constant(float(_count(tuple(n for n in shape if n is not None), axis)))
+        return [_spread_onnx(builder, builder.node("Div", [upstream, count]), a, axis)]
 
 
 class Dot(SpecGate):
@@ -212,6 +273,16 @@ class Dot(SpecGate):
         a, b = inputs
         ta, tb = (np.broadcast_to(t, np.shape(x)) for t, x in zip(tangents, inputs, strict=True))
         return float(np.dot(ta, b) + np.dot(a, tb))
+
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        a, b = inputs
+        return builder.node("Mul" if builder.shape(a) == () else "MatMul", [a, b])
+
+    @hookimpl
+    def gate_onnx_vjp(self, builder: OnnxBuilder, inputs: Names, upstream: str) -> Names:
+        a, b = inputs
+        return [builder.node("Mul", [upstream, b]), builder.node("Mul", [upstream, a])]
 
 
 class Matmul(SpecGate):
@@ -255,6 +326,23 @@ class Matmul(SpecGate):
         ta, tb = (np.broadcast_to(t, np.shape(x)) for t, x in zip(tangents, inputs, strict=True))
         return _scalar(np.matmul(ta, b) + np.matmul(a, tb))
 
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        return builder.node("MatMul", inputs)
+
+    @hookimpl
+    def gate_onnx_vjp(self, builder: OnnxBuilder, inputs: Names, upstream: str) -> Names:
+        a, b = inputs
+        u = upstream
+        ranks = (len(builder.shape(a)), len(builder.shape(b)))
+        if ranks == (2, 2):  # (m, n) @ (n, p) -> (m, p)
+            return [builder.node("MatMul", [u, _t(builder, b)]), builder.node("MatMul", [_t(builder, a), u])]
+        if ranks == (2, 1):  # (m, n) @ (n,) -> (m,)
+            return [_outer(builder, u, b), builder.node("MatMul", [u, a])]
+        if ranks == (1, 2):  # (n,) @ (n, p) -> (p,)
+            return [builder.node("MatMul", [b, u]), _outer(builder, a, u)]
+        return [builder.node("Mul", [u, b]), builder.node("Mul", [u, a])]  # (n,) @ (n,) -> a number
+
 
 class Transpose(SpecGate):
     spec = GateSpec(
@@ -289,6 +377,30 @@ class Transpose(SpecGate):
         (a,) = inputs
         (t,) = tangents
         return _scalar(np.transpose(np.broadcast_to(t, np.shape(a)), attrs["axes"]))
+
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names, attrs: Mapping[str, Any]) -> str:
+        (a,) = inputs
+        rank = len(builder.shape(a))
+        if rank < 2:  # a number or a vector is its own transpose
+            return a
+        axes = attrs["axes"]
+        perm = list(range(rank))[::-1] if axes is None else [axis % rank for axis in axes]
+        return builder.node("Transpose", [a], perm=perm)
+
+    @hookimpl
+    def gate_onnx_vjp(
+        self, builder: OnnxBuilder, inputs: Names, upstream: str, attrs: Mapping[str, Any]
+    ) -> Names:
+        (a,) = inputs
+        rank = len(builder.shape(a))
+        if rank < 2:
+            return [upstream]
+        axes = attrs["axes"]
+        if axes is None:  # reversing is its own inverse
+            return [builder.node("Transpose", [upstream], perm=list(range(rank))[::-1])]
+        inverse = [int(i) for i in np.argsort([axis % rank for axis in axes])]
+        return [builder.node("Transpose", [upstream], perm=inverse)]
 
 
 gatekit_register_gates = collect_gates(__name__)

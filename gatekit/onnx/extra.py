@@ -34,4 +34,5 @@ def require_onnxruntime(what: str) -> ModuleType:
         import onnxruntime  # noqa: PLC0415 - optional: only running exported models needs it
     except ImportError:
         raise UsageError(f"{what} needs onnxruntime, which is not installed: {INSTALL}") from None
-    return onnxruntime
+    module: ModuleType = onnxruntime  # untyped: mypy sees Any
+    return module

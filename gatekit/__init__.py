@@ -26,6 +26,7 @@ from gatekit.errors import (
     RunError,
     UsageError,
 )
+from gatekit.onnx.export import to_onnx
 from gatekit.plugin.base import SpecGate, collect_gates
 from gatekit.plugin.gatespec import POSITIVE, REAL, Attr, GateSpec
 from gatekit.plugin.hookspecs import hookimpl
@@ -63,5 +64,6 @@ __all__ = [
     "load",
     "loads",
     "math",
+    "to_onnx",
     "train",
 ]

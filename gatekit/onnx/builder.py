@@ -127,23 +127,33 @@ class GraphBuilder:
             self.shapes[new] = self.shapes.pop(old)
         return True
 
-    def protos(self, onnx: ModuleType, known: Sequence[str] = ()) -> list[Any]:
-        """The nodes as ONNX ``NodeProto`` objects, each after the nodes that make its inputs.
+    def protos(self, onnx: ModuleType, known: Sequence[str], outputs: Sequence[str]) -> list[Any]:
+        """The nodes that ``outputs`` need, as ONNX ``NodeProto`` objects, each after those making its inputs.
 
         ``known`` are names given from outside (graph inputs, initializers,
-        a function's inputs).
+        a function's inputs). A node nothing needs (the local gradient of a
+        number constant, say) is left out.
         """
-        return [_proto(onnx, node) for node in self._sorted(known)]
+        return [_proto(onnx, node) for node in self._sorted(known, self._needed(outputs))]
 
-    def _sorted(self, known: Sequence[str]) -> list[Node]:
-        maker: dict[str, int] = {}
-        for index, node in enumerate(self.nodes):
-            for name in node.outputs:
-                maker[name] = index
-        waiting = [0] * len(self.nodes)
-        readers: list[list[int]] = [[] for _ in self.nodes]
+    def _needed(self, outputs: Sequence[str]) -> list[Node]:
+        """The nodes that ``outputs`` depend on, in the order they were added."""
+        wanted = set(outputs)
+        keep = [False] * len(self.nodes)
+        for index in range(len(self.nodes) - 1, -1, -1):
+            node = self.nodes[index]
+            if any(name in wanted for name in node.outputs):
+                keep[index] = True
+                wanted.update(node.inputs)
+        return [node for node, kept in zip(self.nodes, keep, strict=True) if kept]
+
+    def _sorted(self, known: Sequence[str], nodes: list[Node]) -> list[Node]:
+        """``nodes`` in a topological order: Kahn's algorithm, ties in the order they were added."""
+        maker = {name: index for index, node in enumerate(nodes) for name in node.outputs}
+        waiting = [0] * len(nodes)
+        readers: list[list[int]] = [[] for _ in nodes]
         given = set(known)
-        for index, node in enumerate(self.nodes):
+        for index, node in enumerate(nodes):
             for source in dict.fromkeys(node.inputs):
                 if source and source not in given and source in maker:
                     waiting[index] += 1
@@ -153,12 +163,12 @@ class GraphBuilder:
         order = []
         while ready:
             index = heapq.heappop(ready)
-            order.append(self.nodes[index])
+            order.append(nodes[index])
             for reader in readers[index]:
                 waiting[reader] -= 1
                 if waiting[reader] == 0:
                     heapq.heappush(ready, reader)
-        if len(order) != len(self.nodes):  # pragma: no cover - a bug in a lowering or in gatekit
+        if len(order) != len(nodes):  # pragma: no cover - a bug in a lowering or in gatekit
             raise AssertionError("the exported nodes form a cycle")
         return order
 

@@ -25,6 +25,7 @@ function call does not return. The gradients are extra outputs named
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -37,10 +38,11 @@ from gatekit.engine.circuit import Circuit
 from gatekit.engine.compiler import SINK, Plan
 from gatekit.engine.validate import BoundGate
 from gatekit.errors import PLUGIN_FAULTS, Location, PluginError, UsageError, describe_exception
+from gatekit.io.atomic import write_atomically
 from gatekit.onnx.builder import GraphBuilder, Node
 from gatekit.onnx.extra import require_onnx
 
-__all__ = ["BATCH", "GRAD_PREFIX", "MODULES_DOMAIN", "OPSET", "batch_axes_of", "to_onnx"]
+__all__ = ["BATCH", "GRAD_PREFIX", "MODULES_DOMAIN", "OPSET", "batch_axes_of", "save_onnx", "to_onnx"]
 
 #: the ONNX operator set the exported models use
 OPSET = 18
@@ -89,9 +91,7 @@ def to_onnx(
     """
     onnx = require_onnx("ONNX export")
     if of is not None and not with_gradients:
-        raise UsageError(
-            "--of chooses the gradient to export: give --with-gradients too", Location(circuit.file)
-        )
+        raise UsageError("to_onnx: of= names the gradient to export, so it needs with_gradients=True")
     plan = circuit.plan_for(of)
     values = dict(values or {})
     axes = batch_axes_of(circuit, values, batch_axes)
@@ -105,6 +105,15 @@ def to_onnx(
     if with_gradients:
         outputs += exporter.backward()
     return exporter.model(outputs)
+
+
+def save_onnx(model: Any, path: str | os.PathLike[str]) -> None:
+    """Write ``model`` (an ``onnx.ModelProto``) to ``path``, atomically (:mod:`gatekit.io.atomic`).
+
+    :raises UsageError: the file cannot be written; an existing one is left as it was.
+    """
+    data = model.SerializeToString()
+    write_atomically(path, lambda f: f.write(data))
 
 
 def batch_axes_of(
@@ -126,8 +135,9 @@ def batch_axes_of(
     if isinstance(batch_axes, int):
         asked = {name: batch_axes for name in inputs if np.ndim(leaves[name]) > 0}
         if not asked:
-            raise UsageError(f"--batch-axis {batch_axes}: the circuit has no input that is an array",
-                             Location(circuit.file))  # fmt: skip
+            raise UsageError(
+                "the circuit has no input that is an array", Location(f"--batch-axis {batch_axes}")
+            )
     else:
         asked = dict(batch_axes)
     found = {}
@@ -333,7 +343,7 @@ class _Exporter:
             function.name,
             inputs,
             [output],
-            body.protos(self.onnx, inputs),
+            body.protos(self.onnx, inputs, [output]),
             [helper.make_opsetid("", OPSET)],
         )
 
@@ -427,7 +437,7 @@ class _Exporter:
             for name in params
         ]
         graph = helper.make_graph(
-            self.builder.protos(onnx, [*inputs, *params]),
+            self.builder.protos(onnx, [*inputs, *params], outputs),
             circuit.name or "circuit",
             [helper.make_tensor_value_info(name, double, _dims(self.shapes[name])) for name in inputs],
             [
@@ -464,6 +474,10 @@ def _call_hook(bound: BoundGate, hook: str, impl: pluggy.HookImpl | None, **give
                           bound.location) from None  # fmt: skip
 
 
+def _items(count: int, what: str) -> str:
+    return f"{count} {what}" if count == 1 else f"{count} {what}s"
+
+
 def _check_name(bound: BoundGate, hook: str, made: object) -> None:
     if not isinstance(made, str) or not made:
         raise PluginError(f"{bound.describe()}: {hook} returned {type(made).__name__}, not the name of a "
@@ -472,8 +486,8 @@ def _check_name(bound: BoundGate, hook: str, made: object) -> None:
 
 def _check_names(bound: BoundGate, hook: str, made: object, count: int) -> None:
     if not isinstance(made, list | tuple) or len(made) != count:
-        got = f"{len(made)} items" if isinstance(made, list | tuple) else type(made).__name__
-        raise PluginError(f"{bound.describe()}: {hook} returned {got}; expected a list of {count} names, "
-                          "one per input", bound.location)  # fmt: skip
+        got = _items(len(made), "name") if isinstance(made, list | tuple) else type(made).__name__
+        raise PluginError(f"{bound.describe()}: {hook} returned {got}; expected a list of "
+                          f"{_items(count, 'name')}, one per input", bound.location)  # fmt: skip
     for item in made:
         _check_name(bound, hook, item)

@@ -9,6 +9,7 @@ passes ``onnx.checker.check_model(full_check=True)`` (inside
 from __future__ import annotations
 
 import json
+import re
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
@@ -659,3 +660,22 @@ def test_labels_that_fit_no_form_are_refused_by_the_lowering_too() -> None:
 
 def test_the_errors_are_gatekit_errors() -> None:
     assert issubclass(PluginError, GatekitError) and issubclass(UsageError, GatekitError)
+
+
+def test_the_readme_s_lowering_of_the_cube_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Writing a gate plugin") :]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    module, lowering = blocks[0], next(block for block in blocks if "gate_onnx" in block)
+    anchor = "        return (3.0 * a * a,)\n"
+    (tmp_path / "gk_readme_cube.py").write_text(module.replace(anchor, anchor + "\n" + lowering))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        circuit = gatekit.loads(
+            "inputs: {x: [2.0, -1.5]}\nparams: {w: 0.5}\ngates:\n  c: {gate: cube, in: [x]}\n"
+            "  y: {gate: mul, in: [w, c]}\noutputs: [y]\n",
+            registry=default_registry(("gk_readme_cube",)),
+        )
+        assert_close(check_onnx(circuit))
+    finally:
+        sys.modules.pop("gk_readme_cube", None)

@@ -15,13 +15,12 @@ import numpy as np
 import pytest
 
 import gatekit
+from gatekit.onnx.check import check_onnx
 from gatekit.plugin.registry import GateRegistry
 from gatekit_activations import gatekit_register_gates
 
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
-
-from gatekit.onnx.check import check_onnx  # noqa: E402 - after the skips: it needs onnx
 
 NAMES = [gate.spec.name for gate in gatekit_register_gates()]
 VARIANTS = {"elu": [{"alpha": 0.5}, {"alpha": 2.0}], "hard_tanh": [{"low": -0.5, "high": 2.0}]}

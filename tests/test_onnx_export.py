@@ -666,9 +666,11 @@ def test_the_readme_s_lowering_of_the_cube_exports(tmp_path: Path, monkeypatch: 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("## Writing a gate plugin") :]
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
-    module, lowering = blocks[0], next(block for block in blocks if "gate_onnx" in block)
-    anchor = "        return (3.0 * a * a,)\n"
-    (tmp_path / "gk_readme_cube.py").write_text(module.replace(anchor, anchor + "\n" + lowering))
+    lowered = next(block for block in blocks if "gate_onnx" in block)
+    module = (
+        "import gatekit\n\n\n" + lowered + "\n\ngatekit_register_gates = gatekit.collect_gates(__name__)\n"
+    )
+    (tmp_path / "gk_readme_cube.py").write_text(module, encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
     try:
         circuit = gatekit.loads(

@@ -137,14 +137,16 @@ class GraphBuilder:
         return [_proto(onnx, node) for node in self._sorted(known, self._needed(outputs))]
 
     def _needed(self, outputs: Sequence[str]) -> list[Node]:
-        """The nodes that ``outputs`` depend on, in the order they were added."""
-        wanted = set(outputs)
+        """The nodes that ``outputs`` depend on, in the order they were added (a walk back from them)."""
+        maker = {name: index for index, node in enumerate(self.nodes) for name in node.outputs}
         keep = [False] * len(self.nodes)
-        for index in range(len(self.nodes) - 1, -1, -1):
-            node = self.nodes[index]
-            if any(name in wanted for name in node.outputs):
-                keep[index] = True
-                wanted.update(node.inputs)
+        stack = [maker[name] for name in outputs if name in maker]
+        while stack:
+            index = stack.pop()
+            if keep[index]:
+                continue
+            keep[index] = True
+            stack.extend(maker[name] for name in self.nodes[index].inputs if name in maker)
         return [node for node, kept in zip(self.nodes, keep, strict=True) if kept]
 
     def _sorted(self, known: Sequence[str], nodes: list[Node]) -> list[Node]:

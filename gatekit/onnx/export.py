@@ -98,9 +98,7 @@ def to_onnx(
     _check_lowerings(circuit, plan, with_gradients)
     shapes, run_values = _shapes(circuit, values, axes, of)
     exporter = _Exporter(onnx, circuit, plan, shapes, run_values)
-    if with_gradients or (not inline_modules and not _has_modules(circuit)):
-        inline_modules = True
-    exporter.forward(inline=inline_modules)
+    exporter.forward(inline=inline_modules or with_gradients)
     outputs = list(circuit.outputs)
     if with_gradients:
         outputs += exporter.backward()
@@ -152,10 +150,6 @@ def batch_axes_of(
             raise UsageError(f"{name!r} has shape {np.shape(leaves[name])}, which has no axis {axis}", place)
         found[name] = axis % ndim
     return found
-
-
-def _has_modules(circuit: Circuit) -> bool:
-    return any(bound.use.within for bound in circuit.valid.gates.values())
 
 
 def _check_lowerings(circuit: Circuit, plan: Plan, with_gradients: bool) -> None:
@@ -261,16 +255,17 @@ class _Exporter:
 
     def forward(self, inline: bool) -> None:
         """Every gate's forward pass, in the plan's order (a module use as one call unless ``inline``)."""
-        called: set[str] = set()
+        uses: dict[tuple[str, str], list[BoundGate]] = {}
         for step in self.plan.forward:
             bound = self.plan.gates[step.out]
             within = bound.use.within
             if inline or not within:
                 inputs = [self.name_of(slot, self.builder) for slot in step.slots]
                 self.lower(self.builder, bound, inputs, bound.name)
-            elif within[0][0] not in called:
-                called.add(within[0][0])
-                self.call(within[0])
+            else:
+                uses.setdefault(within[0], []).append(bound)
+        for use, members in uses.items():  # the calls: protos() puts each after its inputs
+            self.call(use, members)
 
     def lower(self, builder: GraphBuilder, bound: BoundGate, inputs: list[str], output: str) -> None:
         """Write one gate's forward pass into ``builder``, its result named ``output``."""
@@ -281,38 +276,46 @@ class _Exporter:
         if made != output and (made in inputs or not builder.rename(made, output, start)):
             builder.add(Node("Identity", [made], [output]))
 
-    def call(self, use: tuple[str, str]) -> None:
-        """Write the module use ``use`` (``(path, module)``, outermost) as a call of its local function."""
+    def call(self, use: tuple[str, str], members: list[BoundGate]) -> None:
+        """Write the module use ``use`` (``(path, module)``, outermost) as a call of its local function.
+
+        ``members`` are its gates, expanded, in the plan's order. The function
+        takes the module's inputs that some gate reads (the others have no
+        value to pass), and is made once per module and shapes of those.
+        """
         path, module_name = use
         module = self.circuit.definition.modules[module_name]
-        members = [self.plan.gates[step.out] for step in self.plan.forward
-                   if self.plan.gates[step.out].use.within[:1] == (use,)]  # fmt: skip
         sources: dict[int, str | float] = {}
         for bound in members:
             for source, argument in zip(bound.use.inputs, bound.use.arguments, strict=True):
                 if argument is not None:
                     sources[argument] = source
         formals = tuple(sorted(sources))
-        outer = [self._outer_name(sources[k]) for k in formals]
-        signature = tuple(self.shapes.get(name, ()) if isinstance(name, str) else () for name in outer)
-        key = (module_name, signature)
-        function = self.functions.get(key)
+        outer = [s if isinstance(s, str) else self.builder.constant(s) for s in (sources[k] for k in formals)]
+        signature = tuple(self.shapes.get(name, ()) for name in outer)  # a constant's: ()
+        function = self.functions.get((module_name, signature))
         if function is None:
             taken = sum(1 for name, _ in self.functions if name == module_name)
             function = _Function(module_name if not taken else f"{module_name}__{taken + 1}", formals)
-            self.functions[key] = function
-            self.function_protos.append(self._function(function, module.inputs, path, members))
+            self.functions[module_name, signature] = function
+            self.function_protos.append(self._function(function, module.inputs, module.output, path, members))
         self.builder.add(Node(function.name, outer, [path], domain=MODULES_DOMAIN))
 
-    def _outer_name(self, source: str | float) -> str:
-        return source if isinstance(source, str) else self.builder.constant(source)
+    def _function(
+        self,
+        function: _Function,
+        formal_names: Sequence[str],
+        output: str,
+        path: str,
+        members: list[BoundGate],
+    ) -> Any:
+        """The local function of a module use's gates (``members``), with the names the module gives them.
 
-    def _function(self, function: _Function, formal_names: Sequence[str], path: str,
-                  members: list[BoundGate]) -> Any:  # fmt: skip
-        """The local function of a module use's gates (``members``), with names local to it."""
+        The use's gates are ``path/NAME`` (and ``path`` the output, which the
+        module calls ``output``); its inputs are the module's formal inputs.
+        """
         body = GraphBuilder()
         inputs = [formal_names[k] for k in function.formals]
-        output = "out"
 
         def local(name: str) -> str:
             return output if name == path else name[len(path) + 1 :]
@@ -321,20 +324,13 @@ class _Exporter:
             names = []
             for source, argument in zip(bound.use.inputs, bound.use.arguments, strict=True):
                 if argument is not None:
-                    names.append(formal_names[argument])
-                    if isinstance(source, str):
-                        body.shapes[formal_names[argument]] = self.shapes[source]
-                    else:
-                        body.shapes[formal_names[argument]] = ()
+                    name = formal_names[argument]
                 elif isinstance(source, str):
-                    names.append(local(source))
+                    name = local(source)
                 else:
-                    names.append(body.constant(source))
-            for name, source in zip(names, bound.use.inputs, strict=True):
-                if isinstance(source, str) and name not in body.shapes:
-                    body.shapes[name] = self.shapes[source]
-                elif not isinstance(source, str):
-                    body.shapes.setdefault(name, ())
+                    name = body.constant(source)
+                body.shapes[name] = self.shapes[source] if isinstance(source, str) else ()
+                names.append(name)
             body.shapes[local(bound.name)] = self.shapes[bound.name]
             self.lower(body, bound, names, local(bound.name))
         helper = self.onnx.helper

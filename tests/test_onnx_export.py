@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import assume, given
+from test_fuzz import RandomCircuit, _admissible_run, fuzz_settings, random_circuits
 
 import gatekit
 from gatekit.cli import main
@@ -33,6 +35,7 @@ pytest.importorskip("onnxruntime")
 ROOT = Path(__file__).resolve().parent.parent
 GRAPHS = sorted([*ROOT.glob("graphs/*.yaml"), *ROOT.glob("graphs/*.json")])
 TOLERANCE = 1e-12
+FUZZ_REGISTRY = gatekit.default_registry(autoload=False)
 
 
 def assert_close(worst: dict[str, float]) -> None:
@@ -681,3 +684,23 @@ def test_the_readme_s_lowering_of_the_cube_exports(tmp_path: Path, monkeypatch: 
         assert_close(check_onnx(circuit))
     finally:
         sys.modules.pop("gk_readme_cube", None)
+
+
+# -- random circuits --------------------------------------------------------------------------------
+
+
+@fuzz_settings(150)
+@given(drawn=random_circuits())
+def test_a_random_circuit_exports_to_gatekit_s_numbers(drawn: RandomCircuit) -> None:
+    """Random DAGs of the elementwise gates (fan-out, constants, variadic uses, attrs), forward and back."""
+    circuit = gatekit.loads(drawn.yaml(), "random.yaml", registry=FUZZ_REGISTRY)
+    assume(_admissible_run(circuit, circuit.run().values))
+    assert_close(check_onnx(circuit))
+    # and over arrays: element 0 the file's values, elements 1 and 2 moved a little, broadcast
+    # against the leaves that stay numbers
+    arrays = {
+        name: [value, value + offset[0], value + offset[1]]
+        for name, (_, value) in drawn.leaves.items()
+        if (offset := drawn.offsets[name]) is not None
+    }
+    assert_close(check_onnx(circuit, arrays))

@@ -174,7 +174,7 @@ class Div(SpecGate):
     @hookimpl
     def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names, output: str) -> Names:
         _, b = inputs
-        inverse = builder.node("Div", [builder.constant(1.0), b])
+        inverse = lo.reciprocal(builder, b)
         return [inverse, builder.node("Mul", [builder.node("Neg", [output]), inverse])]
 
 
@@ -216,7 +216,7 @@ class Reciprocal(SpecGate):
 
     @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
-        return builder.node("Div", [builder.constant(1.0), inputs[0]])
+        return lo.reciprocal(builder, inputs[0])
 
     @hookimpl
     def gate_onnx_local_grad(self, builder: OnnxBuilder, output: str) -> Names:

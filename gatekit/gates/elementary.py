@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from gatekit import math as gm
+from gatekit.plugin import lowering as lo
 from gatekit.plugin.base import SpecGate, collect_gates
 from gatekit.plugin.gatespec import POSITIVE, GateSpec
 from gatekit.plugin.hookspecs import hookimpl
@@ -57,7 +58,7 @@ class Log(SpecGate):
 
     @hookimpl
     def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names, output: str) -> Names:
-        return [builder.node("Div", [builder.constant(1.0), inputs[0]])]
+        return [lo.reciprocal(builder, inputs[0])]
 
 
 class Sqrt(SpecGate):

@@ -52,6 +52,7 @@ __all__ = [
     "minimum",
     "nonpositive",
     "positive",
+    "reciprocal",
     "relu",
     "select",
     "sigmoid",
@@ -107,6 +108,18 @@ def as_double(b: OnnxBuilder, mask: str) -> str:
     return b.node("Cast", [mask], to=DOUBLE)
 
 
+def reciprocal(b: OnnxBuilder, x: str) -> str:
+    """``1 / x``, correctly rounded as a division is, written ``Reciprocal``.
+
+    Not ``Div(1, x)``: onnxruntime's graph optimizer (its ``DivMulFusion``,
+    on by default) fuses ``Div(1, x)`` into the ``Mul`` that reads it, and
+    where that ``Mul``'s other input comes from a node it eliminates (a
+    ``Mul`` by 1, an ``Identity``) it leaves a model that reads a value no
+    node makes (onnxruntime issues 32413 and 32416), and refuses to run it.
+    """
+    return b.node("Reciprocal", [x])
+
+
 def positive(b: OnnxBuilder, x: str) -> str:
     """``x > 0`` as a boolean (:func:`gatekit.math.positive` is it as 1.0 and 0.0)."""
     return b.node("Greater", [x, b.constant(0.0)])
@@ -160,7 +173,7 @@ def inside(b: OnnxBuilder, x: str, low: float, high: float) -> str:
 def sigmoid(b: OnnxBuilder, x: str) -> str:
     """``1 / (1 + e ** -x)`` without overflow, as :func:`gatekit.math.sigmoid` computes it for arrays."""
     e = b.node("Exp", [b.node("Neg", [b.node("Abs", [x])])])
-    r = b.node("Div", [b.constant(1.0), b.node("Add", [b.constant(1.0), e])])
+    r = reciprocal(b, b.node("Add", [b.constant(1.0), e]))
     return select(b, b.node("GreaterOrEqual", [x, b.constant(0.0)]), r, b.node("Mul", [e, r]))
 
 

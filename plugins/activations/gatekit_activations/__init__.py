@@ -225,7 +225,7 @@ class Softsign(SpecGate):
     def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names) -> Names:
         (a,) = inputs
         b = builder
-        r = b.node("Div", [b.constant(1.0), b.node("Add", [b.constant(1.0), b.node("Abs", [a])])])
+        r = lo.reciprocal(b, b.node("Add", [b.constant(1.0), b.node("Abs", [a])]))
         return [b.node("Mul", [r, r])]
 
 

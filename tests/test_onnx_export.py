@@ -616,6 +616,21 @@ def test_a_batch_axis_needs_an_array_input(capsys: pytest.CaptureFixture[str], t
     assert err == "error: --batch-axis 0: the circuit has no input that is an array\n"
 
 
+def test_a_batch_axis_the_circuit_cannot_stretch(
+    write_yaml: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    graph = write_yaml(
+        "inputs: {x: [1.0, 2.0]}\nparams: {w: [3.0, 4.0]}\ngates: {y: {gate: dot, in: [x, w]}}\n"
+        "outputs: [y]\n"
+    )
+    err = _errors(capsys, ["export", str(graph), "-o", str(tmp_path / "m.onnx"), "--batch-axis", "0"])
+    assert err == (
+        "error: --batch-axis x=0: the circuit does not run with 1 more along the batch axes, so they cannot "
+        f"be left symbolic: {graph}:3:9: gate 'y' (dot, plugin 'gatekit.gates.reductions:dot') failed in "
+        "gate_forward: ValueError: shapes (3,) and (2,) not aligned: 3 (dim 0) != 2 (dim 0)\n"
+    )
+
+
 def test_the_api_s_own_mistakes() -> None:
     circuit = gatekit.load(ROOT / "graphs" / "neuron_batch.yaml")
     with pytest.raises(UsageError) as raised:

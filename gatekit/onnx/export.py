@@ -37,7 +37,7 @@ import pluggy
 from gatekit.engine.circuit import Circuit
 from gatekit.engine.compiler import SINK, Plan
 from gatekit.engine.validate import BoundGate
-from gatekit.errors import PLUGIN_FAULTS, Location, PluginError, UsageError, describe_exception
+from gatekit.errors import PLUGIN_FAULTS, Location, PluginError, RunError, UsageError, describe_exception
 from gatekit.io.atomic import write_atomically
 from gatekit.onnx.builder import GraphBuilder, Node
 from gatekit.onnx.extra import require_onnx
@@ -204,7 +204,16 @@ def _shapes(
             for name, axis in axes.items():
                 value = values.get(name, run.values[name])
                 moved[name] = _batched(value, axis, np.shape(value)[axis] + extra)
-            sizes.append({name: np.shape(value) for name, value in circuit.run(moved, of=of).values.items()})
+            try:
+                result = circuit.run(moved, of=of)
+            except RunError as exc:
+                named = " ".join(f"--batch-axis {name}={axis}" for name, axis in axes.items())
+                raise UsageError(
+                    f"the circuit does not run with {extra} more along the batch axes, so they cannot be "
+                    f"left symbolic: {exc}",
+                    Location(named),
+                ) from None
+            sizes.append({name: np.shape(value) for name, value in result.values.items()})
         for name, shape in shapes.items():
             one, two = sizes[0][name], sizes[1][name]
             shapes[name] = tuple(None if a != b else n for n, a, b in zip(shape, one, two, strict=True))

@@ -251,6 +251,14 @@ def test_broadcast_leaves_get_their_gradients_summed_back_to_their_shapes() -> N
     assert_close(check_onnx(circuit))
 
 
+def test_onnxruntime_s_optimizer_loses_an_add_of_tiny_constants() -> None:
+    """What the README documents: onnxruntime alone gets it wrong, the reference evaluator does not."""
+    circuit = gatekit.loads("params: {w: 1e-300}\ngates:\n  y: {gate: add, in: [w, w, w, w]}\noutputs: [y]\n")
+    model = to_onnx(circuit)
+    assert float(run_model(model, {}, "reference")["y"]) == circuit.run().outputs["y"] == 4e-300
+    assert float(run_model(model, {}, "onnxruntime")["y"]) in (3e-300, 4e-300)  # 4e-300 once it is fixed
+
+
 def test_fan_out_adds_every_wire_s_gradient() -> None:
     circuit = gatekit.load(ROOT / "graphs" / "fanout.yaml")
     model = to_onnx(circuit, with_gradients=True)
@@ -704,13 +712,22 @@ def test_the_readme_s_lowering_of_the_cube_exports(tmp_path: Path, monkeypatch: 
 # -- random circuits --------------------------------------------------------------------------------
 
 
+#: Where a random circuit's gradient cancels (1 - tanh² of a saturated tanh, say), a last bit that
+#: differs upstream is magnified: onnxruntime's tanh or exp, which are not NumPy's, or log1p written
+#: without a Log1p operator (in both runtimes). The error is then a few ulps of the terms that cancelled
+#: (about 1e-16 each), not of the result: differences below this count as none.
+CANCELLED = 1e-13
+
+
 @fuzz_settings(150)
 @given(drawn=random_circuits())
 def test_a_random_circuit_exports_to_gatekit_s_numbers(drawn: RandomCircuit) -> None:
     """Random DAGs of the elementwise gates (fan-out, constants, variadic uses, attrs), forward and back."""
+    # onnxruntime's own optimizer (NoopElimination) gets chains of Adds of constants below about 1e-38
+    # wrong (1e-300 + 1e-300 + 1e-300 + 1e-300 is 3e-300 there): the README says so; not drawn here
+    assume(all(value == 0.0 or abs(value) > 1e-30 for _, value in drawn.leaves.values()))
     circuit = gatekit.loads(drawn.yaml(), "random.yaml", registry=FUZZ_REGISTRY)
     assume(_admissible_run(circuit, circuit.run().values))
-    assert_close(check_onnx(circuit))
     # and over arrays: element 0 the file's values, elements 1 and 2 moved a little, broadcast
     # against the leaves that stay numbers
     arrays = {
@@ -718,4 +735,5 @@ def test_a_random_circuit_exports_to_gatekit_s_numbers(drawn: RandomCircuit) -> 
         for name, (_, value) in drawn.leaves.items()
         if (offset := drawn.offsets[name]) is not None
     }
-    assert_close(check_onnx(circuit, arrays))
+    for values in ({}, arrays):
+        assert_close(check_onnx(circuit, values, atol=CANCELLED))

@@ -26,22 +26,26 @@ __all__ = ["RUNTIMES", "check_onnx", "relative_error", "run_model"]
 RUNTIMES = ("onnxruntime", "reference")
 
 
-def relative_error(got: Any, want: Any) -> float:
+def relative_error(got: Any, want: Any, atol: float = 0.0) -> float:
     """The largest ``|got - want| / |want|`` over the elements (``|got - want|`` where ``want`` is 0).
 
-    Two nans agree, as do two infinities of the same sign; values of
-    different shapes are infinitely far apart.
+    Elements that differ by at most ``atol`` count as equal; so do two nans,
+    and two infinities of the same sign. Values of different shapes are
+    infinitely far apart.
 
     >>> relative_error([1.0, 3.0, 0.5], [1.0, 2.0, 0.0])
     0.5
+    >>> relative_error([1e-17], [2e-17], atol=1e-16)
+    0.0
     """
     g = np.asarray(got, dtype=np.float64)
     w = np.asarray(want, dtype=np.float64)
     if g.shape != w.shape:
         return float("inf")
-    same = (g == w) | (np.isnan(g) & np.isnan(w))
     with np.errstate(all="ignore"):
-        errors = np.where(same, 0.0, np.abs(g - w) / np.where(w == 0.0, 1.0, np.abs(w)))
+        difference = np.abs(g - w)
+        same = (g == w) | (np.isnan(g) & np.isnan(w)) | (difference <= atol)
+        errors = np.where(same, 0.0, difference / np.where(w == 0.0, 1.0, np.abs(w)))
     errors = np.where(np.isnan(errors), np.inf, errors)
     return float(np.max(errors)) if errors.size else 0.0
 
@@ -73,6 +77,7 @@ def check_onnx(
     inline_modules: bool = False,
     runs: Sequence[Mapping[str, Any]] = ({},),
     runtimes: Sequence[str] = RUNTIMES,
+    atol: float = 0.0,
 ) -> dict[str, float]:
     """Export ``circuit``, check the model, run it and compare it with gatekit; the worst error per runtime.
 
@@ -81,6 +86,7 @@ def check_onnx(
     :param runs: leaf values the model runs on, each on top of ``values``
         (inputs only: params are the model's; other batch sizes, with
         ``batch_axes``).
+    :param atol: differences this small count as none (:func:`relative_error`).
     :return: ``{runtime: the largest relative error}`` over every output and
         gradient of every run (see :func:`relative_error`).
     """
@@ -105,5 +111,5 @@ def check_onnx(
                     want = result.grads[name[len(GRAD_PREFIX) :]]
                 else:
                     want = result.outputs[name]
-                worst[runtime] = max(worst[runtime], relative_error(got, want))
+                worst[runtime] = max(worst[runtime], relative_error(got, want, atol))
     return worst

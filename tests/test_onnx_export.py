@@ -8,6 +8,7 @@ passes ``onnx.checker.check_model(full_check=True)`` (inside
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sys
@@ -737,3 +738,17 @@ def test_a_random_circuit_exports_to_gatekit_s_numbers(drawn: RandomCircuit) -> 
     }
     for values in ({}, arrays):
         assert_close(check_onnx(circuit, values, atol=CANCELLED))
+
+
+def test_the_command_reads_inputs_files_and_standard_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "batch.onnx"
+    graph = ROOT / "graphs" / "neuron_batch.yaml"
+    data = ROOT / "graphs" / "data" / "neuron_batch.csv"
+    assert main(["export", str(graph), "--inputs", str(data), "-o", str(out), "--with-gradients"]) == 0
+    model = onnx.load(out)
+    assert [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim] == [200]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(graph.read_bytes())))
+    assert main(["export", "-", "-o", str(out)]) == 0
+    assert capsys.readouterr().out.endswith("inputs x0, x1; outputs f\n")

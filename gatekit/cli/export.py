@@ -43,14 +43,16 @@ def parse_batch_axes(items: Sequence[str]) -> tuple[int | None, dict[str, int]]:
                 place,
             ) from None
         name = name.strip()
-        if sep and not name:
-            raise UsageError("the input's name is missing: write --batch-axis NAME=AXIS", place)
-        if (name in named) if sep else (every is not None):
-            raise UsageError(f"{'the batch axis of ' + repr(name) if sep else 'AXIS'} is given twice", place)
-        if sep:
-            named[name] = axis
-        else:
+        if not sep:  # AXIS: every input that is an array
+            if every is not None:
+                raise UsageError("AXIS is given twice", place)
             every = axis
+            continue
+        if not name:
+            raise UsageError("the input's name is missing: write --batch-axis NAME=AXIS", place)
+        if name in named:
+            raise UsageError(f"the batch axis of {name!r} is given twice", place)
+        named[name] = axis
     return every, named
 
 
@@ -59,6 +61,7 @@ def _items(count: int, what: str) -> str:
 
 
 def export(args: argparse.Namespace) -> int:
+    """``gatekit export GRAPH -o MODEL.onnx``: the flags and the path are checked before the file is read."""
     check_output_path(args.output, MODEL_TYPES, "an ONNX model")
     if args.of is not None and not args.with_gradients:
         raise UsageError("export: --of chooses the gradient the model computes: give --with-gradients too")

@@ -180,4 +180,7 @@ def _proto(onnx: ModuleType, node: Node) -> Any:
         key: onnx.numpy_helper.from_array(value) if isinstance(value, np.ndarray) else value
         for key, value in node.attrs.items()
     }
-    return onnx.helper.make_node(node.op_type, node.inputs, node.outputs, domain=node.domain or None, **attrs)
+    # named after its output (unique too), so that a viewer (Netron) or a runtime's message says which node
+    return onnx.helper.make_node(
+        node.op_type, node.inputs, node.outputs, name=node.outputs[0], domain=node.domain or None, **attrs
+    )

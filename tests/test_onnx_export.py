@@ -9,7 +9,9 @@ passes ``onnx.checker.check_model(full_check=True)`` (inside
 from __future__ import annotations
 
 import io
+import itertools
 import json
+import math
 import re
 import sys
 import textwrap
@@ -752,3 +754,25 @@ def test_the_command_reads_inputs_files_and_standard_input(
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(graph.read_bytes())))
     assert main(["export", "-", "-o", str(out)]) == 0
     assert capsys.readouterr().out.endswith("inputs x0, x1; outputs f\n")
+
+
+SPECIAL = [0.0, -0.0, 1.0, -1.0, 2.5, -2.5, 1e-300, 1e300, math.inf, -math.inf, math.nan]
+
+
+def _yaml_number(value: float) -> str:
+    if math.isnan(value):
+        return ".nan"
+    return repr(value) if math.isfinite(value) else (".inf" if value > 0 else "-.inf")
+
+
+@pytest.mark.parametrize("gate", [name for name, gate in default_registry().items() if gate.vjp is None])
+def test_ieee_special_values_go_through_as_in_gatekit(gate: str) -> None:
+    """0, -0, huge, tiny, the infinities and nan, every combination: inf and nan where gatekit has them."""
+    arity = default_registry()[gate].spec.arity
+    combos = list(itertools.product(SPECIAL, repeat=arity))
+    columns = list(zip(*combos, strict=True))
+    text = "params:\n" + "".join(
+        f"  a{i}: [{', '.join(map(_yaml_number, column))}]\n" for i, column in enumerate(columns)
+    )
+    text += f"gates:\n  y: {{gate: {gate}, in: [{', '.join(f'a{i}' for i in range(arity))}]}}\noutputs: [y]\n"
+    assert_close(check_onnx(gatekit.loads(text)))

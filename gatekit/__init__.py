@@ -30,6 +30,7 @@ from gatekit.errors import (
     UsageError,
 )
 from gatekit.onnx import load as onnx_load
+from gatekit.onnx.export import to_onnx
 from gatekit.plugin.base import SpecGate, collect_gates
 from gatekit.plugin.gatespec import POSITIVE, REAL, Attr, GateSpec
 from gatekit.plugin.hookspecs import hookimpl
@@ -71,6 +72,7 @@ __all__ = [
     "load",
     "loads",
     "math",
+    "to_onnx",
     "train",
 ]
 

@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 import gatekit
 from gatekit.cli import commands, importing
+from gatekit.cli import export as export_command
 from gatekit.cli import train as train_command
 from gatekit.engine.jacobian import MODES
 from gatekit.views import draw
@@ -365,6 +366,50 @@ def build() -> Parser:
     )
     training.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     training.add_argument("-q", "--quiet", action="store_true", help="no progress lines or bar")
+
+    exporting = _subcommand(
+        subcommands,
+        "export",
+        export_command.export,
+        summary="write the circuit as an ONNX model, optionally with its backward pass",
+        description="Write the circuit as an ONNX model (float64, opset 18): inputs become the graph's\n"
+        "inputs (their shapes from the circuit's values), params initializers, each gate a few\n"
+        "standard operators, module uses calls of ONNX local functions. --with-gradients adds the\n"
+        "backward pass: outputs grad/LEAF, the gradient of the first output (or --of) for every\n"
+        "input and param, as gatekit run gives them. Needs the onnx extra.",
+        examples=[
+            "gatekit export graphs/neuron.yaml -o neuron.onnx",
+            "gatekit export graphs/neuron.yaml -o neuron.onnx --with-gradients",
+            "gatekit export graphs/neuron_batch.yaml -o batch.onnx --batch-axis 0 --with-gradients",
+            "gatekit export graphs/neuron_modules.yaml -o neuron.onnx --inline-modules",
+            "gatekit export graphs/neuron.yaml -o dot.onnx --with-gradients --of dot",
+        ],
+        parents=[common, circuit_options],
+    )
+    exporting.add_argument("-o", "--output", required=True, metavar="FILE.onnx", help="the model to write")
+    exporting.add_argument(
+        "--with-gradients",
+        action="store_true",
+        help="add the backward pass: an output grad/LEAF for every input and param",
+    )
+    exporting.add_argument(
+        "--of", metavar="NAME", help="with --with-gradients: the gradient of NAME, any output or gate"
+    )
+    exporting.add_argument(
+        "--batch-axis",
+        dest="batch_axes",
+        action="append",
+        default=[],
+        metavar="AXIS|NAME=AXIS",
+        help="leave this axis of every input that is an array (AXIS), or of input NAME, symbolic: the "
+        "model then takes any batch size; repeat for more inputs",
+    )
+    exporting.add_argument(
+        "--inline-modules",
+        action="store_true",
+        help="write the gates of module uses out instead of ONNX local functions (always so with "
+        "--with-gradients)",
+    )
 
     schema = _subcommand(
         subcommands,

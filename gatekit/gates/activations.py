@@ -8,11 +8,14 @@ from typing import Any
 import numpy as np
 
 from gatekit import math as gm
+from gatekit.plugin import lowering as lo
 from gatekit.plugin.base import SpecGate, collect_gates
 from gatekit.plugin.gatespec import Attr, GateSpec
 from gatekit.plugin.hookspecs import hookimpl
+from gatekit.plugin.lowering import OnnxBuilder
 
 Values = Sequence[Any]
+Names = Sequence[str]
 
 
 class Sigmoid(SpecGate):
@@ -27,6 +30,14 @@ class Sigmoid(SpecGate):
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         return (output * (1.0 - output),)
 
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        return lo.sigmoid(builder, inputs[0])
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names, output: str) -> Names:
+        return [builder.node("Mul", [output, builder.node("Sub", [builder.constant(1.0), output])])]
+
 
 class Relu(SpecGate):
     spec = GateSpec("relu", 1, "Rectifier: max(a, 0) (gradient 0 at 0).", elementwise=True)
@@ -40,6 +51,14 @@ class Relu(SpecGate):
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         (a,) = inputs
         return (gm.positive(a),)
+
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        return lo.relu(builder, inputs[0])
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names, output: str) -> Names:
+        return [lo.as_double(builder, lo.positive(builder, inputs[0]))]
 
 
 class LeakyRelu(SpecGate):
@@ -61,6 +80,18 @@ class LeakyRelu(SpecGate):
         (a,) = inputs
         return (gm.select(gm.positive(a), 1.0, attrs["slope"]),)
 
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names, attrs: Mapping[str, Any]) -> str:
+        (a,) = inputs
+        scaled = builder.node("Mul", [builder.constant(attrs["slope"]), a])
+        return lo.select(builder, lo.positive(builder, a), a, scaled)
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names, attrs: Mapping[str, Any]) -> Names:
+        (a,) = inputs
+        one, slope = builder.constant(1.0), builder.constant(attrs["slope"])
+        return [lo.select(builder, lo.positive(builder, a), one, slope)]
+
 
 class Softplus(SpecGate):
     spec = GateSpec("softplus", 1, "Softplus: ln(1 + e ** a), stable for any a.", elementwise=True)
@@ -74,6 +105,14 @@ class Softplus(SpecGate):
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         (a,) = inputs
         return (gm.sigmoid(a),)
+
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        return lo.softplus(builder, inputs[0])
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names, output: str) -> Names:
+        return [lo.sigmoid(builder, inputs[0])]
 
 
 gatekit_register_gates = collect_gates(__name__)

@@ -2,6 +2,8 @@
 
 Each gate says two things, knowing nothing of the circuit around it: its
 output, and the local gradient of that output with respect to each input.
+Each also writes both in ONNX (``gate_onnx``, ``gate_onnx_local_grad``), with
+the same formulas in the same order.
 """
 
 from __future__ import annotations
@@ -13,11 +15,29 @@ from typing import Any
 import numpy as np
 
 from gatekit import math as gm
+from gatekit.plugin import lowering as lo
 from gatekit.plugin.base import SpecGate, collect_gates
 from gatekit.plugin.gatespec import POSITIVE, REAL, GateSpec
 from gatekit.plugin.hookspecs import hookimpl
+from gatekit.plugin.lowering import OnnxBuilder
 
 Values = Sequence[Any]
+Names = Sequence[str]
+
+
+def _fold(builder: OnnxBuilder, op_type: str, inputs: Names) -> str:
+    """``inputs[0] (op) inputs[1] (op) ...``, left to right, as :func:`gatekit.math.fold` adds them."""
+    total = inputs[0]
+    for name in inputs[1:]:
+        total = builder.node(op_type, [total, name])
+    return total
+
+
+def _times(builder: OnnxBuilder, a: str | None, b: str | None) -> str | None:
+    """``a * b``, where ``None`` is 1 (multiplying by 1.0 changes no bit, so it is left out)."""
+    if a is None or b is None:
+        return b if a is None else a
+    return builder.node("Mul", [a, b])
 
 
 class Add(SpecGate):
@@ -35,6 +55,14 @@ class Add(SpecGate):
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         return (1.0,) * len(inputs)
+
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        return _fold(builder, "Add", inputs)
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names) -> Names:
+        return [builder.constant(1.0)] * len(inputs)
 
 
 class Mul(SpecGate):
@@ -73,6 +101,27 @@ class Mul(SpecGate):
             after = after * inputs[i]
         return grads
 
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        return _fold(builder, "Mul", inputs)
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names) -> Names:
+        if len(inputs) == 2:
+            a, b = inputs
+            return [b, a]
+        # prefix and suffix products, as gate_local_grad (None: the product of none, 1)
+        n = len(inputs)
+        before: list[str | None] = [None] * n
+        for i in range(1, n):
+            before[i] = _times(builder, before[i - 1], inputs[i - 1])
+        grads = []
+        after: str | None = None
+        for i in range(n - 1, -1, -1):
+            grads.append(_times(builder, before[i], after) or builder.constant(1.0))
+            after = _times(builder, after, inputs[i])
+        return grads[::-1]
+
 
 class Sub(SpecGate):
     spec = GateSpec("sub", 2, "Difference: a - b.", symbol="-", infix=True, elementwise=True)
@@ -86,6 +135,14 @@ class Sub(SpecGate):
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         return (1.0, -1.0)
+
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        return builder.node("Sub", inputs)
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder) -> Names:
+        return [builder.constant(1.0), builder.constant(-1.0)]
 
 
 class Div(SpecGate):
@@ -110,6 +167,16 @@ class Div(SpecGate):
         inverse = gm.divide(1.0, b)
         return (inverse, -output * inverse)
 
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        return builder.node("Div", inputs)
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names, output: str) -> Names:
+        _, b = inputs
+        inverse = lo.reciprocal(builder, b)
+        return [inverse, builder.node("Mul", [builder.node("Neg", [output]), inverse])]
+
 
 class Neg(SpecGate):
     spec = GateSpec("neg", 1, "Negation: -a.", symbol="-x", prefix="-", elementwise=True)
@@ -123,6 +190,14 @@ class Neg(SpecGate):
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         return (-1.0,)
+
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        return builder.node("Neg", inputs)
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder) -> Names:
+        return [builder.constant(-1.0)]
 
 
 class Reciprocal(SpecGate):
@@ -139,6 +214,14 @@ class Reciprocal(SpecGate):
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         return (gm.negative_square(output),)
 
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        return lo.reciprocal(builder, inputs[0])
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder, output: str) -> Names:
+        return [builder.node("Neg", [builder.node("Mul", [output, output])])]
+
 
 class Square(SpecGate):
     spec = GateSpec("square", 1, "Square: a * a.", symbol="x²", elementwise=True)
@@ -153,6 +236,15 @@ class Square(SpecGate):
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         (a,) = inputs
         return (2.0 * a,)
+
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        (a,) = inputs
+        return builder.node("Mul", [a, a])
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names) -> Names:
+        return [builder.node("Mul", [builder.constant(2.0), inputs[0]])]
 
 
 class Pow(SpecGate):
@@ -182,6 +274,22 @@ class Pow(SpecGate):
         d_b = gm.select(gm.is_zero(a) * gm.at_least(b, 0.0), 0.0, output * gm.log(a))
         return (d_a, d_b)
 
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        return builder.node("Pow", inputs)
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names, output: str) -> Names:
+        a, b = inputs
+        zero = builder.constant(0.0)
+        power = builder.node("Pow", [a, builder.node("Sub", [b, builder.constant(1.0)])])
+        d_a = lo.select(builder, builder.node("Equal", [b, zero]), zero, builder.node("Mul", [b, power]))
+        at_zero = builder.node(
+            "And", [builder.node("Equal", [a, zero]), builder.node("GreaterOrEqual", [b, zero])]
+        )
+        d_b = lo.select(builder, at_zero, zero, builder.node("Mul", [output, builder.node("Log", [a])]))
+        return [d_a, d_b]
+
 
 class Abs(SpecGate):
     spec = GateSpec("abs", 1, "Absolute value: |a| (gradient 0 at 0).", symbol="|x|", elementwise=True)
@@ -195,6 +303,14 @@ class Abs(SpecGate):
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         (a,) = inputs
         return (gm.sign(a),)
+
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        return builder.node("Abs", inputs)
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names) -> Names:
+        return [builder.node("Sign", inputs)]
 
 
 class Max(SpecGate):
@@ -218,6 +334,17 @@ class Max(SpecGate):
         chosen = gm.takes_first(a, b)
         return (chosen, 1.0 - chosen)
 
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        a, b = inputs
+        return lo.maximum(builder, a, b)
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names) -> Names:
+        a, b = inputs
+        chosen = lo.as_double(builder, lo.takes_first(builder, a, b))
+        return [chosen, builder.node("Sub", [builder.constant(1.0), chosen])]
+
 
 class Min(SpecGate):
     spec = GateSpec(
@@ -237,6 +364,17 @@ class Min(SpecGate):
         a, b = inputs
         chosen = gm.takes_first(a, b, larger=False)
         return (chosen, 1.0 - chosen)
+
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        a, b = inputs
+        return lo.minimum(builder, a, b)
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names) -> Names:
+        a, b = inputs
+        chosen = lo.as_double(builder, lo.takes_first(builder, a, b, larger=False))
+        return [chosen, builder.node("Sub", [builder.constant(1.0), chosen])]
 
 
 gatekit_register_gates = collect_gates(__name__)

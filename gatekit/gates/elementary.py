@@ -8,11 +8,14 @@ from typing import Any
 import numpy as np
 
 from gatekit import math as gm
+from gatekit.plugin import lowering as lo
 from gatekit.plugin.base import SpecGate, collect_gates
 from gatekit.plugin.gatespec import POSITIVE, GateSpec
 from gatekit.plugin.hookspecs import hookimpl
+from gatekit.plugin.lowering import OnnxBuilder
 
 Values = Sequence[Any]
+Names = Sequence[str]
 
 
 class Exp(SpecGate):
@@ -26,6 +29,14 @@ class Exp(SpecGate):
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         return (output,)
+
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        return builder.node("Exp", inputs)
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names, output: str) -> Names:
+        return [output]
 
 
 class Log(SpecGate):
@@ -41,6 +52,14 @@ class Log(SpecGate):
         (a,) = inputs
         return (gm.divide(1.0, a),)
 
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        return builder.node("Log", inputs)
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names, output: str) -> Names:
+        return [lo.reciprocal(builder, inputs[0])]
+
 
 class Sqrt(SpecGate):
     spec = GateSpec("sqrt", 1, "Square root: a ** 0.5 (a >= 0).", domain=POSITIVE, elementwise=True)
@@ -53,6 +72,14 @@ class Sqrt(SpecGate):
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         return (gm.divide(0.5, output),)
+
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        return builder.node("Sqrt", inputs)
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names, output: str) -> Names:
+        return [builder.node("Div", [builder.constant(0.5), output])]
 
 
 class Sin(SpecGate):
@@ -68,6 +95,14 @@ class Sin(SpecGate):
         (a,) = inputs
         return (gm.cos(a),)
 
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        return builder.node("Sin", inputs)
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names, output: str) -> Names:
+        return [builder.node("Cos", inputs)]
+
 
 class Cos(SpecGate):
     spec = GateSpec("cos", 1, "Cosine of a (radians).", elementwise=True)
@@ -82,6 +117,14 @@ class Cos(SpecGate):
         (a,) = inputs
         return (-gm.sin(a),)
 
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        return builder.node("Cos", inputs)
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names, output: str) -> Names:
+        return [builder.node("Neg", [builder.node("Sin", inputs)])]
+
 
 class Tanh(SpecGate):
     spec = GateSpec("tanh", 1, "Hyperbolic tangent of a.", elementwise=True)
@@ -94,6 +137,14 @@ class Tanh(SpecGate):
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         return (1.0 - output * output,)
+
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        return builder.node("Tanh", inputs)
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names, output: str) -> Names:
+        return [builder.node("Sub", [builder.constant(1.0), builder.node("Mul", [output, output])])]
 
 
 gatekit_register_gates = collect_gates(__name__)

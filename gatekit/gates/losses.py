@@ -28,6 +28,7 @@ gradients:
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -35,11 +36,14 @@ from typing import Any
 import numpy as np
 
 from gatekit import math as gm
+from gatekit.plugin import lowering as lo
 from gatekit.plugin.base import SpecGate, collect_gates
 from gatekit.plugin.gatespec import REAL, Attr, GateSpec, describe
 from gatekit.plugin.hookspecs import hookimpl
+from gatekit.plugin.lowering import OnnxBuilder
 
 Values = Sequence[Any]
+Names = Sequence[str]
 
 #: What ``softmax_cross_entropy``'s attr ``reduction`` may be.
 REDUCTIONS = ("mean", "sum", "none")
@@ -118,6 +122,48 @@ def _log_softmax(a: Any, axis: int) -> Any:
         return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
+def _onnx_axis(builder: OnnxBuilder, a: str, axis: int) -> int:
+    """The class ``axis`` of ``a`` counted from the front (numpy's ``AxisError`` if it has none)."""
+    return _class_axis(np.empty([n or 1 for n in builder.shape(a)]), axis)
+
+
+def _log_softmax_onnx(builder: OnnxBuilder, a: str, axis: int) -> str:
+    """:func:`_log_softmax` in ONNX: ``a - max - log(sum(exp(a - max)))`` along ``axis``."""
+    axes = builder.integers([axis])
+    shifted = builder.node("Sub", [a, builder.node("ReduceMax", [a, axes], keepdims=1)])
+    total = builder.node("ReduceSum", [builder.node("Exp", [shifted]), axes], keepdims=1)
+    return builder.node("Sub", [shifted, builder.node("Log", [total])])
+
+
+def _onnx_label_form(builder: OnnxBuilder, z: str, t: str, axis: int) -> bool:
+    """:func:`_label_form` on the shapes the builder knows."""
+    shape, given = builder.shape(z), builder.shape(t)
+    if given == shape:
+        return False
+    if given == shape[:axis] + shape[axis + 1 :]:
+        return True
+    raise ValueError(f"targets of shape {given} fit neither form for logits of shape {shape}")
+
+
+def _rows(builder: OnnxBuilder, z: str, axis: int) -> str:
+    """How many rows the logits ``z`` have along class ``axis``, as a float64 name; ``""`` for one row."""
+    shape = builder.shape(z)
+    rest = shape[:axis] + shape[axis + 1 :]
+    if not rest:
+        return ""
+    if None not in rest:
+        return builder.constant(float(math.prod(n for n in rest if n is not None)))
+    size = lo.as_double(builder, builder.node("Size", [z]))
+    classes = builder.constant(float(shape[axis] or 1))
+    return builder.node("Div", [size, classes])
+
+
+def _margin(builder: OnnxBuilder, inputs: Names) -> str:
+    """``1 - y * score``, the hinge's margin."""
+    score, y = inputs
+    return builder.node("Sub", [builder.constant(1.0), builder.node("Mul", [y, score])])
+
+
 class Softmax(SpecGate):
     """Softmax along a class axis: the probabilities a classifier's logits stand for.
 
@@ -152,6 +198,22 @@ class Softmax(SpecGate):
         t = np.broadcast_to(tangents[0], np.shape(s))
         with gm.quiet():
             return s * (t - np.sum(s * t, axis=attrs["axis"], keepdims=True))
+
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names, attrs: Mapping[str, Any]) -> str:
+        (a,) = inputs
+        axis = builder.integers([_onnx_axis(builder, a, attrs["axis"])])
+        top = builder.node("ReduceMax", [a, axis], keepdims=1)
+        e = builder.node("Exp", [builder.node("Sub", [a, top])])
+        return builder.node("Div", [e, builder.node("ReduceSum", [e, axis], keepdims=1)])
+
+    @hookimpl
+    def gate_onnx_vjp(
+        self, builder: OnnxBuilder, inputs: Names, output: str, upstream: str, attrs: Mapping[str, Any]
+    ) -> Names:
+        axis = builder.integers([_onnx_axis(builder, inputs[0], attrs["axis"])])
+        total = builder.node("ReduceSum", [builder.node("Mul", [upstream, output]), axis], keepdims=1)
+        return [builder.node("Mul", [output, builder.node("Sub", [upstream, total])])]
 
 
 class LogSoftmax(SpecGate):
@@ -188,6 +250,19 @@ class LogSoftmax(SpecGate):
         t = np.broadcast_to(tangents[0], np.shape(output))
         with gm.quiet():
             return t - np.sum(np.exp(output) * t, axis=attrs["axis"], keepdims=True)
+
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names, attrs: Mapping[str, Any]) -> str:
+        (a,) = inputs
+        return _log_softmax_onnx(builder, a, _onnx_axis(builder, a, attrs["axis"]))
+
+    @hookimpl
+    def gate_onnx_vjp(
+        self, builder: OnnxBuilder, inputs: Names, output: str, upstream: str, attrs: Mapping[str, Any]
+    ) -> Names:
+        axis = builder.integers([_onnx_axis(builder, inputs[0], attrs["axis"])])
+        total = builder.node("ReduceSum", [upstream, axis], keepdims=1)
+        return [builder.node("Sub", [upstream, builder.node("Mul", [builder.node("Exp", [output]), total])])]
 
 
 def _label_form(logits: Any, targets: Any, axis: int) -> bool:
@@ -331,6 +406,55 @@ class SoftmaxCrossEntropy(SpecGate):
         total = float(np.sum(moved))
         return total if reduction == "sum" else gm.divide(total, float(np.size(moved)))
 
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names, attrs: Mapping[str, Any]) -> str:
+        z, t = inputs
+        axis = _onnx_axis(builder, z, attrs["axis"])
+        ls = _log_softmax_onnx(builder, z, axis)
+        axes = builder.integers([axis])
+        if _onnx_label_form(builder, z, t, axis):
+            index = builder.node("Unsqueeze", [builder.node("Cast", [t], to=lo.INT64), axes])
+            picked = builder.node("GatherElements", [ls, index], axis=axis)
+            per_row = builder.node("Neg", [builder.node("Squeeze", [picked, axes])])
+        else:
+            zero = builder.constant(0.0)
+            terms = lo.select(builder, builder.node("Equal", [t, zero]), zero, builder.node("Mul", [t, ls]))
+            per_row = builder.node("Neg", [builder.node("ReduceSum", [terms, axes], keepdims=0)])
+        reduction = attrs["reduction"]
+        rows = _rows(builder, z, axis)
+        if reduction == "none":
+            return per_row
+        total = per_row if rows == "" else builder.node("ReduceSum", [per_row], keepdims=0)
+        return total if reduction == "sum" or rows == "" else builder.node("Div", [total, rows])
+
+    @hookimpl
+    def gate_onnx_vjp(
+        self, builder: OnnxBuilder, inputs: Names, upstream: str, attrs: Mapping[str, Any]
+    ) -> Names:
+        z, t = inputs
+        axis = _onnx_axis(builder, z, attrs["axis"])
+        axes = builder.integers([axis])
+        reduction = attrs["reduction"]
+        if reduction == "none":  # one upstream per row: spread it along the class axis
+            scale = builder.node("Unsqueeze", [upstream, axes])
+        else:
+            rows = _rows(builder, z, axis)
+            scale = upstream if reduction == "sum" or rows == "" else builder.node("Div", [upstream, rows])
+        ls = _log_softmax_onnx(builder, z, axis)
+        s = builder.node("Exp", [ls])
+        if _onnx_label_form(builder, z, t, axis):
+            shape = builder.shape(z)
+            classes = np.arange(float(shape[axis] or 0)).reshape((-1,) + (1,) * (len(shape) - axis - 1))
+            hot = builder.node(
+                "Equal", [builder.constant(classes.tolist()), builder.node("Unsqueeze", [t, axes])]
+            )
+            grad_z = builder.node("Mul", [builder.node("Sub", [s, lo.as_double(builder, hot)]), scale])
+            no_gradient = builder.node("Expand", [builder.constant(0.0), builder.node("Shape", [t])])
+            return [grad_z, no_gradient]
+        summed = builder.node("ReduceSum", [t, axes], keepdims=1)
+        grad_z = builder.node("Mul", [builder.node("Sub", [builder.node("Mul", [s, summed]), t]), scale])
+        return [grad_z, builder.node("Mul", [builder.node("Neg", [ls]), scale])]
+
 
 class BinaryCrossEntropyWithLogits(SpecGate):
     """The logistic loss of a logit ``z`` against a target ``t`` in [0, 1]: the cross-entropy of sigmoid(z).
@@ -365,6 +489,20 @@ class BinaryCrossEntropyWithLogits(SpecGate):
         z, t = inputs
         return (gm.sigmoid(z) - t, -z)
 
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        z, t = inputs
+        linear = builder.node(
+            "Sub", [lo.maximum(builder, z, builder.constant(0.0)), builder.node("Mul", [z, t])]
+        )
+        e = builder.node("Exp", [builder.node("Neg", [builder.node("Abs", [z])])])
+        return builder.node("Add", [linear, lo.log1p(builder, e)])
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names) -> Names:
+        z, t = inputs
+        return [builder.node("Sub", [lo.sigmoid(builder, z), t]), builder.node("Neg", [z])]
+
 
 class Hinge(SpecGate):
     """The max-margin loss of micrograd's demo, for a score and a label y of +1 or -1.
@@ -393,6 +531,20 @@ class Hinge(SpecGate):
         inside = gm.positive(1.0 - y * score)
         return (gm.select(inside, -y, 0.0), gm.select(inside, -score, 0.0))
 
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        return lo.relu(builder, _margin(builder, inputs))
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names) -> Names:
+        score, y = inputs
+        inside = lo.positive(builder, _margin(builder, inputs))
+        zero = builder.constant(0.0)
+        return [
+            lo.select(builder, inside, builder.node("Neg", [y]), zero),
+            lo.select(builder, inside, builder.node("Neg", [score]), zero),
+        ]
+
 
 class Step(SpecGate):
     """1.0 where ``a > 0``, else 0.0: for counting right answers.
@@ -417,6 +569,14 @@ class Step(SpecGate):
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         return (0.0,)  # flat on either side of the jump at 0
+
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        return lo.as_double(builder, lo.positive(builder, inputs[0]))
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder) -> Names:
+        return [builder.constant(0.0)]
 
 
 gatekit_register_gates = collect_gates(__name__)

@@ -27,11 +27,14 @@ from typing import Any
 
 import numpy as np
 
+from gatekit.plugin import lowering as lo
 from gatekit.plugin.base import SpecGate, collect_gates
 from gatekit.plugin.gatespec import Attr, GateSpec, describe
 from gatekit.plugin.hookspecs import hookimpl
+from gatekit.plugin.lowering import OnnxBuilder
 
 Values = Sequence[Any]
+Names = Sequence[str]
 Axes = tuple[int, ...] | None
 
 
@@ -141,6 +144,34 @@ def _count(shape: tuple[int, ...], axis: Axes) -> int:
     return math.prod(shape[a % len(shape)] for a in axis)
 
 
+def _reduce(builder: OnnxBuilder, op_type: str, a: str, axis: Axes, keepdims: bool) -> str:
+    """``op_type`` (``ReduceSum``, ``ReduceMean``) of ``a`` over ``axis`` (None: all), kept or dropped."""
+    if builder.shape(a) == ():  # a number is its own sum and mean
+        return a
+    if axis is None:
+        return builder.node(op_type, [a], keepdims=int(keepdims))
+    return builder.node(op_type, [a, builder.integers(axis)], keepdims=int(keepdims))
+
+
+def _spread_onnx(builder: OnnxBuilder, upstream: str, a: str, axis: Axes, keepdims: bool) -> str:
+    """:func:`_spread` in ONNX: ``upstream`` copied back over the axes of ``a`` that were reduced."""
+    if builder.shape(a) == ():
+        return upstream
+    if axis is not None and not keepdims:
+        upstream = builder.node("Unsqueeze", [upstream, builder.integers(axis)])
+    return builder.node("Expand", [upstream, builder.node("Shape", [a])])
+
+
+def _t(builder: OnnxBuilder, matrix: str) -> str:
+    return builder.node("Transpose", [matrix], perm=[1, 0])
+
+
+def _outer(builder: OnnxBuilder, a: str, b: str) -> str:
+    """The outer product of two vectors, as ``np.outer``: each element one product."""
+    column = builder.node("Unsqueeze", [a, builder.integers([1])])
+    return builder.node("Mul", [column, builder.node("Unsqueeze", [b, builder.integers([0])])])
+
+
 AXIS = Attr(None, "the axis or axes to reduce; null: all of them", check=axis_attr)
 KEEPDIMS = Attr(False, "keep each reduced axis, as size 1 (the result has a's number of axes)", flag_attr)
 REDUCTION_EXAMPLES = (((2, 3),), ((4,),), ((),))
@@ -175,6 +206,18 @@ class Sum(SpecGate):
             np.sum(np.broadcast_to(t, np.shape(a)), axis=attrs["axis"], keepdims=attrs["keepdims"])
         )
 
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names, attrs: Mapping[str, Any]) -> str:
+        (a,) = inputs
+        return _reduce(builder, "ReduceSum", a, attrs["axis"], attrs["keepdims"])
+
+    @hookimpl
+    def gate_onnx_vjp(
+        self, builder: OnnxBuilder, inputs: Names, upstream: str, attrs: Mapping[str, Any]
+    ) -> Names:
+        (a,) = inputs
+        return [_spread_onnx(builder, upstream, a, attrs["axis"], attrs["keepdims"])]
+
 
 class Mean(SpecGate):
     spec = GateSpec(
@@ -204,6 +247,24 @@ class Mean(SpecGate):
         return _scalar(
             np.mean(np.broadcast_to(t, np.shape(a)), axis=attrs["axis"], keepdims=attrs["keepdims"])
         )
+
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names, attrs: Mapping[str, Any]) -> str:
+        (a,) = inputs
+        return _reduce(builder, "ReduceMean", a, attrs["axis"], attrs["keepdims"])
+
+    @hookimpl
+    def gate_onnx_vjp(
+        self, builder: OnnxBuilder, inputs: Names, output: str, upstream: str, attrs: Mapping[str, Any]
+    ) -> Names:
+        (a,) = inputs
+        shape, axis = builder.shape(a), attrs["axis"]
+        if None in shape:  # a batch: count the elements when the model runs
+            sizes = [lo.as_double(builder, builder.node("Size", [name])) for name in (a, output)]
+            count = builder.node("Div", sizes)
+        else:
+            count = builder.constant(float(_count(tuple(n for n in shape if n is not None), axis)))
+        return [_spread_onnx(builder, builder.node("Div", [upstream, count]), a, axis, attrs["keepdims"])]
 
 
 class Dot(SpecGate):
@@ -236,6 +297,16 @@ class Dot(SpecGate):
         ta, tb = (np.broadcast_to(t, np.shape(x)) for t, x in zip(tangents, inputs, strict=True))
         return float(np.dot(ta, b) + np.dot(a, tb))
 
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        a, b = inputs
+        return builder.node("Mul" if builder.shape(a) == () else "MatMul", [a, b])
+
+    @hookimpl
+    def gate_onnx_vjp(self, builder: OnnxBuilder, inputs: Names, upstream: str) -> Names:
+        a, b = inputs
+        return [builder.node("Mul", [upstream, b]), builder.node("Mul", [upstream, a])]
+
 
 def _summed_to(grad: Any, shape: tuple[int, ...]) -> Any:
     """``grad`` summed over the stack axes that broadcasting added or stretched to reach ``shape``."""
@@ -244,6 +315,48 @@ def _summed_to(grad: Any, shape: tuple[int, ...]) -> Any:
         grad = grad.sum(axis=tuple(range(extra)))
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     return grad.sum(axis=stretched, keepdims=True) if stretched else grad
+
+
+def _summed_to_onnx(builder: OnnxBuilder, grad: str, rank: int, shape: tuple[int | None, ...]) -> str:
+    """:func:`_summed_to` in ONNX: ``grad`` (of ``rank`` axes) summed over the stack axes of ``shape``
+    that broadcasting added or stretched."""
+    extra = rank - len(shape)
+    if extra:
+        grad = builder.node("ReduceSum", [grad, builder.integers(list(range(extra)))], keepdims=0)
+    stretched = [i for i, n in enumerate(shape[:-2]) if n == 1]
+    if stretched:  # a size 1 the other stack may have stretched (summing one element changes nothing)
+        grad = builder.node("ReduceSum", [grad, builder.integers(stretched)], keepdims=1)
+    return grad
+
+
+def _stacked_vjp_onnx(builder: OnnxBuilder, a: str, b: str, upstream: str, output: str) -> Names:
+    """:meth:`Matmul._stacked_vjp` in ONNX: each matrix of the stack as ``(m, n) @ (n, p)``."""
+    shape_a, shape_b, shape_out = builder.shape(a), builder.shape(b), builder.shape(output)
+    u = upstream
+    if builder.shape(upstream) != shape_out:  # a number stands for every element
+        u = builder.node("Expand", [u, builder.node("Shape", [output])])
+    a2 = builder.node("Unsqueeze", [a, builder.integers([0])]) if len(shape_a) == 1 else a
+    b2 = builder.node("Unsqueeze", [b, builder.integers([1])]) if len(shape_b) == 1 else b
+    shape_a2 = (1, *shape_a) if len(shape_a) == 1 else shape_a
+    shape_b2 = (*shape_b, 1) if len(shape_b) == 1 else shape_b
+    rank_u = len(shape_out) + (len(shape_a) == 1) + (len(shape_b) == 1)
+    if len(shape_a) == 1:
+        u = builder.node("Unsqueeze", [u, builder.integers([-2])])
+    if len(shape_b) == 1:
+        u = builder.node("Unsqueeze", [u, builder.integers([-1])])
+
+    def swapped(x: str, rank: int) -> str:
+        return builder.node("Transpose", [x], perm=[*range(rank - 2), rank - 1, rank - 2])
+
+    grad_a = builder.node("MatMul", [u, swapped(b2, len(shape_b2))])
+    grad_b = builder.node("MatMul", [swapped(a2, len(shape_a2)), u])
+    grad_a = _summed_to_onnx(builder, grad_a, max(rank_u, len(shape_a2)), shape_a2)
+    grad_b = _summed_to_onnx(builder, grad_b, max(rank_u, len(shape_b2)), shape_b2)
+    if len(shape_a) == 1:
+        grad_a = builder.node("Reshape", [grad_a, builder.node("Shape", [a])])
+    if len(shape_b) == 1:
+        grad_b = builder.node("Reshape", [grad_b, builder.node("Shape", [b])])
+    return [grad_a, grad_b]
 
 
 class Matmul(SpecGate):
@@ -315,6 +428,25 @@ class Matmul(SpecGate):
         ta, tb = (np.broadcast_to(t, np.shape(x)) for t, x in zip(tangents, inputs, strict=True))
         return _scalar(np.matmul(ta, b) + np.matmul(a, tb))
 
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        return builder.node("MatMul", inputs)
+
+    @hookimpl
+    def gate_onnx_vjp(self, builder: OnnxBuilder, inputs: Names, output: str, upstream: str) -> Names:
+        a, b = inputs
+        u = upstream
+        ranks = (len(builder.shape(a)), len(builder.shape(b)))
+        if max(ranks) > 2:
+            return _stacked_vjp_onnx(builder, a, b, upstream, output)
+        if ranks == (2, 2):  # (m, n) @ (n, p) -> (m, p)
+            return [builder.node("MatMul", [u, _t(builder, b)]), builder.node("MatMul", [_t(builder, a), u])]
+        if ranks == (2, 1):  # (m, n) @ (n,) -> (m,)
+            return [_outer(builder, u, b), builder.node("MatMul", [u, a])]
+        if ranks == (1, 2):  # (n,) @ (n, p) -> (p,)
+            return [builder.node("MatMul", [b, u]), _outer(builder, a, u)]
+        return [builder.node("Mul", [u, b]), builder.node("Mul", [u, a])]  # (n,) @ (n,) -> a number
+
 
 class Transpose(SpecGate):
     spec = GateSpec(
@@ -349,6 +481,30 @@ class Transpose(SpecGate):
         (a,) = inputs
         (t,) = tangents
         return _scalar(np.transpose(np.broadcast_to(t, np.shape(a)), attrs["axes"]))
+
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names, attrs: Mapping[str, Any]) -> str:
+        (a,) = inputs
+        rank = len(builder.shape(a))
+        if rank < 2:  # a number or a vector is its own transpose
+            return a
+        axes = attrs["axes"]
+        perm = list(range(rank))[::-1] if axes is None else [axis % rank for axis in axes]
+        return builder.node("Transpose", [a], perm=perm)
+
+    @hookimpl
+    def gate_onnx_vjp(
+        self, builder: OnnxBuilder, inputs: Names, upstream: str, attrs: Mapping[str, Any]
+    ) -> Names:
+        (a,) = inputs
+        rank = len(builder.shape(a))
+        if rank < 2:
+            return [upstream]
+        axes = attrs["axes"]
+        if axes is None:  # reversing is its own inverse
+            return [builder.node("Transpose", [upstream], perm=list(range(rank))[::-1])]
+        inverse = [int(i) for i in np.argsort([axis % rank for axis in axes])]
+        return [builder.node("Transpose", [upstream], perm=inverse)]
 
 
 gatekit_register_gates = collect_gates(__name__)

@@ -26,8 +26,10 @@ import numpy as np
 from gatekit.plugin.base import SpecGate, collect_gates
 from gatekit.plugin.gatespec import Attr, GateSpec, describe
 from gatekit.plugin.hookspecs import hookimpl
+from gatekit.plugin.lowering import OnnxBuilder
 
 Values = Sequence[Any]
+Names = Sequence[str]
 Shape = tuple[int, ...]
 
 
@@ -134,6 +136,19 @@ class Reshape(SpecGate):
         (t,) = tangents
         return _scalar(np.reshape(np.broadcast_to(t, np.shape(a)), np.shape(output)))
 
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names, attrs: Mapping[str, Any]) -> str:
+        # ONNX's Reshape reads 0 and -1 as gatekit's reshape does (allowzero left 0)
+        shape = attrs["shape"]
+        return builder.node("Reshape", [inputs[0], builder.integers([-1] if shape is None else list(shape))])
+
+    @hookimpl
+    def gate_onnx_vjp(self, builder: OnnxBuilder, inputs: Names, output: str, upstream: str) -> Names:
+        (a,) = inputs
+        if builder.shape(upstream) != builder.shape(output):  # a number stands for each element
+            upstream = builder.node("Expand", [upstream, builder.node("Shape", [output])])
+        return [builder.node("Reshape", [upstream, builder.node("Shape", [a])])]
+
 
 class Identity(SpecGate):
     spec = GateSpec("identity", 1, "The input, unchanged: a (a new name for a value).", elementwise=True)
@@ -147,6 +162,14 @@ class Identity(SpecGate):
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         return (1.0,)
+
+    @hookimpl
+    def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
+        return builder.node("Identity", inputs)
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder) -> Names:
+        return [builder.constant(1.0)]
 
 
 gatekit_register_gates = collect_gates(__name__)

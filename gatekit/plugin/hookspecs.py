@@ -28,6 +28,12 @@ training, by implementing ``gatekit_register_optimizers`` or
 ``gatekit_register_schedules``; the built-in ones (the modules
 ``gatekit.training.optimizers`` and ``gatekit.training.schedules``) come in
 through the same two hooks.
+
+A gate may also say how it is written in ONNX, for ``gatekit export``:
+``gate_onnx`` (its forward pass) and, for ``--with-gradients``,
+``gate_onnx_local_grad`` or ``gate_onnx_vjp``. They are optional, and are
+given a :class:`~gatekit.plugin.lowering.OnnxBuilder`, so a plugin never
+imports ``onnx``.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from typing import Any
 import pluggy
 
 from gatekit.plugin.gatespec import GateSpec
+from gatekit.plugin.lowering import OnnxBuilder
 
 hookspec = pluggy.HookspecMarker("gatekit")
 
@@ -136,6 +143,72 @@ def gate_jvp(inputs: Sequence[Any], output: Any, tangents: Sequence[Any], attrs:
     mode through a ``gate_vjp`` gate without it fails, naming the gate.
     ``gatekit.testing.check_gate`` checks it against central differences
     and against ``gate_vjp``.
+    """
+
+
+@hookspec
+def gate_onnx(builder: OnnxBuilder, inputs: Sequence[str], attrs: Mapping[str, Any]) -> str:
+    """Write the gate's forward pass in standard ONNX operators; return the name of its output.
+
+    :param builder: the graph to add nodes to
+        (:class:`~gatekit.plugin.lowering.OnnxBuilder`: ``node``,
+        ``constant``, ``integers``, ``shape``).
+    :param inputs: the names of the input values, in the order of the
+        circuit's ``in:`` list (a number constant is a constant's name).
+    :param attrs: the gate's attributes, defaults filled in.
+    :return: the name of the value that is the gate's output: float64, of
+        the shape ``gate_forward`` gives (``builder.shape`` tells the
+        inputs' shapes).
+
+    Called by ``gatekit export`` (:func:`gatekit.onnx.export.to_onnx`)
+    once for each use of the gate, in the circuit's order, after its inputs
+    are written. Optional: a circuit using a gate without it cannot be
+    exported, and the error lists every such gate.
+    """
+
+
+@hookspec
+def gate_onnx_local_grad(
+    builder: OnnxBuilder, inputs: Sequence[str], output: str, attrs: Mapping[str, Any]
+) -> Sequence[str]:
+    """Write the gate's local gradients in ONNX, for a gate with ``gate_local_grad``.
+
+    :param builder: the graph to add nodes to.
+    :param inputs: the names of the input values, as ``gate_onnx`` had them.
+    :param output: the name of the gate's output.
+    :param attrs: the gate's attributes, defaults filled in.
+    :return: one name per input, in input order: the elementwise factor
+        ``gate_local_grad`` returns for it (any shape that broadcasts
+        against the output's, a constant such as ``builder.constant(1.0)``
+        included).
+
+    Called by ``gatekit export --with-gradients`` for each use of the gate
+    the gradient flows through, in reverse order. The exporter then does
+    what the scheduler does: multiplies each factor by the gradient from
+    above, sums the product back to the input's shape, and adds it into the
+    input's gradient.
+    """
+
+
+@hookspec
+def gate_onnx_vjp(
+    builder: OnnxBuilder, inputs: Sequence[str], output: str, upstream: str, attrs: Mapping[str, Any]
+) -> Sequence[str]:
+    """Write the gate's vector-Jacobian product in ONNX, for a gate with ``gate_vjp``.
+
+    :param builder: the graph to add nodes to.
+    :param inputs: the names of the input values, as ``gate_onnx`` had them.
+    :param output: the name of the gate's output.
+    :param upstream: the name of the gradient arriving at the output (the
+        output's shape).
+    :param attrs: the gate's attributes, defaults filled in.
+    :return: one name per input, in input order: the gradient reaching that
+        input, of the input's shape, as ``gate_vjp`` returns it. The
+        exporter adds each into the input's gradient.
+
+    Called by ``gatekit export --with-gradients`` as ``gate_onnx_local_grad``
+    is; a gate with ``gate_vjp`` needs this one (when a gate implements
+    both, this one wins, as ``gate_vjp`` does).
     """
 
 

@@ -378,6 +378,10 @@ class Gate:
     vjp: pluggy.HookImpl | None
     autoloaded: bool = False  # from an entry point
     jvp: pluggy.HookImpl | None = None  # forward mode for a VJP gate (optional)
+    #: the ONNX lowering (optional): the forward pass, the local gradients, the VJP
+    onnx: pluggy.HookImpl | None = None
+    onnx_local_grad: pluggy.HookImpl | None = None
+    onnx_vjp: pluggy.HookImpl | None = None
 
     @property
     def name(self) -> str:
@@ -588,6 +592,7 @@ def _collect(pm: PluginManager) -> Iterator[Gate]:
     grads = _impls(pm, "gate_local_grad")
     vjps = _impls(pm, "gate_vjp")
     jvps = _impls(pm, "gate_jvp")
+    lowerings = {hook: _impls(pm, hook) for hook in ("gate_onnx", "gate_onnx_local_grad", "gate_onnx_vjp")}
     for name, plugin in list(pm.list_name_plugin()):
         if plugin is None:
             continue
@@ -613,4 +618,7 @@ def _collect(pm: PluginManager) -> Iterator[Gate]:
             vjp=vjps.get(name),
             autoloaded=name.split(":", 1)[0] in pm.autoloaded,
             jvp=jvps.get(name),
+            onnx=lowerings["gate_onnx"].get(name),
+            onnx_local_grad=lowerings["gate_onnx_local_grad"].get(name),
+            onnx_vjp=lowerings["gate_onnx_vjp"].get(name),
         )

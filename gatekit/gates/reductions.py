@@ -1,7 +1,10 @@
 """Gates that are not elementwise: sum, mean, dot, matmul, transpose.
 
 An output element of these gates depends on several input elements, so the
-local gradient is not one factor per element. Each gate implements
+local gradient is not one factor per element. They compute with the
+namespace of their inputs (:func:`gatekit.math.namespace`): NumPy's for
+floats and NumPy arrays, another library's for its arrays, whose results
+(0-d ones too) stay that library's arrays. Each gate implements
 ``gate_vjp`` instead: given the gradient arriving at its output (with the
 output's shape), it returns the gradient reaching each input (with that
 input's shape).
@@ -24,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from gatekit import math as gm
+from gatekit.arrays import is_foreign
 from gatekit.plugin.base import SpecGate, collect_gates
 from gatekit.plugin.gatespec import Attr, GateSpec, describe
 from gatekit.plugin.hookspecs import hookimpl
@@ -103,17 +108,29 @@ def axes_attr(value: object) -> Axes:
 
 
 def _scalar(value: Any) -> Any:
-    """A 0-d result as a Python float, so that scalar circuits stay floats."""
-    return float(value) if np.ndim(value) == 0 else value
+    """A 0-d NumPy result as a Python float, so that scalar circuits stay floats.
+
+    Another library's 0-d array stays one: it may live on a device, or not be computed yet.
+    """
+    return float(value) if np.ndim(value) == 0 and not is_foreign(value) else value
 
 
-def _spread(upstream: Any, shape: tuple[int, ...], axis: Axes) -> Any:
-    """The gradient of a sum over ``axis``: ``upstream`` copied back over the reduced axes."""
+def _spread(upstream: Any, shape: tuple[int, ...], axis: Axes, like: Any) -> Any:
+    """The gradient of a sum over ``axis``: ``upstream`` copied back over the reduced axes.
+
+    ``like`` is the reduced input, whose library the result is of.
+    """
     if shape == ():
         return upstream
     if axis is not None:
-        upstream = np.expand_dims(upstream, axis)  # the reduced axes back, as size 1
-    return np.broadcast_to(upstream, shape)
+        xp = gm.namespace(upstream, like)
+        if xp is np:
+            upstream = np.expand_dims(upstream, axis)  # the reduced axes back, as size 1
+        else:  # the standard's expand_dims takes one axis: reshape to the input's shape, reduced axes 1
+            reduced = {a % len(shape) for a in axis}
+            kept = tuple(1 if i in reduced else n for i, n in enumerate(shape))
+            upstream = xp.reshape(gm.broadcast(upstream, np.shape(upstream), like), kept)
+    return gm.broadcast(upstream, shape, like)
 
 
 def _count(shape: tuple[int, ...], axis: Axes) -> int:
@@ -139,20 +156,20 @@ class Sum(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values, attrs: Mapping[str, Any]) -> Any:
         (a,) = inputs
-        return _scalar(np.sum(a, axis=attrs["axis"]))
+        return _scalar(gm.namespace(a).sum(a, axis=attrs["axis"]))
 
     @hookimpl
     def gate_vjp(self, inputs: Values, output: Any, upstream: Any, attrs: Mapping[str, Any]) -> Values:
         # d sum / d a[i] = 1 for every element summed into the output element.
         (a,) = inputs
-        return (_spread(upstream, np.shape(a), attrs["axis"]),)
+        return (_spread(upstream, np.shape(a), attrs["axis"], a),)
 
     @hookimpl
     def gate_jvp(self, inputs: Values, output: Any, tangents: Values, attrs: Mapping[str, Any]) -> Any:
         # Linear: the tangent of a sum is the sum of the tangents.
         (a,) = inputs
         (t,) = tangents
-        return _scalar(np.sum(np.broadcast_to(t, np.shape(a)), axis=attrs["axis"]))
+        return _scalar(gm.namespace(a, t).sum(gm.broadcast(t, np.shape(a), a), axis=attrs["axis"]))
 
 
 class Mean(SpecGate):
@@ -167,20 +184,20 @@ class Mean(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values, attrs: Mapping[str, Any]) -> Any:
         (a,) = inputs
-        return _scalar(np.mean(a, axis=attrs["axis"]))
+        return _scalar(gm.namespace(a).mean(a, axis=attrs["axis"]))
 
     @hookimpl
     def gate_vjp(self, inputs: Values, output: Any, upstream: Any, attrs: Mapping[str, Any]) -> Values:
         # d mean / d a[i] = 1 / n for each of the n elements averaged.
         (a,) = inputs
         shape, axis = np.shape(a), attrs["axis"]
-        return (_spread(upstream / _count(shape, axis), shape, axis),)
+        return (_spread(upstream / _count(shape, axis), shape, axis, a),)
 
     @hookimpl
     def gate_jvp(self, inputs: Values, output: Any, tangents: Values, attrs: Mapping[str, Any]) -> Any:
         (a,) = inputs
         (t,) = tangents
-        return _scalar(np.mean(np.broadcast_to(t, np.shape(a)), axis=attrs["axis"]))
+        return _scalar(gm.namespace(a, t).mean(gm.broadcast(t, np.shape(a), a), axis=attrs["axis"]))
 
 
 class Dot(SpecGate):
@@ -199,7 +216,10 @@ class Dot(SpecGate):
             raise ValueError(
                 f"dot takes two vectors (or two numbers), got shapes {np.shape(a)} and {np.shape(b)}{hint}"
             )
-        return float(np.dot(a, b))
+        xp = gm.namespace(a, b)
+        if xp is np:
+            return float(np.dot(a, b))
+        return a * b if np.ndim(a) == 0 else xp.vecdot(a, b)
 
     @hookimpl
     def gate_vjp(self, inputs: Values, output: Any, upstream: Any) -> Values:
@@ -210,8 +230,13 @@ class Dot(SpecGate):
     def gate_jvp(self, inputs: Values, output: Any, tangents: Values) -> Any:
         # Bilinear: d(a . b) = da . b + a . db.
         a, b = inputs
-        ta, tb = (np.broadcast_to(t, np.shape(x)) for t, x in zip(tangents, inputs, strict=True))
-        return float(np.dot(ta, b) + np.dot(a, tb))
+        ta, tb = (gm.broadcast(t, np.shape(x), x) for t, x in zip(tangents, inputs, strict=True))
+        xp = gm.namespace(a, b)
+        if xp is np:
+            return float(np.dot(ta, b) + np.dot(a, tb))
+        if np.ndim(a) == 0:
+            return ta * b + a * tb
+        return xp.vecdot(ta, b) + xp.vecdot(a, tb)
 
 
 class Matmul(SpecGate):
@@ -235,7 +260,7 @@ class Matmul(SpecGate):
                 f"matmul: shapes {a.shape} and {b.shape} do not line up "
                 f"(the last axis of a has {a.shape[-1]} elements, the first axis of b {b.shape[0]})"
             )
-        return _scalar(np.matmul(a, b))
+        return _scalar(gm.namespace(a, b).matmul(a, b))
 
     @hookimpl
     def gate_vjp(self, inputs: Values, output: Any, upstream: Any) -> Values:
@@ -243,17 +268,18 @@ class Matmul(SpecGate):
         if a.ndim == 2 and b.ndim == 2:  # (m, n) @ (n, p) -> (m, p)
             return (upstream @ b.T, a.T @ upstream)
         if a.ndim == 2:  # (m, n) @ (n,) -> (m,)
-            return (np.outer(upstream, b), upstream @ a)
+            return (_outer(upstream, b), upstream @ a)
         if b.ndim == 2:  # (n,) @ (n, p) -> (p,)
-            return (b @ upstream, np.outer(a, upstream))
+            return (b @ upstream, _outer(a, upstream))
         return (upstream * b, upstream * a)  # (n,) @ (n,) -> a number
 
     @hookimpl
     def gate_jvp(self, inputs: Values, output: Any, tangents: Values) -> Any:
         # Bilinear: d(a @ b) = da @ b + a @ db.
         a, b = inputs
-        ta, tb = (np.broadcast_to(t, np.shape(x)) for t, x in zip(tangents, inputs, strict=True))
-        return _scalar(np.matmul(ta, b) + np.matmul(a, tb))
+        ta, tb = (gm.broadcast(t, np.shape(x), x) for t, x in zip(tangents, inputs, strict=True))
+        xp = gm.namespace(a, b)
+        return _scalar(xp.matmul(ta, b) + xp.matmul(a, tb))
 
 
 class Transpose(SpecGate):
@@ -271,24 +297,45 @@ class Transpose(SpecGate):
         axes = attrs["axes"]
         if axes is not None and len(axes) != np.ndim(a):
             raise ValueError(f"transpose: axes {list(axes)} name {len(axes)} axes; a has {np.ndim(a)}")
-        return _scalar(np.transpose(a, axes))
+        return _scalar(_transpose(a, axes))
 
     @hookimpl
     def gate_vjp(self, inputs: Values, output: Any, upstream: Any, attrs: Mapping[str, Any]) -> Values:
         (a,) = inputs
         axes = attrs["axes"]
         if axes is None:  # reversing is its own inverse
-            return (_scalar(np.transpose(upstream)),)
+            return (_scalar(_transpose(upstream, None)),)
         # Output axis i is input axis axes[i]: the inverse permutation puts it back.
         inverse = np.argsort([axis % np.ndim(a) for axis in axes])
-        return (_scalar(np.transpose(upstream, inverse)),)
+        return (_scalar(_transpose(upstream, tuple(inverse.tolist()))),)
 
     @hookimpl
     def gate_jvp(self, inputs: Values, output: Any, tangents: Values, attrs: Mapping[str, Any]) -> Any:
         # Linear: the tangent moves with the axes.
         (a,) = inputs
         (t,) = tangents
-        return _scalar(np.transpose(np.broadcast_to(t, np.shape(a)), attrs["axes"]))
+        return _scalar(_transpose(gm.broadcast(t, np.shape(a), a), attrs["axes"]))
+
+
+def _outer(a: Any, b: Any) -> Any:
+    """The outer product of two vectors: ``np.outer``, or its standard spelling for another library."""
+    xp = gm.namespace(a, b)
+    if xp is np:
+        return np.outer(a, b)
+    return xp.reshape(a, (-1, 1)) * xp.reshape(b, (1, -1))
+
+
+def _transpose(a: Any, axes: Axes) -> Any:
+    """``a`` with its axes permuted (``None``: reversed): ``np.transpose``, or ``permute_dims``.
+
+    The permutation is made non-negative for the standard, which need not take negative axes.
+    """
+    xp = gm.namespace(a)
+    if xp is np:
+        return np.transpose(a, axes)
+    ndim = a.ndim
+    order = tuple(reversed(range(ndim))) if axes is None else tuple(axis % ndim for axis in axes)
+    return xp.permute_dims(a, order)
 
 
 gatekit_register_gates = collect_gates(__name__)

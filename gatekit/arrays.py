@@ -20,7 +20,16 @@ import numpy as np
 
 from gatekit.errors import UsageError
 
-__all__ = ["COMPAT_EXTRA", "device", "is_foreign", "namespace", "namespace_of", "to_numpy", "type_name"]
+__all__ = [
+    "COMPAT_EXTRA",
+    "device",
+    "dtype_name",
+    "is_foreign",
+    "namespace",
+    "namespace_of",
+    "to_numpy",
+    "type_name",
+]
 
 #: What to install for arrays of other libraries than NumPy.
 COMPAT_EXTRA = "pip install 'gatekit-circuits[array-api]'"
@@ -92,6 +101,15 @@ def type_name(value: Any) -> str:
     """A value's type as users know it: ``torch.Tensor``, ``array_api_strict.Array``, ``numpy.ndarray``."""
     kind = type(value)
     return f"{kind.__module__.split('.')[0]}.{kind.__name__}"
+
+
+def dtype_name(value: Any) -> str:
+    """An array's dtype as NumPy names it: ``float32``, not ``torch.float32``.
+
+    >>> dtype_name(np.ones(1, dtype=np.float32))
+    'float32'
+    """
+    return str(value.dtype).rsplit(".", 1)[-1]
 
 
 def to_numpy(value: Any) -> Any:

@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 import gatekit
 from gatekit.cli import commands
 from gatekit.cli import train as train_command
+from gatekit.engine.backends import BACKENDS
 from gatekit.engine.jacobian import MODES
 from gatekit.views import draw
 
@@ -98,6 +99,23 @@ def _tangent_option(parser: argparse.ArgumentParser, does: str) -> None:
     )
 
 
+def _backend_options(parser: argparse.ArgumentParser) -> None:
+    """``--backend`` and ``--device``: the array library a run computes with."""
+    parser.add_argument(
+        "--backend",
+        choices=list(BACKENDS),
+        default="numpy",
+        help="compute with this array library: every input and param becomes its float64 array "
+        "(default numpy; the results print the same)",
+    )
+    parser.add_argument(
+        "--device",
+        metavar="DEVICE",
+        help="where the backend's arrays live, as the library names it (torch: cpu, cuda, cuda:1; "
+        "jax: cpu, gpu:0; cupy: cuda:0); default the library's own",
+    )
+
+
 def build() -> Parser:
     """The ``gatekit`` parser, with every subcommand."""
     common = Parser(add_help=False)
@@ -151,6 +169,7 @@ def build() -> Parser:
             "gatekit run graphs/neuron.yaml -o run.npz",
             "gatekit run graphs/neuron.yaml --tangent x0=1",
             "gatekit run graphs/neuron.yaml --of dot",
+            "gatekit run graphs/neuron_batch.yaml --backend array-api-strict",
             "cat graphs/neuron.yaml | gatekit run -",
         ],
         parents=[common, circuit_options],
@@ -170,6 +189,7 @@ def build() -> Parser:
         help="also save outputs, gradients and every value to FILE.npz (keys outputs/NAME, grads/NAME, "
         "values/NAME)",
     )
+    _backend_options(run)
 
     jacobian = _subcommand(
         subcommands,

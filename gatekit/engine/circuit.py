@@ -24,7 +24,7 @@ import networkx as nx
 import numpy as np
 
 from gatekit import math as gm
-from gatekit.arrays import device, is_foreign, namespace_of, type_name
+from gatekit.arrays import device, dtype_name, is_foreign, namespace_of, to_numpy, type_name
 from gatekit.engine import scheduler
 from gatekit.engine.batching import BatchedPlan, batch
 from gatekit.engine.broadcast import shape_of, sum_to_shape
@@ -150,6 +150,20 @@ class Result:
         if isinstance(value, np.ndarray):
             return np.array(np.broadcast_to(tangent, value.shape))  # the result's own
         return float(tangent)
+
+    def on_host(self) -> Result:
+        """This result with another library's arrays as NumPy's (0-d ones as floats); itself if it has none.
+
+        For printing and files: ``gatekit run --backend`` shows its numbers so.
+        """
+        values, grads = self._slots, self._gradients
+        if isinstance(values, np.ndarray) or not any(map(is_foreign, [*values, *grads])):
+            return self
+        tangents = self._tangents
+        moved = None if tangents is None else [None if t is None else _host(t) for t in tangents]
+        return type(self)(
+            self._plan, [_host(v) for v in values], [_host(g) for g in grads], self.circuit, moved
+        )
 
     @property
     def leaves(self) -> dict[str, Any]:
@@ -348,8 +362,8 @@ class Circuit:
                 seed = _moved_to(seed, foreign)
         elif is_foreign(seed):
             raise UsageError(
-                f"the seed gradient is a {type_name(seed)}, and the leaves are NumPy's: give it as a NumPy "
-                "array, or the leaves as arrays of its library"
+                f"the seed gradient is a {type_name(seed)}, the leaves NumPy's: give it as a NumPy array, or "
+                "the leaves as arrays of its library"
             )
         seeds = None if tangents is None else self._tangent_seeds(tangents, slots)
         if seeds is not None and foreign is not None:
@@ -607,7 +621,7 @@ def _foreign_value(value: Any, wanted: str) -> Any:
         return value
     if xp.isdtype(dtype, ("integral", "real floating")):
         return xp.astype(value, xp.float64)
-    raise UsageError(f"{wanted}, got a {type_name(value)} of dtype {dtype}")
+    raise UsageError(f"{wanted}, got an array of dtype {dtype_name(value)} ({type_name(value)})")
 
 
 def _same_library(first: Any, value: Any, name: str) -> Any:
@@ -616,8 +630,8 @@ def _same_library(first: Any, value: Any, name: str) -> Any:
         return value
     if namespace_of(value) is not namespace_of(first):
         raise UsageError(
-            f"the value for {name!r} is a {type_name(value)}, and another leaf's a {type_name(first)}: "
-            "the arrays of one run are of one library"
+            f"the value for {name!r} is a {type_name(value)}, another leaf's a {type_name(first)}: the "
+            "arrays of one run are of one library"
         )
     return first
 
@@ -625,7 +639,8 @@ def _same_library(first: Any, value: Any, name: str) -> Any:
 def _moved_to(array: np.ndarray, like: Any) -> Any:
     """A NumPy array as a float64 array of ``like``'s library, on its device (a copy)."""
     xp = namespace_of(like)
-    return xp.asarray(array, dtype=xp.float64, device=device(like), copy=True)
+    own = np.array(array, dtype=np.float64)  # writable: a library may share it, and PyTorch warns if not
+    return xp.asarray(own, dtype=xp.float64, device=device(like))
 
 
 def _move_arrays(slots: list[Any], leaves: Iterable[int], like: Any) -> None:
@@ -633,6 +648,17 @@ def _move_arrays(slots: list[Any], leaves: Iterable[int], like: Any) -> None:
     for slot in leaves:
         if type(slots[slot]) is np.ndarray:
             slots[slot] = _moved_to(slots[slot], like)
+
+
+def _host(value: Any) -> Any:
+    """Another library's array as a read-only NumPy array, or a float if it is 0-d; anything else as it is."""
+    if not is_foreign(value):
+        return value
+    array = to_numpy(value)
+    if array.ndim == 0:
+        return float(array)
+    array.flags.writeable = False
+    return array
 
 
 def _check_seed(seed: Any, root: Any, name: str) -> None:

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.arrays import is_foreign, namespace_of, to_numpy, type_name
+from gatekit.arrays import dtype_name, is_foreign, namespace_of, to_numpy, type_name
 from gatekit.engine.batching import BackGroup, BatchedPlan, Group, LoneStep
 from gatekit.engine.broadcast import shape_of
 from gatekit.engine.compiler import VJP, BackwardTuple, ForwardStep, ForwardTuple, Plan
@@ -80,7 +80,7 @@ def refusal(value: Any) -> str | None:
     if is_foreign(value):
         if value.dtype == namespace_of(value).float64:
             return None
-        return f"a {type_name(value)} of dtype {value.dtype}"
+        return f"an array of dtype {dtype_name(value)} ({type_name(value)})"
     return "None" if value is None else f"a {kind.__name__}"
 
 
@@ -115,7 +115,7 @@ def _forward(fn: Callable[..., Any], fault: Fault, is_vjp: bool, finite: bool) -
         try:
             output = fn(inputs, *out)
         except PLUGIN_FAULTS as exc:
-            _numpy_only(fault, fn, inputs)
+            _numpy_only(fault, exc, fn, inputs)
             raise fault(f"failed in gate_forward: {describe_exception(exc)}") from exc
         _check_library(fault, inputs, output)
         _check_value(fault, "gate_forward", output)
@@ -139,12 +139,16 @@ def _foreign_input(inputs: Sequence[Any]) -> Any:
     return None
 
 
-def _numpy_only_fault(fault: Fault, given: Any) -> RunError:
-    return fault(f"works only on NumPy arrays; given {type_name(given)}")
+def _numpy_only_fault(fault: Fault, given: Any, failure: BaseException | None = None) -> RunError:
+    """The fault of a gate that works on NumPy's arrays only; ``failure``: what it raised on ``given``'s."""
+    raised = "" if failure is None else f" (there it raised {describe_exception(failure)})"
+    return fault(f"works only on NumPy arrays; given {type_name(given)}{raised}")
 
 
-def _numpy_only(fault: Fault, fn: Callable[..., Any], inputs: Sequence[Any], *rest: Any) -> None:
-    """Raise the NumPy-only fault if ``fn`` failed on another library's ``inputs`` but works on NumPy copies.
+def _numpy_only(
+    fault: Fault, exc: BaseException, fn: Callable[..., Any], inputs: Sequence[Any], *rest: Any
+) -> None:
+    """The NumPy-only fault, if ``fn`` raised ``exc`` on another library's ``inputs`` yet works on NumPy's.
 
     ``rest`` are the hook's further arguments (the output, the upstream
     gradient), copied to NumPy too. Where the copies fail as well, the
@@ -157,7 +161,7 @@ def _numpy_only(fault: Fault, fn: Callable[..., Any], inputs: Sequence[Any], *re
         fn([to_numpy(x) for x in inputs], *(to_numpy(x) for x in rest))
     except PLUGIN_FAULTS:
         return
-    raise _numpy_only_fault(fault, given)
+    raise _numpy_only_fault(fault, given, exc)
 
 
 def _check_library(fault: Fault, inputs: Sequence[Any], *results: Any) -> None:
@@ -189,7 +193,7 @@ def _backward(fn: Callable[..., Any], fault: Fault, is_vjp: bool, finite: bool) 
         try:
             grads = fn(inputs, output, *upstream)
         except PLUGIN_FAULTS as exc:
-            _numpy_only(fault, fn, inputs, output, *upstream)
+            _numpy_only(fault, exc, fn, inputs, output, *upstream)
             raise fault(f"failed in {hook}: {describe_exception(exc)}") from exc
         if isinstance(grads, Sequence):
             _check_library(fault, inputs, *grads)

@@ -327,7 +327,10 @@ class SoftmaxCrossEntropy(SpecGate):
         xp = gm.namespace(z, t)
         with gm.quiet():
             if reduction == "none":  # one upstream per row: spread it along the class axis
-                scale = np.expand_dims(upstream, axis) if xp is np else xp.expand_dims(upstream, axis=axis)
+                if xp is np:
+                    scale = np.expand_dims(upstream, axis)
+                else:  # a number when the rows are one: a 0-d array first
+                    scale = xp.expand_dims(gm.broadcast(upstream, np.shape(upstream), z), axis=axis)
             else:
                 rows = math.prod(np.shape(z)) // np.shape(z)[axis]
                 scale = upstream if reduction == "sum" else upstream / rows
@@ -342,7 +345,7 @@ class SoftmaxCrossEntropy(SpecGate):
                 else:  # no put_along_axis in the standard: subtract the labels' one-hot rows
                     shape = [1] * len(np.shape(z))
                     shape[axis] = classes
-                    arange = xp.reshape(xp.arange(classes, dtype=index.dtype, device=device(z)), shape)
+                    arange = xp.reshape(xp.arange(classes, dtype=index.dtype, device=device(z)), tuple(shape))
                     s = s - xp.astype(arange == index, xp.float64)
                     zeros = xp.zeros(np.shape(t), dtype=xp.float64, device=device(z))
                     no_gradient = 0.0 if type(t) is float else zeros

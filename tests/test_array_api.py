@@ -258,7 +258,7 @@ def assert_results_agree(got: gatekit.Result, want: gatekit.Result) -> None:
 
 @pytest.mark.parametrize("path", GRAPHS, ids=[path.name for path in GRAPHS])
 def test_every_example_circuit_runs_on_the_backend_as_on_numpy(path: Path, backend: backends.Backend) -> None:
-    circuit = gatekit.load(path)
+    circuit = gatekit.Circuit.from_file(path, REGISTRY)
     want = circuit.run()
     values = _leaf_values(circuit, backend)
     for _ in range(2):  # the first run is guarded, the second takes the bare plan

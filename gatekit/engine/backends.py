@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.arrays import COMPAT_EXTRA, namespace_of
+from gatekit.arrays import COMPAT_EXTRA, is_foreign, namespace_of
 from gatekit.errors import UsageError
 
 __all__ = ["BACKENDS", "Backend", "Library", "load"]
@@ -64,11 +64,13 @@ class Backend:
         """``value`` (a number, a list, a NumPy array) as a float64 array of the library on its device.
 
         Numbers become 0-d arrays, so that the whole run is the library's;
-        for NumPy, values are returned as they are.
+        the library's own arrays, and any value for NumPy, are returned as they are.
         """
         if self.namespace is None:
             return value
         xp = self.namespace
+        if is_foreign(value) and namespace_of(value) is xp:
+            return value  # the library's already
         array = np.array(value, dtype=np.float64)  # a copy of its own, writable: the library may share it
         if self.library.name == "dask":  # a Dask array is made from NumPy's, in one chunk
             return xp.asarray(array)

@@ -9,6 +9,7 @@ works on NumPy's arrays only.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -181,3 +182,36 @@ def test_asarray_makes_float64_arrays_of_the_library() -> None:
     assert type(number) is type(vector) is type(strict.asarray(0.0))
     assert number.dtype == vector.dtype == strict.float64
     assert number.ndim == 0 and vector.shape == (2,)
+
+
+def _torch_cuda() -> bool | None:
+    """Whether PyTorch has a CUDA device; ``None`` without PyTorch."""
+    if importlib.util.find_spec("torch") is None:
+        return None
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+@pytest.mark.parametrize(
+    "device",
+    [
+        pytest.param("cpu", marks=pytest.mark.skipif(_torch_cuda() is None, reason="no torch")),
+        pytest.param("cuda", marks=pytest.mark.skipif(not _torch_cuda(), reason="no CUDA device")),
+    ],
+)
+def test_run_on_torch_gives_numpy_s_numbers(capsys: pytest.CaptureFixture[str], device: str) -> None:
+    assert main(["run", BATCH, "--json"]) == 0
+    want = json.loads(capsys.readouterr().out)
+    assert main(["run", BATCH, "--json", "--backend", "torch", "--device", device]) == 0
+    got = json.loads(capsys.readouterr().out)
+    for section in ("outputs", "grads", "values"):
+        assert list(got[section]) == list(want[section])
+        for name, value in want[section].items():
+            np.testing.assert_allclose(got[section][name], value, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.skipif(_torch_cuda() is not False, reason="needs PyTorch without a CUDA device")
+def test_torch_without_cuda_refuses_the_cuda_device(capsys: pytest.CaptureFixture[str]) -> None:
+    error = refused(capsys, ["run", NEURON, "--backend", "torch", "--device", "cuda"])
+    assert error.startswith("error: --device cuda: torch cannot place a float64 array there (")

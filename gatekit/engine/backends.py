@@ -7,7 +7,7 @@ install) and checks the device, and :meth:`Backend.asarray` turns a number
 or a NumPy array into a float64 array of the library on that device.
 
 >>> numpy = load("numpy")
->>> numpy.asarray(2.0), numpy.asarray([1.0, 2.0]).tolist()
+>>> numpy.asarray(2.0), numpy.asarray(np.ones(2)).tolist()
 (2.0, [1.0, 2.0])
 """
 
@@ -95,6 +95,8 @@ def load(name: str, device: str | None = None) -> Backend:
         module = importlib.import_module(library.module)
     except ImportError:
         raise UsageError(f"--backend {name}: {library.module} is not installed: {library.install}") from None
+    if library.name == "jax":  # without it JAX has no float64: its arrays would be float32
+        module.config.update("jax_enable_x64", True)
     probe = module.asarray(np.zeros(1)) if library.name == "dask" else None
     xp = namespace_of(probe if probe is not None else _sample(module, library.name))
     placed = _device(module, library.name, device)

@@ -8,7 +8,7 @@ or a NumPy array into a float64 array of the library on that device.
 
 >>> numpy = load("numpy")
 >>> numpy.asarray(2.0), numpy.asarray(np.ones(2)).tolist()
-(2.0, [1.0, 2.0])
+(2.0, [1.0, 1.0])
 """
 
 from __future__ import annotations

@@ -39,6 +39,7 @@ from test_gates import (
 
 import gatekit
 from gatekit import GateSpec, RunError, SpecGate, UsageError, hookimpl
+from gatekit import math as gm
 from gatekit.arrays import is_foreign, to_numpy
 from gatekit.engine import backends
 from gatekit.engine.guards import checked
@@ -409,3 +410,46 @@ def test_a_gate_written_with_numpy_says_so_on_another_library(gate: SpecGate, na
         f"gate 'y' ({name}, plugin '{name}') works only on NumPy arrays; given array_api_strict.Array"
         + raised[name]
     )
+
+
+class Float32(SpecGate):
+    """Returns its input as float32: refused on any library, named as that library's array."""
+
+    spec = GateSpec("float32", 1, "a as float32.", elementwise=True)
+
+    @hookimpl
+    def gate_forward(self, inputs: Sequence[Any]) -> Any:
+        (a,) = inputs
+        xp = gm.namespace(a)
+        return xp.astype(a, xp.float32)
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Sequence[Any], output: Any) -> Sequence[Any]:
+        return (1.0,)
+
+
+def test_a_gate_returning_another_dtype_of_the_library_is_named() -> None:
+    import array_api_strict as xp
+
+    circuit = _numpy_only_circuit(Float32())
+    with pytest.raises(RunError) as failed:
+        circuit.run(x=xp.asarray([1.0, 2.0], dtype=xp.float64))
+    assert failed.value.message == (
+        "gate 'y' (float32, plugin 'float32') returned an array of dtype float32 (array_api_strict.Array) "
+        "from gate_forward; a gate returns float64: a number or a float64 array"
+    )
+
+
+def test_check_finite_on_the_backend_names_the_gate_and_its_inputs() -> None:
+    import array_api_strict as xp
+
+    circuit = gatekit.loads("inputs: {x: [1.0, -2.0]}\ngates: {y: {gate: log, in: [x]}}\noutputs: [y]")
+    with pytest.raises(RunError) as failed:
+        circuit.run(x=xp.asarray([1.0, -2.0], dtype=xp.float64), check_finite=True)
+    assert failed.value.message == (
+        "gate 'y' (log, plugin 'gatekit.gates.elementary:log') produced nan in the forward pass, "
+        "from inputs ([1.0, -2.0])"
+    )
+    with pytest.raises(RunError) as failed:
+        circuit.run(x=xp.asarray([0.0, 2.0], dtype=xp.float64), check_finite=True)
+    assert "produced inf in the forward pass" in failed.value.message

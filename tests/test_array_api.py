@@ -44,7 +44,7 @@ from gatekit.arrays import is_foreign, to_numpy
 from gatekit.engine import backends
 from gatekit.engine.guards import checked
 from gatekit.plugin.registry import Gate, GateRegistry, Hooks, plugin_manager
-from gatekit.testing import random_points
+from gatekit.testing import check_gate, random_points
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAPHS = sorted((ROOT / "graphs").glob("*.yaml"))
@@ -453,3 +453,11 @@ def test_check_finite_on_the_backend_names_the_gate_and_its_inputs() -> None:
     with pytest.raises(RunError) as failed:
         circuit.run(x=xp.asarray([0.0, 2.0], dtype=xp.float64), check_finite=True)
     assert "produced inf in the forward pass" in failed.value.message
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_check_gate_on_the_backend(name: str, backend: backends.Backend) -> None:
+    """``gatekit.testing.check_gate(..., backend=)``, as plugin authors check theirs: every gate passes."""
+    rows = check_gate(REGISTRY[name], count=2, backend=backend)
+    on = [row for row in rows if row.where.endswith(f" on {backend.library.name}")]
+    assert on and all(row.ok for row in rows)

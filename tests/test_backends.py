@@ -215,3 +215,38 @@ def test_run_on_torch_gives_numpy_s_numbers(capsys: pytest.CaptureFixture[str], 
 def test_torch_without_cuda_refuses_the_cuda_device(capsys: pytest.CaptureFixture[str]) -> None:
     error = refused(capsys, ["run", NEURON, "--backend", "torch", "--device", "cuda"])
     assert error.startswith("error: --device cuda: torch cannot place a float64 array there (")
+
+
+def test_check_a_gate_on_a_backend(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--gate", "softmax", "--backend", "array-api-strict"]) == 0
+    out = capsys.readouterr().out
+    assert "softmax  point 0 on array-api-strict" in out
+    assert out.splitlines()[-1] == "60 checks: 60 ok, 0 skipped, 0 failed"
+
+
+def test_check_a_numpy_only_gate_on_a_backend_names_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plugin = tmp_path / "numpy_gates.py"
+    plugin.write_text(PLUGIN, encoding="utf-8")
+    args = ["check", "--gate", "numpy_log", "-p", str(plugin)]
+    assert main(args) == 0
+    capsys.readouterr()
+    error = refused(capsys, [*args, "--backend", "array-api-strict"], code=1)
+    assert error == (
+        f"error: gate 'numpy_log' (plugin '{plugin}:numpy_log') at point 0 on array-api-strict works only on "
+        "NumPy arrays; given array_api_strict.Array"
+    )
+
+
+@pytest.mark.parametrize(
+    ("given", "option"), [(["--backend", "array-api-strict"], "--backend"), (["--device", "cpu"], "--device")]
+)
+def test_check_graph_takes_no_backend(
+    capsys: pytest.CaptureFixture[str], given: list[str], option: str
+) -> None:
+    error = refused(capsys, ["check", NEURON, *given])
+    assert (
+        error
+        == f"error: check GRAPH: {option} applies to check --gate (run GRAPH --backend runs a circuit there)"
+    )

@@ -283,6 +283,12 @@ def check(args: argparse.Namespace) -> int:
         raise UsageError(
             f"check GRAPH: {given} applies to check --gate (a circuit is checked at its own values)"
         )
+    if args.gate is None and (args.backend != "numpy" or args.device is not None):
+        given = "--backend" if args.backend != "numpy" else "--device"
+        raise UsageError(
+            f"check GRAPH: {given} applies to check --gate (run GRAPH --backend runs a circuit there)"
+        )
+    backend = backends.load(args.backend, args.device)
     registry = _registry(args)
     if args.gate is not None:
         gate = registry.get(args.gate)
@@ -298,7 +304,14 @@ def check(args: argparse.Namespace) -> int:
         arities = [gate.spec.arity, gate.spec.arity + 1] if gate.spec.variadic else [gate.spec.arity]
         rows = []
         for arity in arities:
-            rows += testing.check_gate(gate, arity=arity, count=points, seed=seed, raise_on_failure=False)
+            rows += testing.check_gate(
+                gate,
+                arity=arity,
+                count=points,
+                seed=seed,
+                raise_on_failure=False,
+                backend=None if backend.namespace is None else backend,
+            )
     else:
         asked = _request(args, registry)
         rows = testing.check_circuit(

@@ -99,13 +99,14 @@ def _tangent_option(parser: argparse.ArgumentParser, does: str) -> None:
     )
 
 
-def _backend_options(parser: argparse.ArgumentParser) -> None:
-    """``--backend`` and ``--device``: the array library a run computes with."""
+def _backend_options(parser: argparse.ArgumentParser, does: str | None = None) -> None:
+    """``--backend`` and ``--device``: the array library a run computes with (``does``: what it does)."""
     parser.add_argument(
         "--backend",
         choices=list(BACKENDS),
         default="numpy",
-        help="compute with this array library: every input and param becomes its float64 array "
+        help=does
+        or "compute with this array library: every input and param becomes its float64 array "
         "(default numpy; the results print the same)",
     )
     parser.add_argument(
@@ -279,6 +280,7 @@ def build() -> Parser:
         examples=[
             "gatekit check --gate sigmoid",
             "gatekit check --gate pow --points 20 --seed 3",
+            "gatekit check --gate softmax --backend array-api-strict",
             "gatekit check graphs/neuron.yaml --set x0=0.5",
             "gatekit check graphs/neuron.yaml --of dot",
         ],
@@ -291,6 +293,7 @@ def build() -> Parser:
     )
     check.add_argument("--seed", type=int, help="seed of the random points, with --gate (default 0)")
     _gradient_options(check)
+    _backend_options(check, "with --gate, also check the gate computing with this array library")
 
     explain = _subcommand(
         subcommands,

@@ -1,11 +1,16 @@
-"""Math for gate authors: functions that take a Python float or a NumPy array alike.
+"""Math for gate authors: functions that take a Python float or an array alike.
 
-A gate is written once for both kinds of value. Each function here sends a
-Python float down the ``math`` route (tens of nanoseconds) and anything else
-(an array, a NumPy scalar) down NumPy's, and both routes follow IEEE
-arithmetic instead of raising: overflow gives ``inf``, a pole gives ``inf``,
-a point outside the domain gives ``nan``. So a scalar run and a batch run of
-the same circuit agree element for element, and no gate needs a ``try``.
+A gate is written once for every kind of value. Each function here sends a
+Python float down the ``math`` route (tens of nanoseconds), a NumPy array (or
+a NumPy scalar) down NumPy's, and an array of another library (PyTorch, CuPy,
+JAX, Dask, ``array_api_strict``: see :mod:`gatekit.arrays`) down the Python
+array API standard's, through that library's own namespace, so it stays on
+its device. Every route follows IEEE arithmetic instead of raising: overflow
+gives ``inf``, a pole gives ``inf``, a point outside the domain gives
+``nan``. So a scalar run and a batch run of the same circuit agree element
+for element, and no gate needs a ``try``. For what the elementwise helpers
+do not cover (a sum over an axis, a matrix product), :func:`namespace` gives
+the inputs' namespace: ``numpy`` itself for floats and NumPy arrays.
 
 The built-in gates are written with these functions, and so is the
 ``gatekit-activations`` plugin; a plugin gets the same behaviour by importing
@@ -36,9 +41,12 @@ from typing import Any
 
 import numpy as np
 
+from gatekit.arrays import device, is_foreign, namespace_of
+
 __all__ = [
     "Value",
     "at_least",
+    "broadcast",
     "clip",
     "cos",
     "divide",
@@ -52,6 +60,7 @@ __all__ = [
     "log1p",
     "maximum",
     "minimum",
+    "namespace",
     "negative_square",
     "nonpositive",
     "positive",
@@ -68,8 +77,57 @@ __all__ = [
     "tanh",
 ]
 
-#: A value a gate computes with: a Python float or a NumPy float64 array.
+#: A value a gate computes with: a Python float or a float64 array (NumPy's or another library's).
 Value = Any
+
+
+def _foreign(*values: Value) -> Any | None:
+    """The namespace of the first array among ``values`` that is not NumPy's; ``None`` if there is none."""
+    for x in values:
+        kind = type(x)
+        if kind is not float and kind is not np.ndarray and kind is not int and is_foreign(x):
+            return namespace_of(x)
+    return None
+
+
+def namespace(*values: Value) -> Any:
+    """The array namespace to compute ``values`` with: ``numpy`` unless one is another library's array.
+
+    For a gate that is not elementwise: ``xp = gm.namespace(a, b)``, then
+    ``xp.sum(a, axis=0)``, ``xp.matmul(a, b)``. The functions of the array
+    API standard that NumPy shares (``sum``, ``mean``, ``max``, ``exp``,
+    ``where``, ``matmul``, ``expand_dims``, ``broadcast_to``, ...) then work
+    on every backend.
+
+    >>> namespace(1.0, np.ones(2)) is np
+    True
+    """
+    found = _foreign(*values)
+    return np if found is None else found
+
+
+def broadcast(value: Value, shape: tuple[int, ...], like: Value) -> Value:
+    """``value`` (a number or an array) broadcast to ``shape``, as an array of ``like``'s library.
+
+    A read-only view for NumPy (``np.broadcast_to``); for another library, a
+    number becomes a float64 array on ``like``'s device first.
+
+    >>> broadcast(2.0, (2,), np.ones(2)).tolist()
+    [2.0, 2.0]
+    """
+    xp = _foreign(like, value)
+    if xp is None:
+        return np.broadcast_to(value, shape)
+    if not is_foreign(value):
+        value = xp.asarray(value, dtype=xp.float64, device=device(like))
+    return xp.broadcast_to(value, shape)
+
+
+def _array(xp: Any, value: Value, like: Value) -> Value:
+    """``value`` as an array of namespace ``xp`` on ``like``'s device, if it is a number."""
+    if is_foreign(value):
+        return value
+    return xp.asarray(value, dtype=xp.float64, device=device(like))
 
 
 def into(out: np.ndarray | None, *values: Value) -> np.ndarray | None:
@@ -107,6 +165,8 @@ def exp(x: Value, out: np.ndarray | None = None) -> Value:
             return math.exp(x)
         except OverflowError:
             return math.inf
+    if type(x) is not np.ndarray and (xp := _foreign(x)) is not None:
+        return xp.exp(x)
     with quiet():
         return np.exp(x, out=into(out, x))
 
@@ -118,6 +178,8 @@ def expm1(x: Value) -> Value:
             return math.expm1(x)
         except OverflowError:
             return math.inf
+    if type(x) is not np.ndarray and (xp := _foreign(x)) is not None:
+        return xp.expm1(x)
     with quiet():
         return np.expm1(x)
 
@@ -128,6 +190,8 @@ def log(x: Value, out: np.ndarray | None = None) -> Value:
         if x > 0.0:
             return math.log(x)
         return -math.inf if x == 0.0 else math.nan
+    if type(x) is not np.ndarray and (xp := _foreign(x)) is not None:
+        return xp.log(x)
     with quiet():
         return np.log(x, out=into(out, x))
 
@@ -138,6 +202,8 @@ def log1p(x: Value) -> Value:
         if x > -1.0:
             return math.log1p(x)
         return -math.inf if x == -1.0 else math.nan
+    if type(x) is not np.ndarray and (xp := _foreign(x)) is not None:
+        return xp.log1p(x)
     with quiet():
         return np.log1p(x)
 
@@ -146,6 +212,8 @@ def sqrt(x: Value, out: np.ndarray | None = None) -> Value:
     """The square root; ``nan`` below 0."""
     if type(x) is float:
         return math.sqrt(x) if x >= 0.0 else math.nan
+    if type(x) is not np.ndarray and (xp := _foreign(x)) is not None:
+        return xp.sqrt(x)
     with quiet():
         return np.sqrt(x, out=into(out, x))
 
@@ -154,6 +222,8 @@ def sin(x: Value, out: np.ndarray | None = None) -> Value:
     """The sine (radians); ``nan`` at an infinity."""
     if type(x) is float:
         return math.sin(x) if math.isfinite(x) else math.nan
+    if type(x) is not np.ndarray and (xp := _foreign(x)) is not None:
+        return xp.sin(x)
     with quiet():
         return np.sin(x, out=into(out, x))
 
@@ -162,6 +232,8 @@ def cos(x: Value, out: np.ndarray | None = None) -> Value:
     """The cosine (radians); ``nan`` at an infinity."""
     if type(x) is float:
         return math.cos(x) if math.isfinite(x) else math.nan
+    if type(x) is not np.ndarray and (xp := _foreign(x)) is not None:
+        return xp.cos(x)
     with quiet():
         return np.cos(x, out=into(out, x))
 
@@ -170,6 +242,8 @@ def tanh(x: Value, out: np.ndarray | None = None) -> Value:
     """The hyperbolic tangent."""
     if type(x) is float:
         return math.tanh(x)
+    if type(x) is not np.ndarray and (xp := _foreign(x)) is not None:
+        return xp.tanh(x)
     return np.tanh(x, out=into(out, x))
 
 
@@ -182,6 +256,8 @@ def divide(a: Value, b: Value, out: np.ndarray | None = None) -> Value:
             if a == 0.0 or math.isnan(a):
                 return math.nan
             return math.copysign(math.inf, a) * math.copysign(1.0, b)
+    if type(a) is not np.ndarray and type(b) is not np.ndarray and _foreign(a, b) is not None:
+        return a / b  # at least one is an array: its library's IEEE division
     with quiet():
         return np.divide(a, b, out=into(out, a, b))
 
@@ -197,6 +273,8 @@ def power(a: Value, b: Value) -> Value:
             if a == 0.0:
                 return math.copysign(math.inf, a) if _odd_integer(b) else math.inf
             return math.nan
+    if type(a) is not np.ndarray and type(b) is not np.ndarray and _foreign(a, b) is not None:
+        return a**b
     with quiet():
         return np.power(a, b)
 
@@ -208,6 +286,8 @@ def _odd_integer(b: float) -> bool:
 def negative_square(x: Value) -> Value:
     """``-(x * x)``, making one array for an array ``x``."""
     if type(x) is float:
+        return -(x * x)
+    if type(x) is not np.ndarray and _foreign(x) is not None:
         return -(x * x)
     result = np.multiply(x, x)
     return np.negative(result, out=result)
@@ -254,6 +334,10 @@ def sigmoid(x: Value) -> Value:
             return 1.0 / (1.0 + math.exp(-x))
         e = math.exp(x)
         return e / (1.0 + e)
+    if type(x) is not np.ndarray and (xp := _foreign(x)) is not None:
+        e = xp.exp(-xp.abs(x))
+        r = 1.0 / (1.0 + e)
+        return xp.where(x >= 0.0, r, e * r)
     with quiet():
         e = np.exp(-np.abs(x))
         r = 1.0 / (1.0 + e)
@@ -264,6 +348,8 @@ def softplus(x: Value) -> Value:
     """``log(1 + exp(x))``, computed without overflow for any ``x``."""
     if type(x) is float:
         return max(x, 0.0) + math.log1p(math.exp(-abs(x))) if math.isfinite(x) else max(x, 0.0)
+    if type(x) is not np.ndarray and (xp := _foreign(x)) is not None:
+        return xp.maximum(x, 0.0) + xp.log1p(xp.exp(-xp.abs(x)))
     with quiet():
         return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
@@ -272,6 +358,8 @@ def relu(x: Value, out: np.ndarray | None = None) -> Value:
     """``max(x, 0)``; nan stays nan, as in ``np.maximum``."""
     if type(x) is float:
         return 0.0 if x <= 0.0 else x  # nan <= 0 is false: nan passes through
+    if type(x) is not np.ndarray and (xp := _foreign(x)) is not None:
+        return xp.maximum(x, 0.0)
     return np.maximum(x, 0.0, out=into(out, x))
 
 
@@ -283,6 +371,8 @@ def nonpositive(x: Value) -> Value:
     """
     if type(x) is float:
         return 0.0 if x > 0.0 else x
+    if type(x) is not np.ndarray and (xp := _foreign(x)) is not None:
+        return xp.minimum(x, 0.0)
     return np.minimum(x, 0.0)
 
 
@@ -291,6 +381,8 @@ def clip(x: Value, low: float, high: float) -> Value:
     if type(x) is float:
         y = low if x < low else x
         return high if y > high else y
+    if type(x) is not np.ndarray and (xp := _foreign(x)) is not None:
+        return xp.minimum(xp.maximum(x, low), high)
     return np.minimum(np.maximum(x, low), high)
 
 
@@ -301,6 +393,8 @@ def positive(x: Value) -> Value:
     """1.0 where ``x > 0``, else 0.0: the step function."""
     if type(x) is float:
         return 1.0 if x > 0.0 else 0.0
+    if type(x) is not np.ndarray and (xp := _foreign(x)) is not None:
+        return xp.astype(x > 0.0, xp.float64)
     return (np.asarray(x) > 0.0).astype(np.float64)
 
 
@@ -310,6 +404,8 @@ def sign(x: Value) -> Value:
         if math.isnan(x):
             return x  # as np.sign: the gradient of abs at nan is nan, not 0
         return 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0
+    if type(x) is not np.ndarray and (xp := _foreign(x)) is not None:
+        return xp.sign(x)
     return np.sign(x)
 
 
@@ -317,6 +413,8 @@ def at_least(a: Value, b: Value) -> Value:
     """1.0 where ``a >= b``, else 0.0 (ties go to ``a``; nan compares false)."""
     if type(a) is float and type(b) is float:
         return 1.0 if a >= b else 0.0
+    if type(a) is not np.ndarray and (xp := _foreign(a, b)) is not None:
+        return xp.astype(_array(xp, a, b) >= b, xp.float64)
     return (np.asarray(a) >= b).astype(np.float64)
 
 
@@ -328,6 +426,8 @@ def maximum(a: Value, b: Value) -> Value:
     """
     if type(a) is float and type(b) is float:
         return a if a >= b or math.isnan(a) else b
+    if type(a) is not np.ndarray and (xp := _foreign(a, b)) is not None:
+        return xp.maximum(_array(xp, a, b), b)
     return np.maximum(a, b)
 
 
@@ -335,6 +435,8 @@ def minimum(a: Value, b: Value) -> Value:
     """The smaller of ``a`` and ``b``; nan if either is nan, as ``np.minimum``; ``a`` on a tie."""
     if type(a) is float and type(b) is float:
         return a if a <= b or math.isnan(a) else b
+    if type(a) is not np.ndarray and (xp := _foreign(a, b)) is not None:
+        return xp.minimum(_array(xp, a, b), b)
     return np.minimum(a, b)
 
 
@@ -349,6 +451,10 @@ def takes_first(a: Value, b: Value, larger: bool = True) -> Value:
     """
     if type(a) is float and type(b) is float:
         return 1.0 if (a >= b if larger else a <= b) or math.isnan(a) else 0.0
+    if type(a) is not np.ndarray and (xp := _foreign(a, b)) is not None:
+        a = _array(xp, a, b)
+        chosen = (a >= b) if larger else (a <= b)
+        return xp.astype(chosen | xp.isnan(a), xp.float64)
     a = np.asarray(a)
     chosen = (a >= b) if larger else (a <= b)
     return (chosen | np.isnan(a)).astype(np.float64)
@@ -358,6 +464,8 @@ def is_zero(x: Value) -> Value:
     """1.0 where ``x == 0``, else 0.0."""
     if type(x) is float:
         return 1.0 if x == 0.0 else 0.0
+    if type(x) is not np.ndarray and (xp := _foreign(x)) is not None:
+        return xp.astype(x == 0.0, xp.float64)
     return (np.asarray(x) == 0.0).astype(np.float64)
 
 
@@ -365,6 +473,8 @@ def inside(x: Value, low: float, high: float) -> Value:
     """1.0 where ``low < x < high``, else 0.0."""
     if type(x) is float:
         return 1.0 if low < x < high else 0.0
+    if type(x) is not np.ndarray and (xp := _foreign(x)) is not None:
+        return xp.astype((x > low) & (x < high), xp.float64)
     x = np.asarray(x)
     return ((x > low) & (x < high)).astype(np.float64)
 
@@ -377,4 +487,8 @@ def select(mask: Value, a: Value, b: Value) -> Value:
     """
     if type(mask) is float:
         return a if mask else b
+    if type(mask) is not np.ndarray and (xp := _foreign(mask, a, b)) is not None:
+        if not is_foreign(a) and not is_foreign(b):  # the standard's where takes one number at most
+            a = _array(xp, a, mask)
+        return xp.where(mask != 0.0, a, b)
     return np.where(mask != 0.0, a, b)

@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from gatekit.arrays import is_foreign, to_numpy
+from gatekit.engine.backends import Backend
 from gatekit.engine.broadcast import shape_of, sum_to_shape
 from gatekit.engine.circuit import Circuit
 from gatekit.engine.guards import Fault, checked, checked_tangent, fault_of
@@ -331,14 +333,19 @@ def _compare(
     *,
     fault: Fault | None = None,
     max_elements: int | None = None,
+    backend: Backend | None = None,
 ) -> list[GradientCheck]:
     """:func:`compare_gate` with ``attrs`` already converted and complete.
 
     ``fault`` words what a hook gets wrong (default: naming the gate and
-    ``where``); ``max_elements`` bounds the elements checked per array input.
+    ``where``); ``max_elements`` bounds the elements checked per array input;
+    with ``backend``, every call of the hooks computes on its arrays
+    (:func:`_on_backend`).
     """
     step, rtol, atol = tolerance
     forward, backward, is_vjp = checked(resolved.bind(attrs), fault or _fault(resolved, where))
+    if backend is not None:
+        forward, backward = _on_backend(forward, backward, backend)
     values = [v if isinstance(v, float) else _frozen(np.asarray(v, dtype=np.float64)) for v in inputs]
     output = forward(tuple(values))
     rng = np.random.default_rng(len(values))
@@ -367,6 +374,35 @@ def _compare(
             )
         )
     return rows
+
+
+def _on_backend(
+    forward: Callable[..., Any], backward: Callable[..., Any], backend: Backend
+) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """Guarded hooks that take and give NumPy's values but compute on ``backend``'s arrays.
+
+    Arrays (and numbers, as 0-d arrays) go in as the backend's float64
+    arrays; what comes back is copied to NumPy, read-only, and must be the
+    backend's: a NumPy array there is the guards' "works only on NumPy
+    arrays" fault.
+    """
+
+    def moved(values: Sequence[Any]) -> list[Any]:
+        return [backend.asarray(x) for x in values]
+
+    def back(value: Any) -> Any:
+        if not is_foreign(value):
+            return value
+        array = to_numpy(value)
+        return float(array) if array.ndim == 0 else _frozen(array)
+
+    def forward_on(inputs: Sequence[Any], *out: Any) -> Any:
+        return back(forward(tuple(moved(inputs))))
+
+    def backward_on(inputs: Sequence[Any], output: Any, *upstream: Any) -> Any:
+        return [back(g) for g in backward(tuple(moved(inputs)), *moved([output, *upstream]))]
+
+    return forward_on, backward_on
 
 
 def _direction(rng: np.random.Generator, x: Any) -> Any:
@@ -529,6 +565,7 @@ def check_gate(
     atol: float = ATOL,
     registry: GateRegistry | None = None,
     raise_on_failure: bool = True,
+    backend: Backend | None = None,
 ) -> list[GradientCheck]:
     """Check a gate's gradient at ``points`` or at random points in its domain.
 
@@ -541,6 +578,12 @@ def check_gate(
         (default: the gate's arity).
     :param attrs: attribute values, converted by the gate's
         :class:`~gatekit.Attr` checks as in a circuit; defaults fill the rest.
+    :param backend: also check the gradient computed on this array library
+        (:func:`gatekit.engine.backends.load`: ``load("array-api-strict")``)
+        at the same points, numbers given as 0-d arrays: rows ``point N on
+        NAME``. A hook written with ``np.`` rather than :mod:`gatekit.math`
+        fails there as a :class:`~gatekit.RunError` saying it works only on
+        NumPy arrays.
     :raises GradientError: a gradient disagrees (unless ``raise_on_failure``
         is false); the message shows the gate, the input, and both gradients.
     :raises UsageError: no installed gate has that name, an attribute the
@@ -555,6 +598,10 @@ def check_gate(
     rows = []
     for number, point in enumerate(points):
         rows += _compare(resolved, point, bound_attrs, f"point {number}", (step, rtol, atol))
+    if backend is not None:
+        for number, point in enumerate(points):
+            where = f"point {number} on {backend.library.name}"
+            rows += _compare(resolved, point, bound_attrs, where, (step, rtol, atol), backend=backend)
     if resolved.bind_tangent(bound_attrs) is None:
         rows.append(GradientCheck(resolved.name, "forward mode", 0, (), math.nan, math.nan, True, NO_JVP))
     else:

@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gatekit"
 
 #: each layer, and the layers it may import from (besides its own)
 ALLOWED: dict[str, set[str]] = {
-    "base": set(),  # errors, limits, names, math: what everything may use
+    "base": set(),  # errors, limits, names, math, arrays: what everything may use
     "plugin": {"base"},  # the hook contract and the registry
     "gates": {"base", "plugin"},  # the built-in gates, plugins like any other
     "format": {"base"},  # YAML to a circuit definition; knows no gates
@@ -45,7 +45,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "main": {"cli"},  # python -m gatekit
 }
-BASE = {"errors", "limits", "names", "math"}
+BASE = {"errors", "limits", "names", "math", "arrays"}
 
 
 def layer(module: str) -> str:

@@ -19,6 +19,7 @@ import numpy as np
 
 from gatekit import testing
 from gatekit.api import Circuit
+from gatekit.engine import backends
 from gatekit.engine.jacobian import check_of, check_wrt, compute_jacobian, plan_jacobian
 from gatekit.engine.library import check_library
 from gatekit.errors import GatekitError, LoadError, Location, PluginWarning, UsageError, printable
@@ -187,14 +188,24 @@ def _request(args: argparse.Namespace, registry: GateRegistry | None = None) -> 
     return _Request(circuit, values, of, seed, _tangents(tangent_items, circuit, values))
 
 
+def _on_backend(backend: backends.Backend, circuit: Circuit, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Every leaf's value (``values``, else the file's) as an array of ``backend``'s library."""
+    plan = circuit.plan
+    every = {name: plan.initial[slot] for name, slot in plan.leaves.items()} | dict(values)
+    return {name: backend.asarray(value) for name, value in every.items()}
+
+
 def run(args: argparse.Namespace) -> int:
     if args.output is not None:
         check_results_path(args.output)
+    backend = backends.load(args.backend, args.device)  # not installed: said before the file is read
     asked = _request(args)
     circuit, of, tangents = asked.circuit, asked.of, asked.tangents
+    values = asked.values if backend.namespace is None else _on_backend(backend, circuit, asked.values)
     result = circuit.run(
-        asked.values, check_finite=args.check_finite, of=of, seed_grad=asked.seed, tangents=tangents
+        values, check_finite=args.check_finite, of=of, seed_grad=asked.seed, tangents=tangents
     )
+    result = result.on_host()  # another library's arrays print and save as NumPy's
     if args.output is not None:
         write_outputs(args.output, result)
     if args.json:
@@ -272,6 +283,12 @@ def check(args: argparse.Namespace) -> int:
         raise UsageError(
             f"check GRAPH: {given} applies to check --gate (a circuit is checked at its own values)"
         )
+    if args.gate is None and (args.backend != "numpy" or args.device is not None):
+        given = "--backend" if args.backend != "numpy" else "--device"
+        raise UsageError(
+            f"check GRAPH: {given} applies to check --gate (run GRAPH --backend runs a circuit there)"
+        )
+    backend = backends.load(args.backend, args.device)
     registry = _registry(args)
     if args.gate is not None:
         gate = registry.get(args.gate)
@@ -287,7 +304,14 @@ def check(args: argparse.Namespace) -> int:
         arities = [gate.spec.arity, gate.spec.arity + 1] if gate.spec.variadic else [gate.spec.arity]
         rows = []
         for arity in arities:
-            rows += testing.check_gate(gate, arity=arity, count=points, seed=seed, raise_on_failure=False)
+            rows += testing.check_gate(
+                gate,
+                arity=arity,
+                count=points,
+                seed=seed,
+                raise_on_failure=False,
+                backend=None if backend.namespace is None else backend,
+            )
     else:
         asked = _request(args, registry)
         rows = testing.check_circuit(

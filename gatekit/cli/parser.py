@@ -16,6 +16,7 @@ import gatekit
 from gatekit.cli import commands, importing
 from gatekit.cli import export as export_command
 from gatekit.cli import train as train_command
+from gatekit.engine.backends import BACKENDS
 from gatekit.engine.jacobian import MODES
 from gatekit.views import draw
 
@@ -99,6 +100,24 @@ def _tangent_option(parser: argparse.ArgumentParser, does: str) -> None:
     )
 
 
+def _backend_options(parser: argparse.ArgumentParser, does: str | None = None) -> None:
+    """``--backend`` and ``--device``: the array library a run computes with (``does``: what it does)."""
+    parser.add_argument(
+        "--backend",
+        choices=list(BACKENDS),
+        default="numpy",
+        help=does
+        or "compute with this array library: every input and param becomes its float64 array "
+        "(default numpy; the results print the same)",
+    )
+    parser.add_argument(
+        "--device",
+        metavar="DEVICE",
+        help="where the backend's arrays live, as the library names it (torch: cpu, cuda, cuda:1; "
+        "jax: cpu, gpu:0; cupy: cuda:0); default the library's own",
+    )
+
+
 def build() -> Parser:
     """The ``gatekit`` parser, with every subcommand."""
     common = Parser(add_help=False)
@@ -152,6 +171,7 @@ def build() -> Parser:
             "gatekit run graphs/neuron.yaml -o run.npz",
             "gatekit run graphs/neuron.yaml --tangent x0=1",
             "gatekit run graphs/neuron.yaml --of dot",
+            "gatekit run graphs/neuron_batch.yaml --backend array-api-strict",
             "cat graphs/neuron.yaml | gatekit run -",
         ],
         parents=[common, circuit_options],
@@ -171,6 +191,7 @@ def build() -> Parser:
         help="also save outputs, gradients and every value to FILE.npz (keys outputs/NAME, grads/NAME, "
         "values/NAME)",
     )
+    _backend_options(run)
 
     jacobian = _subcommand(
         subcommands,
@@ -260,6 +281,7 @@ def build() -> Parser:
         examples=[
             "gatekit check --gate sigmoid",
             "gatekit check --gate pow --points 20 --seed 3",
+            "gatekit check --gate softmax --backend array-api-strict",
             "gatekit check graphs/neuron.yaml --set x0=0.5",
             "gatekit check graphs/neuron.yaml --of dot",
         ],
@@ -272,6 +294,7 @@ def build() -> Parser:
     )
     check.add_argument("--seed", type=int, help="seed of the random points, with --gate (default 0)")
     _gradient_options(check)
+    _backend_options(check, "with --gate, also check the gate computing with this array library")
 
     explain = _subcommand(
         subcommands,

@@ -23,6 +23,8 @@ from typing import Any, ClassVar, TypeVar
 import networkx as nx
 import numpy as np
 
+from gatekit import math as gm
+from gatekit.arrays import device, dtype_name, is_foreign, namespace_of, to_numpy, type_name
 from gatekit.engine import scheduler
 from gatekit.engine.batching import BatchedPlan, batch
 from gatekit.engine.broadcast import shape_of, sum_to_shape
@@ -96,7 +98,7 @@ class Result:
                 for (name, slot), grad in zip(plan.leaves.items(), picked, strict=True)
             }
         values, grads, reached = self._values, self._grads, plan.reached
-        shared = {id(value) for value in values if type(value) is np.ndarray}
+        shared = {id(value) for value in values if type(value) is np.ndarray or is_foreign(value)}
         with np.errstate(all="ignore"):  # summing inf and -inf is nan, as in the run, not a warning
             return {
                 name: _shaped_like(grads[slot] if slot in reached else None, values[slot], shared)
@@ -139,11 +141,29 @@ class Result:
     def _moved(self, slot: int) -> Any:
         tangent = self._tangents[slot] if self._tangents is not None else None
         value = self._values[slot]
+        if is_foreign(value):  # another library's: its own zeros, or a copy of the tangent spread
+            xp = namespace_of(value)
+            spread = gm.broadcast(0.0 if tangent is None else tangent, tuple(value.shape), value)
+            return xp.asarray(spread, copy=True)
         if tangent is None:
             return np.zeros(np.shape(value)) if isinstance(value, np.ndarray) else 0.0
         if isinstance(value, np.ndarray):
             return np.array(np.broadcast_to(tangent, value.shape))  # the result's own
         return float(tangent)
+
+    def on_host(self) -> Result:
+        """This result with another library's arrays as NumPy's (0-d ones as floats); itself if it has none.
+
+        For printing and files: ``gatekit run --backend`` shows its numbers so.
+        """
+        values, grads = self._slots, self._gradients
+        if isinstance(values, np.ndarray) or not any(map(is_foreign, [*values, *grads])):
+            return self
+        tangents = self._tangents
+        moved = None if tangents is None else [None if t is None else _host(t) for t in tangents]
+        return type(self)(
+            self._plan, [_host(v) for v in values], [_host(g) for g in grads], self.circuit, moved
+        )
 
     @property
     def leaves(self) -> dict[str, Any]:
@@ -324,17 +344,34 @@ class Circuit:
         slots = plan.initial.copy()
         arrays = self._array_leaves
         given = []
+        foreign = None  # the first array of another library than NumPy's: the run's library
         for name, value in {**(values or {}), **overrides}.items():
             slot = self._leaf_slot(name, "input or param")
             slots[slot] = as_value(value, name)
             given.append(slot)
-            arrays = arrays or type(slots[slot]) is np.ndarray
+            kind_of = type(slots[slot])
+            arrays = arrays or kind_of is np.ndarray
+            if kind_of is not float and kind_of is not np.ndarray and is_foreign(slots[slot]):
+                foreign = _same_library(foreign, slots[slot], name)
+                arrays = True
         seed = 1.0 if seed_grad is None else as_value(seed_grad, "the seed gradient")
         arrays = arrays or type(seed) is np.ndarray
+        if foreign is not None:  # the circuit's own arrays (and NumPy ones given) move to that library
+            _move_arrays(slots, plan.leaves.values(), foreign)
+            if type(seed) is np.ndarray:
+                seed = _moved_to(seed, foreign)
+        elif is_foreign(seed):
+            raise UsageError(
+                f"the seed gradient is a {type_name(seed)}, the leaves NumPy's: give it as a NumPy array, or "
+                "the leaves as arrays of its library"
+            )
         seeds = None if tangents is None else self._tangent_seeds(tangents, slots)
+        if seeds is not None and foreign is not None:
+            seeds = {slot: _moved_to(t, foreign) if type(t) is np.ndarray else t for slot, t in seeds.items()}
         plain = of is None and seed_grad is None and seeds is None
+        library: bool | str = arrays if foreign is None else type_name(foreign)  # checked per library
         kind: bool | str = (
-            arrays if plain else f"{arrays} {of}"
+            library if plain else f"{library} {of}"
         )  # a plan of its own: checked on its first run
         observed = observer is not None or tangent_observer is not None  # the run is recorded
         must_guard = check_finite or guard or observed or kind not in self._checked
@@ -347,7 +384,7 @@ class Circuit:
                     self.batched = None
         pool = None
         pooled = False  # whether gates may be given buffers: the pool knows their shapes
-        if arrays and not observed:  # a record keeps the arrays: none is computed into again
+        if arrays and not observed and foreign is None:  # a record keeps the arrays; the pool is NumPy's
             leaf_shapes = tuple(shape_of(slots[slot]) for slot in plan.leaves.values())
             pool = self.pool if BufferPool.worth(leaf_shapes) else None
         if pool is not None:
@@ -463,7 +500,8 @@ class Circuit:
                     "(give a number, or an array of that shape)"
                 )
             if shape_of(tangent) != leaf:
-                tangent = np.full(leaf, tangent)
+                like = slots[slot]
+                tangent = gm.broadcast(tangent, leaf, like) if is_foreign(like) else np.full(leaf, tangent)
             seeds[slot] = tangent
         return seeds
 
@@ -553,6 +591,8 @@ def as_value(value: Any, name: str) -> Any:
     if isinstance(value, int | float):
         return float(value)
     wanted = f"the value for {name!r} must be a number or an array of numbers"
+    if is_foreign(value):
+        return _foreign_value(value, wanted)
     if value is None or isinstance(value, str | bytes):  # NumPy would make None nan, and read '1.5'
         raise UsageError(f"{wanted}, got {'None' if value is None else f'the text {value!r}'}")
     try:
@@ -567,6 +607,58 @@ def as_value(value: Any, name: str) -> Any:
     view = array.view()
     view.flags.writeable = False
     return view
+
+
+def _foreign_value(value: Any, wanted: str) -> Any:
+    """Another library's array as gatekit runs it: float64 (integers and other floats converted), as given.
+
+    Its 0-d arrays stay arrays, and nothing makes it read-only: the library
+    may have no such flag.
+    """
+    xp = namespace_of(value)
+    dtype = value.dtype
+    if dtype == xp.float64:
+        return value
+    if xp.isdtype(dtype, ("integral", "real floating")):
+        return xp.astype(value, xp.float64)
+    raise UsageError(f"{wanted}, got an array of dtype {dtype_name(value)} ({type_name(value)})")
+
+
+def _same_library(first: Any, value: Any, name: str) -> Any:
+    """The run's first foreign array: ``first``, or ``value`` if it is the first; one library per run."""
+    if first is None:
+        return value
+    if namespace_of(value) is not namespace_of(first):
+        raise UsageError(
+            f"the value for {name!r} is a {type_name(value)}, another leaf's a {type_name(first)}: the "
+            "arrays of one run are of one library"
+        )
+    return first
+
+
+def _moved_to(array: np.ndarray, like: Any) -> Any:
+    """A NumPy array as a float64 array of ``like``'s library, on its device (a copy)."""
+    xp = namespace_of(like)
+    own = np.array(array, dtype=np.float64)  # writable: a library may share it, and PyTorch warns if not
+    return xp.asarray(own, dtype=xp.float64, device=device(like))
+
+
+def _move_arrays(slots: list[Any], leaves: Iterable[int], like: Any) -> None:
+    """The leaves' NumPy arrays (the file's own, or given) as arrays of ``like``'s library; numbers stay."""
+    for slot in leaves:
+        if type(slots[slot]) is np.ndarray:
+            slots[slot] = _moved_to(slots[slot], like)
+
+
+def _host(value: Any) -> Any:
+    """Another library's array as a read-only NumPy array, or a float if it is 0-d; anything else as it is."""
+    if not is_foreign(value):
+        return value
+    array = to_numpy(value)
+    if array.ndim == 0:
+        return float(array)
+    array.flags.writeable = False
+    return array
 
 
 def _check_seed(seed: Any, root: Any, name: str) -> None:
@@ -588,6 +680,8 @@ def _shaped_like(grad: Any, value: Any, shared: set[int]) -> Any:
     """
     if grad is None:
         grad = 0.0
+    if is_foreign(value) or is_foreign(grad):
+        return _foreign_shaped_like(grad, value, shared)
     if not isinstance(value, np.ndarray):
         return float(np.sum(grad)) if isinstance(grad, np.ndarray) else grad
     grad = sum_to_shape(grad, value.shape)
@@ -595,5 +689,27 @@ def _shaped_like(grad: Any, value: Any, shared: set[int]) -> Any:
         return np.full(value.shape, grad)
     if id(grad) in shared or not grad.flags.owndata or not grad.flags.writeable:
         grad = grad.copy()  # shared, a (broadcast) view, or made read-only for a gate: the result's own
+    shared.add(id(grad))
+    return grad
+
+
+def _foreign_shaped_like(grad: Any, value: Any, shared: set[int]) -> Any:
+    """:func:`_shaped_like` for a run on another library's arrays: a gradient of that library.
+
+    A number leaf's gradient is a 0-d array of it (or a float, if only
+    numbers reached it); an array leaf's is summed or spread to its shape
+    and copied where it is shared or was spread.
+    """
+    shape = shape_of(value)
+    if shape == ():
+        if is_foreign(grad) and grad.ndim:
+            return namespace_of(grad).sum(grad)
+        return grad
+    grad = sum_to_shape(grad, shape)
+    if not is_foreign(grad) or shape_of(grad) != shape:
+        grad = gm.broadcast(grad, shape, value)  # a number (or a smaller array) spread
+        shared.add(id(grad))  # a view: copied below
+    if id(grad) in shared:
+        grad = namespace_of(grad).asarray(grad, copy=True)
     shared.add(id(grad))
     return grad

@@ -13,9 +13,14 @@ forward mode. A fault is a :class:`~gatekit.RunError` naming the gate, its
 gate type, its plugin and its place in the file.
 
 What counts as float64: a Python float (or int), a NumPy ``float64``
-scalar, or an array of dtype ``float64``. Other NumPy scalars and dtypes
-(``float32``, ``int64``, strings, objects) are refused rather than
-converted, so that no number changes on its way through a circuit.
+scalar, or an array of dtype ``float64``, NumPy's or, in a run on another
+library's arrays (:mod:`gatekit.arrays`), that library's. Other NumPy
+scalars and dtypes (``float32``, ``int64``, strings, objects) are refused
+rather than converted, so that no number changes on its way through a
+circuit. A gate given another library's arrays that returns NumPy's, or that
+fails there yet works on NumPy copies of its inputs, was written with
+``np.`` rather than :mod:`gatekit.math`: the fault says it works only on
+NumPy arrays.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from gatekit.arrays import dtype_name, is_foreign, namespace_of, to_numpy, type_name
 from gatekit.engine.batching import BackGroup, BatchedPlan, Group, LoneStep
 from gatekit.engine.broadcast import shape_of
 from gatekit.engine.compiler import VJP, BackwardTuple, ForwardStep, ForwardTuple, Plan
@@ -71,10 +77,15 @@ def refusal(value: Any) -> str | None:
         return None if value.dtype == np.float64 else f"an array of dtype {value.dtype}"
     if isinstance(value, np.generic):
         return f"a NumPy {value.dtype} scalar"
+    if is_foreign(value):
+        if value.dtype == namespace_of(value).float64:
+            return None
+        return f"an array of dtype {dtype_name(value)} ({type_name(value)})"
     return "None" if value is None else f"a {kind.__name__}"
 
 
 def _short(value: Any) -> str:
+    value = to_numpy(value)
     if isinstance(value, np.ndarray):
         return f"array{value.shape}" if value.size > 4 else repr(value.tolist())
     return repr(value)
@@ -82,6 +93,11 @@ def _short(value: Any) -> str:
 
 def _not_finite(value: Any) -> str | None:
     """``"nan"``, ``"inf"`` or ``None``, for what ``value`` holds."""
+    if is_foreign(value):
+        xp = namespace_of(value)
+        if bool(xp.all(xp.isfinite(value))):
+            return None
+        return "nan" if bool(xp.any(xp.isnan(value))) else "inf"
     array = np.asarray(value, dtype=np.float64)
     if np.all(np.isfinite(array)):
         return None
@@ -99,7 +115,9 @@ def _forward(fn: Callable[..., Any], fault: Fault, is_vjp: bool, finite: bool) -
         try:
             output = fn(inputs, *out)
         except PLUGIN_FAULTS as exc:
+            _numpy_only(fault, exc, fn, inputs)
             raise fault(f"failed in gate_forward: {describe_exception(exc)}") from exc
+        _check_library(fault, inputs, output)
         _check_value(fault, "gate_forward", output)
         if not is_vjp:  # an elementwise gate's output has its inputs' broadcast shape
             _check_broadcast(fault, inputs, output)
@@ -111,6 +129,49 @@ def _forward(fn: Callable[..., Any], fault: Fault, is_vjp: bool, finite: bool) -
         return output
 
     return forward
+
+
+def _foreign_input(inputs: Sequence[Any]) -> Any:
+    """The first of ``inputs`` that is another library's array than NumPy's, or ``None``."""
+    for value in inputs:
+        if type(value) is not float and type(value) is not np.ndarray and is_foreign(value):
+            return value
+    return None
+
+
+def _numpy_only_fault(fault: Fault, given: Any, failure: BaseException | None = None) -> RunError:
+    """The fault of a gate that works on NumPy's arrays only; ``failure``: what it raised on ``given``'s."""
+    raised = "" if failure is None else f" (there it raised {describe_exception(failure)})"
+    return fault(f"works only on NumPy arrays; given {type_name(given)}{raised}")
+
+
+def _numpy_only(
+    fault: Fault, exc: BaseException, fn: Callable[..., Any], inputs: Sequence[Any], *rest: Any
+) -> None:
+    """The NumPy-only fault, if ``fn`` raised ``exc`` on another library's ``inputs`` yet works on NumPy's.
+
+    ``rest`` are the hook's further arguments (the output, the upstream
+    gradient), copied to NumPy too. Where the copies fail as well, the
+    failure is the gate's own and is reported as such.
+    """
+    given = _foreign_input([*inputs, *rest])
+    if given is None:
+        return
+    try:
+        fn([to_numpy(x) for x in inputs], *(to_numpy(x) for x in rest))
+    except PLUGIN_FAULTS:
+        return
+    raise _numpy_only_fault(fault, given, exc)
+
+
+def _check_library(fault: Fault, inputs: Sequence[Any], *results: Any) -> None:
+    """A gate given another library's arrays must not answer with NumPy's (``np.`` in its code)."""
+    given = _foreign_input(inputs)
+    if given is None:
+        return
+    for result in results:
+        if isinstance(result, np.ndarray | np.generic):
+            raise _numpy_only_fault(fault, given)
 
 
 def _check_broadcast(fault: Fault, inputs: Sequence[Any], output: Any) -> None:
@@ -132,7 +193,10 @@ def _backward(fn: Callable[..., Any], fault: Fault, is_vjp: bool, finite: bool) 
         try:
             grads = fn(inputs, output, *upstream)
         except PLUGIN_FAULTS as exc:
+            _numpy_only(fault, exc, fn, inputs, output, *upstream)
             raise fault(f"failed in {hook}: {describe_exception(exc)}") from exc
+        if isinstance(grads, Sequence):
+            _check_library(fault, inputs, *grads)
         _check_grads(fault, hook, grads, inputs, output, finite=finite)
         return grads
 

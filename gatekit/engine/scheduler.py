@@ -46,6 +46,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from gatekit import math as gm
 from gatekit.engine.batching import WIDE, BackGroup, BatchedPlan, Group
 from gatekit.engine.broadcast import shape_of, sum_to_shape
 from gatekit.engine.buffers import BufferPool
@@ -147,7 +148,13 @@ def forward_arrays(plan: Plan, values: list[Any], pool: BufferPool | None = None
 
 
 def contribution(
-    local: Any, upstream: Any, shape: tuple[int, ...], target: tuple[int, ...], pool: BufferPool | None = None
+    local: Any,
+    upstream: Any,
+    shape: tuple[int, ...],
+    target: tuple[int, ...],
+    pool: BufferPool | None = None,
+    *,
+    output: Any = None,
 ) -> Any:
     """What a gate with local gradient ``local`` sends down a wire: ``local * upstream``.
 
@@ -158,6 +165,8 @@ def contribution(
     then counts every element it reached. A product by exactly 1.0 is not
     computed. When the product would be summed to a number anyway (a scalar
     weight against a batch), it is one dot product: one pass, no array.
+    ``output`` (the gate's) says whose library a product of two numbers is
+    broadcast as; by default NumPy's.
 
     >>> contribution(2.0, 3.0, (), ())
     6.0
@@ -179,7 +188,7 @@ def contribution(
         buffer = None if pool is None else pool.take(shape)
         product = local * upstream if buffer is None else _product(local, upstream, buffer)
     if shape_of(product) != shape:
-        product = np.broadcast_to(product, shape)
+        product = gm.broadcast(product, shape, product if output is None else output)
     return product
 
 
@@ -246,7 +255,7 @@ def backward(
                 observer.gate(record, upstream)
             if kind == VJP:
                 if shape_of(upstream) != shape:
-                    upstream = np.broadcast_to(upstream, shape)  # a read-only view
+                    upstream = gm.broadcast(upstream, shape, output)  # a read-only view, for NumPy
                 elif type(upstream) is np.ndarray:
                     upstream.flags.writeable = False  # it may be another node's gradient too
                 sent_back = fn(inputs, output, upstream)
@@ -261,7 +270,7 @@ def backward(
                 sent = (
                     sent_back[position]
                     if kind == VJP
-                    else contribution(local, upstream, shape, value_shape, pool)
+                    else contribution(local, upstream, shape, value_shape, pool, output=output)
                 )
                 sent = sum_to_shape(sent, value_shape)
                 if slot == SINK:
@@ -328,13 +337,14 @@ class TangentObserver(Protocol):
         """
 
 
-def tangent_part(local: Any, tangent: Any, shape: tuple[int, ...]) -> Any:
+def tangent_part(local: Any, tangent: Any, shape: tuple[int, ...], output: Any = None) -> Any:
     """What an input moving by ``tangent`` moves an elementwise gate's output by: ``local * tangent``.
 
     The forward twin of :func:`contribution`: the product goes up the wire,
     broadcast to the output's ``shape`` where the input was smaller (a
-    scalar weight moves every element of a batch). A product by exactly 1.0
-    is not computed.
+    scalar weight moves every element of a batch), as an array of
+    ``output``'s library (by default NumPy's). A product by exactly 1.0 is
+    not computed.
 
     >>> tangent_part(2.0, 3.0, ())
     6.0
@@ -343,7 +353,7 @@ def tangent_part(local: Any, tangent: Any, shape: tuple[int, ...]) -> Any:
     """
     product = tangent if type(local) is float and local == 1.0 else local * tangent
     if shape_of(product) != shape:
-        product = np.broadcast_to(product, shape)
+        product = gm.broadcast(product, shape, product if output is None else output)
     return product
 
 
@@ -403,7 +413,9 @@ def gate_tangent(
         return None, [None] * len(given), fn(inputs, output, [0.0 if t is None else t for t in given])
     local = fn(inputs, output)
     shape = shape_of(output)
-    sent = [None if t is None else tangent_part(g, t, shape) for g, t in zip(local, given, strict=True)]
+    sent = [
+        None if t is None else tangent_part(g, t, shape, output) for g, t in zip(local, given, strict=True)
+    ]
     tangent = None
     for part in sent:
         tangent = accumulate(tangent, part) if part is not None else tangent

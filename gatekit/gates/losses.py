@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from gatekit import math as gm
+from gatekit.arrays import device, is_foreign, to_numpy
 from gatekit.plugin import lowering as lo
 from gatekit.plugin.base import SpecGate, collect_gates
 from gatekit.plugin.gatespec import REAL, Attr, GateSpec, describe
@@ -91,8 +92,8 @@ AXIS = Attr(-1, "the class axis, an integer; negative ones count from the end", 
 
 
 def _scalar(value: Any) -> Any:
-    """A 0-d result as a Python float, so that scalar circuits stay floats."""
-    return float(value) if np.ndim(value) == 0 else value
+    """A 0-d NumPy result as a Python float, so that scalar circuits stay floats (another library's stays)."""
+    return float(value) if np.ndim(value) == 0 and not is_foreign(value) else value
 
 
 def _class_axis(a: Any, axis: int) -> int:
@@ -110,16 +111,18 @@ def _class_axis(a: Any, axis: int) -> int:
 
 def _softmax(a: Any, axis: int) -> Any:
     """``exp(a - max) / sum(exp(a - max))`` along ``axis``: no exponential exceeds 1."""
+    xp = gm.namespace(a)
     with gm.quiet():
-        e = np.exp(a - np.max(a, axis=axis, keepdims=True))
-        return e / np.sum(e, axis=axis, keepdims=True)
+        e = xp.exp(a - xp.max(a, axis=axis, keepdims=True))
+        return e / xp.sum(e, axis=axis, keepdims=True)
 
 
 def _log_softmax(a: Any, axis: int) -> Any:
     """``a - max - log(sum(exp(a - max)))`` along ``axis``: the sum lies in [1, n], so its log is finite."""
+    xp = gm.namespace(a)
     with gm.quiet():
-        shifted = a - np.max(a, axis=axis, keepdims=True)
-        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        shifted = a - xp.max(a, axis=axis, keepdims=True)
+        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
 
 
 def _onnx_axis(builder: OnnxBuilder, a: str, axis: int) -> int:
@@ -188,16 +191,18 @@ class Softmax(SpecGate):
     def gate_vjp(self, inputs: Values, output: Any, upstream: Any, attrs: Mapping[str, Any]) -> Values:
         # d s_i / d a_j = s_i (delta_ij - s_j): for u from above, s * (u - sum(u * s)) along the axis.
         s = output
+        xp = gm.namespace(s, upstream)
         with gm.quiet():
-            return (s * (upstream - np.sum(upstream * s, axis=attrs["axis"], keepdims=True)),)
+            return (s * (upstream - xp.sum(upstream * s, axis=attrs["axis"], keepdims=True)),)
 
     @hookimpl
     def gate_jvp(self, inputs: Values, output: Any, tangents: Values, attrs: Mapping[str, Any]) -> Any:
         # J t = s * (t - sum(s * t)) along the axis: the same symmetric Jacobian.
         s = output
-        t = np.broadcast_to(tangents[0], np.shape(s))
+        t = gm.broadcast(tangents[0], np.shape(s), s)
+        xp = gm.namespace(s, t)
         with gm.quiet():
-            return s * (t - np.sum(s * t, axis=attrs["axis"], keepdims=True))
+            return s * (t - xp.sum(s * t, axis=attrs["axis"], keepdims=True))
 
     @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names, attrs: Mapping[str, Any]) -> str:
@@ -241,15 +246,17 @@ class LogSoftmax(SpecGate):
     @hookimpl
     def gate_vjp(self, inputs: Values, output: Any, upstream: Any, attrs: Mapping[str, Any]) -> Values:
         # d ls_i / d a_j = delta_ij - s_j: for u from above, u - softmax * sum(u) along the axis.
+        xp = gm.namespace(output, upstream)
         with gm.quiet():
-            return (upstream - np.exp(output) * np.sum(upstream, axis=attrs["axis"], keepdims=True),)
+            return (upstream - xp.exp(output) * xp.sum(upstream, axis=attrs["axis"], keepdims=True),)
 
     @hookimpl
     def gate_jvp(self, inputs: Values, output: Any, tangents: Values, attrs: Mapping[str, Any]) -> Any:
         # J t = t - sum(softmax * t) along the axis.
-        t = np.broadcast_to(tangents[0], np.shape(output))
+        t = gm.broadcast(tangents[0], np.shape(output), output)
+        xp = gm.namespace(output, t)
         with gm.quiet():
-            return t - np.sum(np.exp(output) * t, axis=attrs["axis"], keepdims=True)
+            return t - xp.sum(xp.exp(output) * t, axis=attrs["axis"], keepdims=True)
 
     @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names, attrs: Mapping[str, Any]) -> str:
@@ -284,8 +291,18 @@ def _label_form(logits: Any, targets: Any, axis: int) -> bool:
     )
 
 
-def _labels(targets: Any, classes: int) -> np.ndarray:
-    """The class labels as integers, or ``ValueError`` naming the first one that is not 0..classes-1."""
+def _labels(targets: Any, classes: int) -> Any:
+    """The class labels as integers, or ``ValueError`` naming the first one that is not 0..classes-1.
+
+    Another library's labels are checked there and become its integers; the
+    message about a bad one is worded from a NumPy copy.
+    """
+    if is_foreign(targets):
+        xp = gm.namespace(targets)
+        good = (targets >= 0.0) & (targets < classes) & (targets == xp.floor(targets))
+        if not bool(xp.all(good)):
+            _labels(to_numpy(targets), classes)  # raises, naming the first bad label
+        return xp.astype(targets, xp.int64)
     labels = np.asarray(targets, dtype=np.float64)
     with gm.quiet():
         good = (labels >= 0.0) & (labels < classes) & (labels == np.floor(labels))
@@ -297,6 +314,15 @@ def _labels(targets: Any, classes: int) -> np.ndarray:
             f"classes), got {float(labels[index]):g}{where}"
         )
     return labels.astype(np.intp)
+
+
+def _label_index(xp: Any, labels: Any, axis: int, like: Any) -> Any:
+    """The integer labels with the class axis back (size 1), to index the logits along it."""
+    if xp is np:
+        return np.expand_dims(labels, axis)
+    if not is_foreign(labels):  # NumPy's labels (a number, or the file's) for another library's logits
+        labels = xp.asarray(labels.tolist(), device=device(like))
+    return xp.expand_dims(labels, axis=axis)
 
 
 class SoftmaxCrossEntropy(SpecGate):
@@ -353,36 +379,52 @@ class SoftmaxCrossEntropy(SpecGate):
         z, t = inputs
         axis = _class_axis(z, attrs["axis"])
         ls = _log_softmax(z, axis)
+        xp = gm.namespace(z, t)
         if _label_form(z, t, axis):
-            picked = np.take_along_axis(ls, np.expand_dims(_labels(t, np.shape(z)[axis]), axis), axis)
-            per_row = -np.squeeze(picked, axis=axis)
+            index = _label_index(xp, _labels(t, np.shape(z)[axis]), axis, z)
+            picked = xp.take_along_axis(ls, index, axis=axis)
+            per_row = -xp.squeeze(picked, axis=axis)
         else:
             with gm.quiet():
-                per_row = -np.sum(np.where(t == 0.0, 0.0, t * ls), axis=axis)
+                per_row = -xp.sum(xp.where(t == 0.0, 0.0, t * ls), axis=axis)
         reduction = attrs["reduction"]
         if reduction == "none":
             return _scalar(per_row)
-        total = float(np.sum(per_row))
-        return total if reduction == "sum" else gm.divide(total, float(np.size(per_row)))
+        total = float(np.sum(per_row)) if xp is np else xp.sum(per_row)
+        return total if reduction == "sum" else gm.divide(total, float(math.prod(np.shape(per_row))))
 
     @hookimpl
     def gate_vjp(self, inputs: Values, output: Any, upstream: Any, attrs: Mapping[str, Any]) -> Values:
         z, t = inputs
         axis = _class_axis(z, attrs["axis"])
         reduction = attrs["reduction"]
+        xp = gm.namespace(z, t)
         with gm.quiet():
             if reduction == "none":  # one upstream per row: spread it along the class axis
-                scale = np.expand_dims(upstream, axis)
+                if xp is np:
+                    scale = np.expand_dims(upstream, axis)
+                else:  # a number when the rows are one: a 0-d array first
+                    scale = xp.expand_dims(gm.broadcast(upstream, np.shape(upstream), z), axis=axis)
             else:
-                scale = upstream if reduction == "sum" else upstream / (np.size(z) // np.shape(z)[axis])
+                rows = math.prod(np.shape(z)) // np.shape(z)[axis]
+                scale = upstream if reduction == "sum" else upstream / rows
             ls = _log_softmax(z, axis)
-            s = np.exp(ls)
+            s = xp.exp(ls)
             if _label_form(z, t, axis):
-                index = np.expand_dims(_labels(t, np.shape(z)[axis]), axis)
-                np.put_along_axis(s, index, np.take_along_axis(s, index, axis) - 1.0, axis)
-                no_gradient = 0.0 if type(t) is float else np.zeros(np.shape(t))
+                classes = np.shape(z)[axis]
+                index = _label_index(xp, _labels(t, classes), axis, z)
+                if xp is np:
+                    np.put_along_axis(s, index, np.take_along_axis(s, index, axis) - 1.0, axis)
+                    no_gradient = 0.0 if type(t) is float else np.zeros(np.shape(t))
+                else:  # no put_along_axis in the standard: subtract the labels' one-hot rows
+                    shape = [1] * len(np.shape(z))
+                    shape[axis] = classes
+                    arange = xp.reshape(xp.arange(classes, dtype=index.dtype, device=device(z)), tuple(shape))
+                    s = s - xp.astype(arange == index, xp.float64)
+                    zeros = xp.zeros(np.shape(t), dtype=xp.float64, device=device(z))
+                    no_gradient = 0.0 if type(t) is float else zeros
                 return (s * scale, no_gradient)
-            return ((s * np.sum(t, axis=axis, keepdims=True) - t) * scale, -ls * scale)
+            return ((s * xp.sum(t, axis=axis, keepdims=True) - t) * scale, -ls * scale)
 
     @hookimpl
     def gate_jvp(self, inputs: Values, output: Any, tangents: Values, attrs: Mapping[str, Any]) -> Any:
@@ -391,20 +433,21 @@ class SoftmaxCrossEntropy(SpecGate):
         z, t = inputs
         axis = _class_axis(z, attrs["axis"])
         shape = np.shape(z)
-        rows = _scalar(np.ones(shape[:axis] + shape[axis + 1 :]))
+        rows = _scalar(gm.broadcast(1.0, shape[:axis] + shape[axis + 1 :], z))
         grad_z, grad_t = self.gate_vjp(inputs, None, rows, {**attrs, "reduction": "none"})
         tangent_z, tangent_t = (
-            np.broadcast_to(x, np.shape(v)) for x, v in zip(tangents, inputs, strict=True)
+            gm.broadcast(x, np.shape(v), v) for x, v in zip(tangents, inputs, strict=True)
         )
+        xp = gm.namespace(z, t)
         with gm.quiet():
-            moved = np.sum(grad_z * tangent_z, axis=axis)
+            moved = xp.sum(grad_z * tangent_z, axis=axis)
             if not _label_form(z, t, axis):  # labels do not move the loss: their gradient is 0
-                moved = moved + np.sum(grad_t * tangent_t, axis=axis)
+                moved = moved + xp.sum(grad_t * tangent_t, axis=axis)
         reduction = attrs["reduction"]
         if reduction == "none":
             return _scalar(moved)
-        total = float(np.sum(moved))
-        return total if reduction == "sum" else gm.divide(total, float(np.size(moved)))
+        total = float(np.sum(moved)) if xp is np else xp.sum(moved)
+        return total if reduction == "sum" else gm.divide(total, float(math.prod(np.shape(moved))))
 
     @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names, attrs: Mapping[str, Any]) -> str:

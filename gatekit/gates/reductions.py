@@ -1,7 +1,10 @@
 """Gates that are not elementwise: sum, mean, dot, matmul, transpose.
 
 An output element of these gates depends on several input elements, so the
-local gradient is not one factor per element. Each gate implements
+local gradient is not one factor per element. They compute with the
+namespace of their inputs (:func:`gatekit.math.namespace`): NumPy's for
+floats and NumPy arrays, another library's for its arrays, whose results
+(0-d ones too) stay that library's arrays. Each gate implements
 ``gate_vjp`` instead: given the gradient arriving at its output (with the
 output's shape), it returns the gradient reaching each input (with that
 input's shape).
@@ -27,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from gatekit import math as gm
+from gatekit.arrays import is_foreign
 from gatekit.plugin import lowering as lo
 from gatekit.plugin.base import SpecGate, collect_gates
 from gatekit.plugin.gatespec import Attr, GateSpec, describe
@@ -109,8 +114,11 @@ def axes_attr(value: object) -> Axes:
 
 
 def _scalar(value: Any) -> Any:
-    """A 0-d result as a Python float, so that scalar circuits stay floats."""
-    return float(value) if np.ndim(value) == 0 else value
+    """A 0-d NumPy result as a Python float, so that scalar circuits stay floats.
+
+    Another library's 0-d array stays one: it may live on a device, or not be computed yet.
+    """
+    return float(value) if np.ndim(value) == 0 and not is_foreign(value) else value
 
 
 def flag_attr(value: object) -> bool:
@@ -128,13 +136,23 @@ def flag_attr(value: object) -> bool:
     raise ValueError(f"expected true or false, got {describe(value)}")
 
 
-def _spread(upstream: Any, shape: tuple[int, ...], axis: Axes, keepdims: bool = False) -> Any:
-    """The gradient of a sum over ``axis``: ``upstream`` copied back over the reduced axes."""
+def _spread(upstream: Any, shape: tuple[int, ...], axis: Axes, like: Any, keepdims: bool = False) -> Any:
+    """The gradient of a sum over ``axis``: ``upstream`` copied back over the reduced axes.
+
+    ``like`` is the reduced input, whose library the result is of; with
+    ``keepdims`` the reduced axes are there already, as size 1.
+    """
     if shape == ():
         return upstream
     if axis is not None and not keepdims:
-        upstream = np.expand_dims(upstream, axis)  # the reduced axes back, as size 1
-    return np.broadcast_to(upstream, shape)
+        xp = gm.namespace(upstream, like)
+        if xp is np:
+            upstream = np.expand_dims(upstream, axis)  # the reduced axes back, as size 1
+        else:  # the standard's expand_dims takes one axis: reshape to the input's shape, reduced axes 1
+            reduced = {a % len(shape) for a in axis}
+            kept = tuple(1 if i in reduced else n for i, n in enumerate(shape))
+            upstream = xp.reshape(gm.broadcast(upstream, np.shape(upstream), like), kept)
+    return gm.broadcast(upstream, shape, like)
 
 
 def _count(shape: tuple[int, ...], axis: Axes) -> int:
@@ -166,7 +184,7 @@ def _t(builder: OnnxBuilder, matrix: str) -> str:
     return builder.node("Transpose", [matrix], perm=[1, 0])
 
 
-def _outer(builder: OnnxBuilder, a: str, b: str) -> str:
+def _outer_onnx(builder: OnnxBuilder, a: str, b: str) -> str:
     """The outer product of two vectors, as ``np.outer``: each element one product."""
     column = builder.node("Unsqueeze", [a, builder.integers([1])])
     return builder.node("Mul", [column, builder.node("Unsqueeze", [b, builder.integers([0])])])
@@ -189,21 +207,22 @@ class Sum(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values, attrs: Mapping[str, Any]) -> Any:
         (a,) = inputs
-        return _scalar(np.sum(a, axis=attrs["axis"], keepdims=attrs["keepdims"]))
+        return _scalar(gm.namespace(a).sum(a, axis=attrs["axis"], keepdims=attrs["keepdims"]))
 
     @hookimpl
     def gate_vjp(self, inputs: Values, output: Any, upstream: Any, attrs: Mapping[str, Any]) -> Values:
         # d sum / d a[i] = 1 for every element summed into the output element.
         (a,) = inputs
-        return (_spread(upstream, np.shape(a), attrs["axis"], attrs["keepdims"]),)
+        return (_spread(upstream, np.shape(a), attrs["axis"], a, attrs["keepdims"]),)
 
     @hookimpl
     def gate_jvp(self, inputs: Values, output: Any, tangents: Values, attrs: Mapping[str, Any]) -> Any:
         # Linear: the tangent of a sum is the sum of the tangents.
         (a,) = inputs
         (t,) = tangents
+        xp = gm.namespace(a, t)
         return _scalar(
-            np.sum(np.broadcast_to(t, np.shape(a)), axis=attrs["axis"], keepdims=attrs["keepdims"])
+            xp.sum(gm.broadcast(t, np.shape(a), a), axis=attrs["axis"], keepdims=attrs["keepdims"])
         )
 
     @hookimpl
@@ -231,21 +250,22 @@ class Mean(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values, attrs: Mapping[str, Any]) -> Any:
         (a,) = inputs
-        return _scalar(np.mean(a, axis=attrs["axis"], keepdims=attrs["keepdims"]))
+        return _scalar(gm.namespace(a).mean(a, axis=attrs["axis"], keepdims=attrs["keepdims"]))
 
     @hookimpl
     def gate_vjp(self, inputs: Values, output: Any, upstream: Any, attrs: Mapping[str, Any]) -> Values:
         # d mean / d a[i] = 1 / n for each of the n elements averaged.
         (a,) = inputs
         shape, axis = np.shape(a), attrs["axis"]
-        return (_spread(upstream / _count(shape, axis), shape, axis, attrs["keepdims"]),)
+        return (_spread(upstream / _count(shape, axis), shape, axis, a, attrs["keepdims"]),)
 
     @hookimpl
     def gate_jvp(self, inputs: Values, output: Any, tangents: Values, attrs: Mapping[str, Any]) -> Any:
         (a,) = inputs
         (t,) = tangents
+        xp = gm.namespace(a, t)
         return _scalar(
-            np.mean(np.broadcast_to(t, np.shape(a)), axis=attrs["axis"], keepdims=attrs["keepdims"])
+            xp.mean(gm.broadcast(t, np.shape(a), a), axis=attrs["axis"], keepdims=attrs["keepdims"])
         )
 
     @hookimpl
@@ -283,7 +303,10 @@ class Dot(SpecGate):
             raise ValueError(
                 f"dot takes two vectors (or two numbers), got shapes {np.shape(a)} and {np.shape(b)}{hint}"
             )
-        return float(np.dot(a, b))
+        xp = gm.namespace(a, b)
+        if xp is np:
+            return float(np.dot(a, b))
+        return a * b if np.ndim(a) == 0 else xp.vecdot(a, b)
 
     @hookimpl
     def gate_vjp(self, inputs: Values, output: Any, upstream: Any) -> Values:
@@ -294,8 +317,13 @@ class Dot(SpecGate):
     def gate_jvp(self, inputs: Values, output: Any, tangents: Values) -> Any:
         # Bilinear: d(a . b) = da . b + a . db.
         a, b = inputs
-        ta, tb = (np.broadcast_to(t, np.shape(x)) for t, x in zip(tangents, inputs, strict=True))
-        return float(np.dot(ta, b) + np.dot(a, tb))
+        ta, tb = (gm.broadcast(t, np.shape(x), x) for t, x in zip(tangents, inputs, strict=True))
+        xp = gm.namespace(a, b)
+        if xp is np:
+            return float(np.dot(ta, b) + np.dot(a, tb))
+        if np.ndim(a) == 0:
+            return ta * b + a * tb
+        return xp.vecdot(ta, b) + xp.vecdot(a, tb)
 
     @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
@@ -308,13 +336,13 @@ class Dot(SpecGate):
         return [builder.node("Mul", [upstream, b]), builder.node("Mul", [upstream, a])]
 
 
-def _summed_to(grad: Any, shape: tuple[int, ...]) -> Any:
+def _summed_to(xp: Any, grad: Any, shape: tuple[int, ...]) -> Any:
     """``grad`` summed over the stack axes that broadcasting added or stretched to reach ``shape``."""
     extra = grad.ndim - len(shape)
     if extra:
-        grad = grad.sum(axis=tuple(range(extra)))
+        grad = xp.sum(grad, axis=tuple(range(extra)))
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    return grad.sum(axis=stretched, keepdims=True) if stretched else grad
+    return xp.sum(grad, axis=stretched, keepdims=True) if stretched else grad
 
 
 def _summed_to_onnx(builder: OnnxBuilder, grad: str, rank: int, shape: tuple[int | None, ...]) -> str:
@@ -391,42 +419,44 @@ class Matmul(SpecGate):
                     f"matmul: the stacks of shapes {a.shape} and {b.shape} do not broadcast "
                     f"({a.shape[:-2]} against {b.shape[:-2]})"
                 ) from None
-        return _scalar(np.matmul(a, b))
+        return _scalar(gm.namespace(a, b).matmul(a, b))
 
     @hookimpl
     def gate_vjp(self, inputs: Values, output: Any, upstream: Any) -> Values:
         a, b = inputs
         if a.ndim > 2 or b.ndim > 2:
-            return self._stacked_vjp(a, b, np.broadcast_to(upstream, np.shape(output)))
+            return self._stacked_vjp(a, b, gm.broadcast(upstream, np.shape(output), output))
         if a.ndim == 2 and b.ndim == 2:  # (m, n) @ (n, p) -> (m, p)
             return (upstream @ b.T, a.T @ upstream)
         if a.ndim == 2:  # (m, n) @ (n,) -> (m,)
-            return (np.outer(upstream, b), upstream @ a)
+            return (_outer(upstream, b), upstream @ a)
         if b.ndim == 2:  # (n,) @ (n, p) -> (p,)
-            return (b @ upstream, np.outer(a, upstream))
+            return (b @ upstream, _outer(a, upstream))
         return (upstream * b, upstream * a)  # (n,) @ (n,) -> a number
 
     @staticmethod
-    def _stacked_vjp(a: np.ndarray, b: np.ndarray, upstream: np.ndarray) -> Values:
+    def _stacked_vjp(a: Any, b: Any, upstream: Any) -> Values:
         # Each matrix of the stack as (m, n) @ (n, p): u @ b^T and a^T @ u, matrix by matrix; a
         # vector is a matrix of one row (a) or one column (b), and a stack broadcast over is summed.
-        a2 = a[np.newaxis, :] if a.ndim == 1 else a
-        b2 = b[:, np.newaxis] if b.ndim == 1 else b
+        xp = gm.namespace(a, b, upstream)
+        a2 = xp.expand_dims(a, axis=0) if a.ndim == 1 else a
+        b2 = xp.expand_dims(b, axis=1) if b.ndim == 1 else b
         u = upstream
         if a.ndim == 1:
-            u = np.expand_dims(u, -2)
+            u = xp.expand_dims(u, axis=-2)
         if b.ndim == 1:
-            u = np.expand_dims(u, -1)
-        grad_a = _summed_to(np.matmul(u, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
-        grad_b = _summed_to(np.matmul(np.swapaxes(a2, -1, -2), u), b2.shape).reshape(b.shape)
-        return (grad_a, grad_b)
+            u = xp.expand_dims(u, axis=-1)
+        grad_a = _summed_to(xp, xp.matmul(u, xp.matrix_transpose(b2)), a2.shape)
+        grad_b = _summed_to(xp, xp.matmul(xp.matrix_transpose(a2), u), b2.shape)
+        return (xp.reshape(grad_a, a.shape), xp.reshape(grad_b, b.shape))
 
     @hookimpl
     def gate_jvp(self, inputs: Values, output: Any, tangents: Values) -> Any:
         # Bilinear: d(a @ b) = da @ b + a @ db.
         a, b = inputs
-        ta, tb = (np.broadcast_to(t, np.shape(x)) for t, x in zip(tangents, inputs, strict=True))
-        return _scalar(np.matmul(ta, b) + np.matmul(a, tb))
+        ta, tb = (gm.broadcast(t, np.shape(x), x) for t, x in zip(tangents, inputs, strict=True))
+        xp = gm.namespace(a, b)
+        return _scalar(xp.matmul(ta, b) + xp.matmul(a, tb))
 
     @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
@@ -442,9 +472,9 @@ class Matmul(SpecGate):
         if ranks == (2, 2):  # (m, n) @ (n, p) -> (m, p)
             return [builder.node("MatMul", [u, _t(builder, b)]), builder.node("MatMul", [_t(builder, a), u])]
         if ranks == (2, 1):  # (m, n) @ (n,) -> (m,)
-            return [_outer(builder, u, b), builder.node("MatMul", [u, a])]
+            return [_outer_onnx(builder, u, b), builder.node("MatMul", [u, a])]
         if ranks == (1, 2):  # (n,) @ (n, p) -> (p,)
-            return [builder.node("MatMul", [b, u]), _outer(builder, a, u)]
+            return [builder.node("MatMul", [b, u]), _outer_onnx(builder, a, u)]
         return [builder.node("Mul", [u, b]), builder.node("Mul", [u, a])]  # (n,) @ (n,) -> a number
 
 
@@ -463,24 +493,24 @@ class Transpose(SpecGate):
         axes = attrs["axes"]
         if axes is not None and len(axes) != np.ndim(a):
             raise ValueError(f"transpose: axes {list(axes)} name {len(axes)} axes; a has {np.ndim(a)}")
-        return _scalar(np.transpose(a, axes))
+        return _scalar(_transpose(a, axes))
 
     @hookimpl
     def gate_vjp(self, inputs: Values, output: Any, upstream: Any, attrs: Mapping[str, Any]) -> Values:
         (a,) = inputs
         axes = attrs["axes"]
         if axes is None:  # reversing is its own inverse
-            return (_scalar(np.transpose(upstream)),)
+            return (_scalar(_transpose(upstream, None)),)
         # Output axis i is input axis axes[i]: the inverse permutation puts it back.
         inverse = np.argsort([axis % np.ndim(a) for axis in axes])
-        return (_scalar(np.transpose(upstream, inverse)),)
+        return (_scalar(_transpose(upstream, tuple(inverse.tolist()))),)
 
     @hookimpl
     def gate_jvp(self, inputs: Values, output: Any, tangents: Values, attrs: Mapping[str, Any]) -> Any:
         # Linear: the tangent moves with the axes.
         (a,) = inputs
         (t,) = tangents
-        return _scalar(np.transpose(np.broadcast_to(t, np.shape(a)), attrs["axes"]))
+        return _scalar(_transpose(gm.broadcast(t, np.shape(a), a), attrs["axes"]))
 
     @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names, attrs: Mapping[str, Any]) -> str:
@@ -505,6 +535,27 @@ class Transpose(SpecGate):
             return [builder.node("Transpose", [upstream], perm=list(range(rank))[::-1])]
         inverse = [int(i) for i in np.argsort([axis % rank for axis in axes])]
         return [builder.node("Transpose", [upstream], perm=inverse)]
+
+
+def _outer(a: Any, b: Any) -> Any:
+    """The outer product of two vectors: ``np.outer``, or its standard spelling for another library."""
+    xp = gm.namespace(a, b)
+    if xp is np:
+        return np.outer(a, b)
+    return xp.reshape(a, (-1, 1)) * xp.reshape(b, (1, -1))
+
+
+def _transpose(a: Any, axes: Axes) -> Any:
+    """``a`` with its axes permuted (``None``: reversed): ``np.transpose``, or ``permute_dims``.
+
+    The permutation is made non-negative for the standard, which need not take negative axes.
+    """
+    xp = gm.namespace(a)
+    if xp is np:
+        return np.transpose(a, axes)
+    ndim = a.ndim
+    order = tuple(reversed(range(ndim))) if axes is None else tuple(axis % ndim for axis in axes)
+    return xp.permute_dims(a, order)
 
 
 gatekit_register_gates = collect_gates(__name__)

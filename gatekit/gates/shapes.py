@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from gatekit import math as gm
 from gatekit.plugin.base import SpecGate, collect_gates
 from gatekit.plugin.gatespec import Attr, GateSpec, describe
 from gatekit.plugin.hookspecs import hookimpl
@@ -119,22 +120,23 @@ class Reshape(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values, attrs: Mapping[str, Any]) -> Any:
         (a,) = inputs
-        return _scalar(np.reshape(a, new_shape(np.shape(a), attrs["shape"])))
+        return _scalar(gm.namespace(a).reshape(a, new_shape(np.shape(a), attrs["shape"])))
 
     @hookimpl
     def gate_vjp(self, inputs: Values, output: Any, upstream: Any, attrs: Mapping[str, Any]) -> Values:
         # Each output element is one input element: its gradient goes back to that element.
         (a,) = inputs
         shape = np.shape(a)
-        spread = np.broadcast_to(upstream, new_shape(shape, attrs["shape"]))  # a number stands for each
-        return (_scalar(np.reshape(spread, shape)),)
+        spread = gm.broadcast(upstream, new_shape(shape, attrs["shape"]), a)  # a number stands for each
+        return (_scalar(gm.namespace(spread).reshape(spread, shape)),)
 
     @hookimpl
     def gate_jvp(self, inputs: Values, output: Any, tangents: Values, attrs: Mapping[str, Any]) -> Any:
         # Linear: the tangent is laid out as the value is.
         (a,) = inputs
         (t,) = tangents
-        return _scalar(np.reshape(np.broadcast_to(t, np.shape(a)), np.shape(output)))
+        spread = gm.broadcast(t, np.shape(a), a)
+        return _scalar(gm.namespace(spread).reshape(spread, np.shape(output)))
 
     @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names, attrs: Mapping[str, Any]) -> str:

@@ -1,7 +1,7 @@
 """An imported model written as a circuit file (format version 1), gate by gate with its node.
 
 Values are written in flow style at full precision, as a trained circuit's
-are (:func:`gatekit.training.trained_file.yaml_value`'s rules: ``repr``,
+are (:func:`gatekit.format.emit.yaml_value`'s rules: ``repr``,
 ``.inf``, ``.nan``); each gate carries a comment naming the ONNX node it
 comes from.
 
@@ -27,37 +27,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import yaml
 
+from gatekit.format.emit import yaml_number, yaml_value
 from gatekit.onnx.importer import Imported
 
 __all__ = ["circuit_text"]
-
-
-def _number(value: float) -> str:
-    if np.isnan(value):
-        return ".nan"
-    if np.isinf(value):
-        return ".inf" if value > 0 else "-.inf"
-    text = repr(float(value))
-    mantissa, e, exponent = text.partition("e")
-    if e and "." not in mantissa:  # YAML 1.1 reads 1e-05 as text: 1.0e-05 is a number to both
-        text = f"{mantissa}.0e{exponent}"
-    return text
-
-
-def _value(value: Any) -> str:
-    """A number or an array as a YAML flow value, row by row (no recursion: one pass over the rows)."""
-    if not isinstance(value, np.ndarray) or value.ndim == 0:
-        return _number(float(value))
-    if value.ndim == 1:
-        return "[" + ", ".join(_number(v) for v in value.tolist()) + "]"
-    rows = value.reshape(-1, value.shape[-1])
-    written = ["[" + ", ".join(_number(v) for v in row) + "]" for row in rows.tolist()]
-    for size in reversed(value.shape[:-1]):  # group the rows, innermost axis first
-        written = ["[" + ", ".join(written[i : i + size]) + "]" for i in range(0, len(written), size)]
-    return written[0]
 
 
 def _name(name: str) -> str:
@@ -73,7 +48,7 @@ def _attr(value: Any) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return _number(value)
+        return yaml_number(value)
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_attr(item) for item in value) + "]"
     return json.dumps(str(value))
@@ -84,7 +59,7 @@ def _attrs(attrs: Mapping[str, Any]) -> str:
 
 
 def _ref(ref: str | float) -> str:
-    return _number(ref) if isinstance(ref, float) else _name(ref)
+    return yaml_number(ref) if isinstance(ref, float) else _name(ref)
 
 
 def circuit_text(imported: Imported) -> str:
@@ -96,7 +71,7 @@ def circuit_text(imported: Imported) -> str:
     for section, leaves in (("inputs", imported.inputs), ("params", imported.params)):
         if leaves:
             lines.append(f"{section}:")
-            lines += [f"  {_name(name)}: {_value(value)}" for name, value in leaves.items()]
+            lines += [f"  {_name(name)}: {yaml_value(value)}" for name, value in leaves.items()]
     lines.append("gates:" if imported.gates else "gates: {}")
     for gate in imported.gates:
         attrs = f", attrs: {_attrs(gate.attrs)}" if gate.attrs else ""

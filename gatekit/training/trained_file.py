@@ -6,7 +6,7 @@ the loader keeps) is replaced, by the trained value written as YAML: a
 number, or a nested list of numbers at full precision (``repr``), in flow
 style. A param declared by an initializer becomes its trained values.
 
->>> import gatekit
+>>> import gatekit, numpy as np
 >>> text = "params:\\n  w: 2.0   # the weight\\n  b: {init: zeros, shape: [2]}\\noutputs: [w]\\n"
 >>> spans = {name: leaf.span for name, leaf in gatekit.loads(text).definition.leaves.items()}
 >>> print(trained_text(text, spans, {"w": 0.5, "b": np.array([1e-5, -2.0])}), end="")
@@ -19,55 +19,14 @@ outputs: [w]
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
+from gatekit.format.emit import yaml_value
 
-__all__ = ["moved_imports", "trained_text", "yaml_number", "yaml_value"]
-
-
-def yaml_number(value: float) -> str:
-    """A float as YAML (1.1 and 1.2) reads it back, exactly: ``repr``, with ``.0e`` and ``.inf``."""
-    if math.isnan(value):
-        return ".nan"
-    if math.isinf(value):
-        return ".inf" if value > 0 else "-.inf"
-    text = repr(float(value))
-    mantissa, e, exponent = text.partition("e")
-    if e and "." not in mantissa:  # YAML 1.1 reads 1e-05 as text: 1.0e-05 is a number to both
-        text = f"{mantissa}.0e{exponent}"
-    return text
-
-
-def yaml_value(value: Any) -> str:
-    """A number or an array as a YAML flow value: ``0.5``, ``[[1.0, 2.0], [3.0, 4.0]]``."""
-    if not isinstance(value, np.ndarray):
-        return yaml_number(float(value))
-    if value.ndim == 0:
-        return yaml_number(float(value))
-    # iteratively: a stack of (array, parts written so far)
-    out: list[str] = []
-    stack: list[tuple[np.ndarray, int]] = [(value, 0)]
-    while stack:
-        array, index = stack.pop()
-        if index == 0:
-            out.append("[")
-        if index == len(array):
-            out.append("]")
-            continue
-        if index:
-            out.append(", ")
-        stack.append((array, index + 1))
-        item = array[index]
-        if array.ndim == 1:
-            out.append(yaml_number(float(item)))
-        else:
-            stack.append((item, 0))
-    return "".join(out)
+__all__ = ["moved_imports", "trained_text"]
 
 
 def trained_text(

@@ -12,11 +12,20 @@ What becomes what:
 - an initializer that a gate reads becomes a param (trainable), unless it
   is a single number (0-d), which becomes a number in the gates' ``in:``
   lists: exporters write constants such as ``Pow``'s exponent as
-  initializers, and a constant must not be trained; one that only gives a
-  shape or axes becomes that gate's attribute;
+  initializers, and a constant must not be trained (but in a model gatekit
+  exported, which writes its constants as ``Constant`` nodes, every
+  initializer is a param, numbers too); a boolean one becomes
+  an input (a mask: data, never trained); one that only gives a shape or
+  axes becomes that gate's attribute;
 - a ``Constant`` becomes a number in the gate's ``in:`` list (a scalar), an
   input (a tensor: data, never trained) or an attribute (a shape);
 - every other node becomes one gate, or a few (see :mod:`gatekit.onnx.operators`);
+- a boolean tensor (a graph input, an initializer, a Constant, a node's
+  result) is a mask of 1.0 and 0.0, where an operator that takes booleans
+  reads it (a comparison's result into ``Where``, ``And``, ``Cast``...);
+- a model with local functions (an exporter's modules) has them inlined
+  first (``onnx.inliner.inline_local_functions``), so its nodes are those
+  of the functions' bodies;
 - the graph outputs become the outputs.
 
 Names are kept where they are valid gatekit names (:mod:`gatekit.names`):
@@ -49,9 +58,13 @@ __all__ = ["GateLine", "Imported", "check_model", "import_model", "parse_model",
 
 #: ONNX element types gatekit reads (as float64): FLOAT, FLOAT16, DOUBLE
 FLOAT_TYPES = {1: "float", 10: "float16", 11: "double"}
+#: ONNX's BOOL: read as a mask of 1.0 and 0.0 where an operator takes booleans
+BOOL = 9
 #: the end of the message for a tensor of another element type
 FLOATS_ONLY = "gatekit computes in float64 (from float, float16, double)"
 DEFAULT_DOMAINS = ("", "ai.onnx")
+#: the ``producer_name`` of the models ``gatekit export`` writes
+GATEKIT_PRODUCER = "gatekit"
 #: what a value that is not a tensor is, by the name of its type's field
 _KINDS = {
     None: "a value of no type",
@@ -133,6 +146,7 @@ class _Tensor:
     shape: tuple[int | None, ...] | None = None
     value: np.ndarray | None = None  # known at import: initializers and Constants
     problem: str | None = None  # why a gate cannot read it
+    boolean: bool = False  # a mask of 1.0 and 0.0: only operators that take booleans read it
 
 
 class _Names:
@@ -185,7 +199,7 @@ def _type_problem(onnx: Any, value_type: Any) -> str | None:
     if kind != "tensor_type":
         return f"is not a tensor (it is {_KINDS.get(kind, f'a {kind}')})"
     elem = value_type.tensor_type.elem_type
-    if elem not in FLOAT_TYPES:
+    if elem not in FLOAT_TYPES and elem != BOOL:
         return f"has element type {_type_name(onnx, elem)}; {FLOATS_ONLY}"
     return None
 
@@ -200,6 +214,8 @@ def _type_name(onnx: Any, elem: int) -> str:
 
 def _array_problem(array: np.ndarray) -> str | None:
     """Why a gate cannot read this value (None: it can)."""
+    if array.dtype.kind == "b":
+        return None if 0 not in array.shape else f"is empty (shape {list(array.shape)})"
     if array.dtype.kind != "f" or array.dtype.itemsize not in (2, 4, 8):
         return f"has element type {array.dtype}; {FLOATS_ONLY}"
     if 0 in array.shape:
@@ -223,8 +239,11 @@ def _describe(index: int, node: Any) -> str:
 class _Node:
     """One node being imported: the :class:`~gatekit.onnx.operators.NodeContext` its operator sees."""
 
-    def __init__(self, importer: _Importer, index: int, node: Any, attrs: Mapping[str, Any]) -> None:
+    def __init__(
+        self, importer: _Importer, index: int, node: Any, operator: Operator, attrs: Mapping[str, Any]
+    ) -> None:
         self.importer = importer
+        self.operator = operator
         self.node = node
         self.index = index
         self.attrs = attrs
@@ -254,7 +273,15 @@ class _Node:
         name, tensor = self._tensor(position)
         if tensor.problem is not None:
             raise Unsupported(f"input '{name}' {tensor.problem}")
+        if tensor.boolean and position not in self.operator.booleans:
+            raise Unsupported(f"input '{name}' is a boolean tensor, which {self.node.op_type} does not take")
         return self.importer.refs.get(name, name)  # a tensor of a node that failed: never written
+
+    def boolean(self, position: int) -> bool:
+        return self._tensor(position)[1].boolean
+
+    def type_name(self, elem: int) -> str:
+        return _type_name(self.importer.onnx, elem)
 
     def static(self, position: int) -> np.ndarray:
         name, tensor = self._tensor(position)
@@ -311,20 +338,31 @@ class _Importer:
         self.problems: list[str] = []
         self.graph_outputs = [o.name for o in self.graph.output]
         self.symbolic: list[str] = []
-        self.shapes = self._inferred_shapes(model)
+        self.masks: list[str] = []  # the inputs made of boolean initializers
+        self.shapes: dict[str, tuple[int | None, ...] | None] = {}
+        self.booleans: set[str] = set()  # the tensors shape inference finds boolean
+        self._infer(model)
         self.data_uses = self._data_uses()
         self.producer = f", made by {model.producer_name}" if model.producer_name else ""
+        #: gatekit's export writes constants as Constant nodes: its initializers are all params
+        self.all_params = model.producer_name == GATEKIT_PRODUCER
         self.result = Imported(self.graph.name if is_name(self.graph.name) else None, "")
 
-    def _inferred_shapes(self, model: Any) -> dict[str, tuple[int | None, ...] | None]:
-        """Each tensor's shape as ONNX's shape inference finds it (none where it fails)."""
+    def _infer(self, model: Any) -> None:
+        """Each tensor's shape and whether it is boolean, as ONNX's shape inference finds them.
+
+        None are known where inference fails.
+        """
         try:
             inferred = self.onnx.shape_inference.infer_shapes(model)
         except Exception:  # shape inference is a help: a model it fails on may still import
             inferred = model
         graph = inferred.graph
         # what inference found wins over what the graph declares (a graph output's shape may be loose)
-        return {info.name: _shape(info.type) for info in [*graph.output, *graph.input, *graph.value_info]}
+        for info in [*graph.output, *graph.input, *graph.value_info]:
+            self.shapes[info.name] = _shape(info.type)
+            if info.type.tensor_type.elem_type == BOOL:
+                self.booleans.add(info.name)
 
     def _data_uses(self) -> set[str]:
         """The tensors some gate reads as data (not as a shape or axes), and the graph outputs."""
@@ -347,7 +385,8 @@ class _Importer:
             shape = _shape(info.type) if problem is None else None
             if problem is None and shape is not None and 0 in shape:
                 problem = f"is empty (shape {list(shape)})"
-            self.tensors[info.name] = _Tensor(source, shape, problem=problem)
+            boolean = info.type.tensor_type.elem_type == BOOL
+            self.tensors[info.name] = _Tensor(source, shape, problem=problem, boolean=boolean)
             if problem is not None:
                 continue
             dims = shape or ()
@@ -366,15 +405,20 @@ class _Importer:
                 self.tensors[init.name] = _Tensor(source, tuple(init.dims), problem=problem)
                 continue
             array = onnx.numpy_helper.to_array(init)
-            self.tensors[init.name] = _Tensor(source, array.shape, array, _array_problem(array))
+            boolean = array.dtype.kind == "b"
+            self.tensors[init.name] = _Tensor(source, array.shape, array, _array_problem(array), boolean)
             if init.name in self.data_uses and self.tensors[init.name].problem is None:
-                if array.ndim == 0 and init.name not in self.graph_outputs:
+                if array.ndim == 0 and init.name not in self.graph_outputs and not self.all_params:
                     # a number (Pow's exponent 2, a scale): exporters write constants as
                     # initializers too, and a constant must not be trained
                     self.refs[init.name] = float(array)
                     continue
                 name = self.names.take(init.name)
-                self.result.params[name] = _value(array)
+                if boolean:  # a mask is data: never trained
+                    self.result.inputs[name] = _value(array)
+                    self.masks.append(name)
+                else:
+                    self.result.params[name] = _value(array)
                 self.refs[init.name] = name
 
     def constant(self, index: int, node: Any, attrs: Mapping[str, Any]) -> None:
@@ -396,7 +440,7 @@ class _Importer:
         else:
             array = np.asarray(given_value, dtype=np.float32)
         why = _array_problem(array)
-        self.tensors[output] = _Tensor(source, array.shape, array, why)
+        self.tensors[output] = _Tensor(source, array.shape, array, why, array.dtype.kind == "b")
         if output not in self.data_uses or why is not None:
             return
         if array.ndim == 0 and output not in self.graph_outputs:
@@ -414,7 +458,8 @@ class _Importer:
             operator = OPERATORS.get(node.op_type) if node.domain in DEFAULT_DOMAINS else None
             for output in node.output:
                 if output:
-                    self.tensors[output] = _Tensor(f"node {index}", self.shapes.get(output))
+                    boolean = output in self.booleans
+                    self.tensors[output] = _Tensor(f"node {index}", self.shapes.get(output), boolean=boolean)
             try:
                 attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
                 self._node(index, node, operator, attrs)
@@ -431,7 +476,7 @@ class _Importer:
         if node.op_type == "Constant":
             self.constant(index, node, attrs)
             return
-        context = _Node(self, index, node, attrs)
+        context = _Node(self, index, node, operator, attrs)
         operator.convert(context)
         self.result.gates += context.lines
         self.refs[node.output[0]] = context.name
@@ -458,10 +503,16 @@ class _Importer:
             if self.symbolic:
                 zeros += f", each symbolic dimension taken as 1 ({', '.join(self.symbolic)})"
             parts.append(zeros + ": give data with --inputs or --set.")
-        constants = [name for name in self.result.inputs if name not in self.result.input_names.values()]
+        made = {*self.result.input_names.values(), *self.masks}
+        constants = [name for name in self.result.inputs if name not in made]
         if constants:
             parts.append(
                 f"Inputs {', '.join(constants)} are the model's Constant tensors (data, never trained)."
+            )
+        if self.masks:
+            parts.append(
+                f"Inputs {', '.join(self.masks)} are the model's boolean initializers (masks of 1.0 and 0.0: "
+                "data, never trained)."
             )
         if model.graph.doc_string.strip():
             parts.append(" ".join(model.graph.doc_string.split()))
@@ -476,6 +527,10 @@ def import_model(model: onnx.ModelProto, file: str = "<model>") -> Imported:
         element type gatekit cannot import; one message lists every such node.
     """
     onnx = require_onnx("gatekit import")
+    if model.functions:  # an exporter's modules: the nodes of their bodies, where they are called
+        from onnx import inliner  # noqa: PLC0415 - part of the optional onnx
+
+        model = inliner.inline_local_functions(model)
     importer = _Importer(onnx, model, file)
     importer.leaves()
     importer.nodes()

@@ -12,6 +12,8 @@ backward pass, and run in onnxruntime to the trained circuit's numbers.
 
 from __future__ import annotations
 
+import importlib.util
+import itertools
 import json
 import textwrap
 from pathlib import Path
@@ -49,6 +51,11 @@ def file_inputs(circuit: gatekit.Circuit) -> dict[str, Any]:
     return {name: leaves[name] for name in circuit.inputs}
 
 
+def gates_of(circuit: gatekit.Circuit) -> list[tuple[str, str]]:
+    """Each gate's name (``/`` inside a module made ``_``, as the import makes it) and kind, in order."""
+    return [(bound.name.replace("/", "_"), bound.gate.name) for bound in circuit.plan.gates.values()]
+
+
 @pytest.mark.parametrize("path", GRAPHS, ids=[path.name for path in GRAPHS])
 @pytest.mark.parametrize("inline", [False, True], ids=["functions", "inlined"])
 def test_every_example_graph_comes_back_with_its_numbers(path: Path, inline: bool) -> None:
@@ -58,10 +65,63 @@ def test_every_example_graph_comes_back_with_its_numbers(path: Path, inline: boo
     assert copy.inputs == circuit.inputs
     assert copy.params == circuit.params
     assert copy.outputs == circuit.outputs
+    if inline or not model.functions:  # gate for gate (a function's body comes back node for node)
+        assert sorted(gates_of(copy)) == sorted(gates_of(circuit))
     original = circuit.run()
     again = copy.run(file_inputs(circuit))
     assert_same(again.outputs, original.outputs, "output")
     assert_same(again.grads, original.grads, "gradient")
+
+
+PLUGINS = ("gatekit_activations",) if importlib.util.find_spec("gatekit_activations") else ()
+REGISTRY = gatekit.default_registry(PLUGINS, autoload=False)
+#: zeros, ties, both signs, and values where a formula's pieces overflow (exp(800))
+SPECIAL = (0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 30.0, -800.0, 800.0)
+
+
+@pytest.mark.parametrize("name", [name for name in REGISTRY if REGISTRY[name].vjp is None])
+def test_every_elementwise_gate_comes_back_as_itself_with_its_gradient(name: str) -> None:
+    """Not through the nodes of its formula, whose pieces have kinks and nan gradients the gate has not.
+
+    ``sigmoid`` at 0 (``|a|``'s kink), ``elu`` at any a > 0 (``expm1``'s
+    unused branch, 0 / 0), ``softplus`` at 800 (``e ** 800``): the nodes
+    give other gradients there, the gate its own.
+    """
+    arity = REGISTRY[name].spec.arity
+    leaves = {f"a{i}": 0.0 for i in range(arity)}
+    circuit = gatekit.loads(
+        json.dumps({"params": leaves, "gates": {"y": {"gate": name, "in": list(leaves)}}, "outputs": ["y"]}),
+        registry=REGISTRY,
+    )
+    copy = gatekit.from_onnx(to_onnx(circuit), REGISTRY)
+    assert gates_of(copy) == [("y", name)]
+    for point in itertools.product(SPECIAL, repeat=arity) if arity < 3 else [(1.0, 2.0, -3.0), (0.0,) * 3]:
+        values = dict(zip(leaves, point, strict=True))
+        assert_same(copy.run(values).grads, circuit.run(values).grads, f"at {point}: gradient")
+
+
+def test_nodes_that_are_not_as_the_export_wrote_them_come_back_node_for_node() -> None:
+    circuit = gatekit.loads("params: {x: 0.5}\ngates:\n  s: {gate: sigmoid, in: [x]}\noutputs: [s]\n")
+    model = to_onnx(circuit)
+    assert gates_of(gatekit.from_onnx(model)) == [("s", "sigmoid")]
+    assert sorted(gate.gate for gate in import_model(model).gates) == [  # no gates given: node for node
+        "abs", "add", "exp", "greater_equal", "mul", "neg", "reciprocal", "where"
+    ]  # fmt: skip
+    peeked = onnx.ModelProto.FromString(model.SerializeToString())
+    inner = next(node for node in peeked.graph.node if node.op_type == "Exp")
+    peeked.graph.output.append(
+        onnx.helper.make_tensor_value_info(inner.output[0], onnx.TensorProto.DOUBLE, [])
+    )
+    copy = gatekit.from_onnx(peeked)  # a value inside the gate is read from outside: not the gate any more
+    assert "sigmoid" not in [gate for _, gate in gates_of(copy)]
+    assert copy.run().outputs["s"] == circuit.run().outputs["s"]
+    renamed = onnx.ModelProto.FromString(model.SerializeToString())
+    renamed.producer_name = "an optimizer"
+    assert "sigmoid" not in [gate for _, gate in gates_of(gatekit.from_onnx(renamed))]
+    for prop in model.graph.node[-1].metadata_props:
+        if prop.key == "gatekit.inputs":
+            prop.value = "not JSON"
+    assert "sigmoid" not in [gate for _, gate in gates_of(gatekit.from_onnx(model))]
 
 
 @pytest.mark.parametrize("path", GRAPHS, ids=[path.name for path in GRAPHS])

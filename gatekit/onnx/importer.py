@@ -26,6 +26,12 @@ What becomes what:
 - a model with local functions (an exporter's modules) has them inlined
   first (``onnx.inliner.inline_local_functions``), so its nodes are those
   of the functions' bodies;
+- in a model ``gatekit export`` wrote, the nodes of one gate (its last
+  node says which, see :mod:`gatekit.onnx.export`) become that gate again,
+  where it is one of ``gates`` and its nodes are as the export wrote them
+  (named after the gate's output, reading only the gate's inputs, constants
+  and one another, read by nothing else): so the circuit computes its
+  gradient with the gate's own rule, not through the nodes of its formula;
 - the graph outputs become the outputs.
 
 Names are kept where they are valid gatekit names (:mod:`gatekit.names`):
@@ -37,9 +43,10 @@ The graph is a topologically sorted list of nodes, read in one loop.
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +72,8 @@ FLOATS_ONLY = "gatekit computes in float64 (from float, float16, double)"
 DEFAULT_DOMAINS = ("", "ai.onnx")
 #: the ``producer_name`` of the models ``gatekit export`` writes
 GATEKIT_PRODUCER = "gatekit"
+#: the ``metadata_props`` keys of a gate's last node in a model gatekit exported (as export.py writes them)
+GATE_KEY, INPUTS_KEY, ATTRS_KEY = "gatekit.gate", "gatekit.inputs", "gatekit.attrs"
 #: what a value that is not a tensor is, by the name of its type's field
 _KINDS = {
     None: "a value of no type",
@@ -147,6 +156,23 @@ class _Tensor:
     value: np.ndarray | None = None  # known at import: initializers and Constants
     problem: str | None = None  # why a gate cannot read it
     boolean: bool = False  # a mask of 1.0 and 0.0: only operators that take booleans read it
+
+
+def _gate_of(node: Any) -> tuple[str, list[str], dict[str, Any]] | None:
+    """The gate, inputs and attributes a gatekit model's node says it ends, if it says so readably."""
+    props = {prop.key: prop.value for prop in node.metadata_props}
+    if GATE_KEY not in props:
+        return None
+    try:
+        inputs = json.loads(props.get(INPUTS_KEY, ""))
+        attrs = json.loads(props.get(ATTRS_KEY, ""))
+    except ValueError:
+        return None
+    if not isinstance(inputs, list) or not all(isinstance(name, str) for name in inputs):
+        return None
+    if not isinstance(attrs, dict) or not is_name(props[GATE_KEY]):
+        return None
+    return props[GATE_KEY], inputs, attrs
 
 
 class _Names:
@@ -346,6 +372,9 @@ class _Importer:
         self.producer = f", made by {model.producer_name}" if model.producer_name else ""
         #: gatekit's export writes constants as Constant nodes: its initializers are all params
         self.all_params = model.producer_name == GATEKIT_PRODUCER
+        #: the gates :meth:`gates` found: the node each ends at, and the nodes before it
+        self.rebuilt: dict[int, tuple[str, list[str], dict[str, Any]]] = {}
+        self.inside: set[int] = set()
         self.result = Imported(self.graph.name if is_name(self.graph.name) else None, "")
 
     def _infer(self, model: Any) -> None:
@@ -451,6 +480,40 @@ class _Importer:
         self.result.inputs[name] = _value(array)
         self.refs[output] = name
 
+    def gates(self, known: Collection[str]) -> None:
+        """Find the nodes of each gate of a model gatekit exported, for :meth:`nodes` to make that gate again.
+
+        Only gates in ``known`` (installed), and only where the nodes are as
+        the export wrote them; any other node is imported as it is.
+        """
+        if not self.all_params:
+            return
+        nodes = list(self.graph.node)
+        makers = {name: index for index, node in enumerate(nodes) for name in node.output if name}
+        constants = {name for node in nodes if node.op_type == "Constant" for name in node.output}
+        given = {*(info.name for info in self.graph.input), *(init.name for init in self.graph.initializer)}
+        readers: dict[str, list[int]] = {}
+        for index, node in enumerate(nodes):
+            for name in node.input:
+                readers.setdefault(name, []).append(index)
+        for index, node in enumerate(nodes):
+            found = _gate_of(node)
+            if found is None or found[0] not in known or len(node.output) != 1:
+                continue
+            output = node.output[0]
+            inside = [i for i, other in enumerate(nodes) if other.name.startswith(f"{output}#")] + [index]
+            made = {name for i in inside for name in nodes[i].output}
+            inputs = found[1]
+            before = all(name in given or makers.get(name, index) < index for name in inputs)
+            reads = {name for i in inside for name in nodes[i].input if name}
+            sealed = reads <= made | set(inputs) | constants
+            private = all(i in inside for name in made - {output} for i in readers.get(name, ())) and not (
+                made - {output}
+            ) & set(self.graph_outputs)
+            if before and sealed and private and all(name in makers or name in given for name in inputs):
+                self.rebuilt[index] = found
+                self.inside.update(i for i in inside if i != index)
+
     def nodes(self) -> None:
         """Every node, in the graph's (topological) order."""
         helper = self.onnx.helper
@@ -460,11 +523,24 @@ class _Importer:
                 if output:
                     boolean = output in self.booleans
                     self.tensors[output] = _Tensor(f"node {index}", self.shapes.get(output), boolean=boolean)
+            if index in self.inside:
+                continue  # a node of a gate made again below, at its last node
+            if index in self.rebuilt:
+                self._gate(index, node, *self.rebuilt[index])
+                continue
             try:
                 attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
                 self._node(index, node, operator, attrs)
             except Unsupported as exc:
                 self.problems.append(f"{_describe(index, node)}: {exc}")
+
+    def _gate(self, index: int, node: Any, gate: str, inputs: list[str], attrs: dict[str, Any]) -> None:
+        """The gate that the nodes ending at ``node`` compute, as the export said."""
+        refs = [self.refs.get(name, name) for name in inputs]
+        name = self.names.take(node.output[0], fallback=f"{gate}_{index}")
+        where = f"{_describe(index, node)}, gatekit's {gate}"
+        self.result.gates.append(GateLine(name, gate, tuple(refs), attrs, where))
+        self.refs[node.output[0]] = name
 
     def _node(self, index: int, node: Any, operator: Operator | None, attrs: Mapping[str, Any]) -> None:
         if operator is None:
@@ -519,10 +595,12 @@ class _Importer:
         return " ".join(parts)
 
 
-def import_model(model: onnx.ModelProto, file: str = "<model>") -> Imported:
+def import_model(model: onnx.ModelProto, file: str = "<model>", gates: Collection[str] = ()) -> Imported:
     """The circuit of ``model``: its inputs, params, gates and outputs, and the model's names of them.
 
     :param file: the model's file, for messages and the circuit's doc.
+    :param gates: the installed gates: in a model gatekit exported, the
+        nodes of each of these become that gate again.
     :raises UsageError: some node has an operator, attribute value or
         element type gatekit cannot import; one message lists every such node.
     """
@@ -533,6 +611,7 @@ def import_model(model: onnx.ModelProto, file: str = "<model>") -> Imported:
         model = inliner.inline_local_functions(model)
     importer = _Importer(onnx, model, file)
     importer.leaves()
+    importer.gates(gates)
     importer.nodes()
     importer.outputs()
     problems = importer.problems

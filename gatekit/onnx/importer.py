@@ -492,27 +492,28 @@ class _Importer:
         makers = {name: index for index, node in enumerate(nodes) for name in node.output if name}
         constants = {name for node in nodes if node.op_type == "Constant" for name in node.output}
         given = {*(info.name for info in self.graph.input), *(init.name for init in self.graph.initializer)}
-        readers: dict[str, list[int]] = {}
+        outputs = set(self.graph_outputs)
+        readers: dict[str, set[int]] = {}
+        parts: dict[str, list[int]] = {}  # the nodes named OUTPUT#N, by OUTPUT: a gate's other nodes
         for index, node in enumerate(nodes):
             for name in node.input:
-                readers.setdefault(name, []).append(index)
+                readers.setdefault(name, set()).add(index)
+            if "#" in node.name:
+                parts.setdefault(node.name.rsplit("#", 1)[0], []).append(index)
         for index, node in enumerate(nodes):
             found = _gate_of(node)
             if found is None or found[0] not in known or len(node.output) != 1:
                 continue
-            output = node.output[0]
-            inside = [i for i, other in enumerate(nodes) if other.name.startswith(f"{output}#")] + [index]
-            made = {name for i in inside for name in nodes[i].output}
-            inputs = found[1]
-            before = all(name in given or makers.get(name, index) < index for name in inputs)
-            reads = {name for i in inside for name in nodes[i].input if name}
-            sealed = reads <= made | set(inputs) | constants
-            private = all(i in inside for name in made - {output} for i in readers.get(name, ())) and not (
-                made - {output}
-            ) & set(self.graph_outputs)
-            if before and sealed and private and all(name in makers or name in given for name in inputs):
+            gate_inputs = found[1]
+            inside = {*parts.get(node.output[0], ()), index}
+            inner = {name for i in inside for name in nodes[i].output} - {node.output[0]}
+            read = {name for i in inside for name in nodes[i].input if name}
+            made_before = all(name in given or makers.get(name, index) < index for name in gate_inputs)
+            sealed = read <= inner | set(gate_inputs) | constants  # its inputs, constants, its own values
+            private = not inner & outputs and all(readers.get(name, set()) <= inside for name in inner)
+            if made_before and sealed and private:
                 self.rebuilt[index] = found
-                self.inside.update(i for i in inside if i != index)
+                self.inside |= inside - {index}
 
     def nodes(self) -> None:
         """Every node, in the graph's (topological) order."""

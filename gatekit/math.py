@@ -50,11 +50,15 @@ __all__ = [
     "clip",
     "cos",
     "divide",
+    "equal",
     "exp",
     "expm1",
     "fold",
+    "greater",
     "inside",
     "into",
+    "is_inf",
+    "is_nan",
     "is_zero",
     "log",
     "log1p",
@@ -63,6 +67,7 @@ __all__ = [
     "namespace",
     "negative_square",
     "nonpositive",
+    "nonzero",
     "positive",
     "power",
     "quiet",
@@ -416,6 +421,70 @@ def at_least(a: Value, b: Value) -> Value:
     if type(a) is not np.ndarray and (xp := _foreign(a, b)) is not None:
         return xp.astype(_array(xp, a, b) >= b, xp.float64)
     return (np.asarray(a) >= b).astype(np.float64)
+
+
+def greater(a: Value, b: Value) -> Value:
+    """1.0 where ``a > b``, else 0.0 (nan compares false).
+
+    >>> greater(2.0, 1.0), greater(1.0, 1.0), greater(math.nan, 1.0)
+    (1.0, 0.0, 0.0)
+    """
+    if type(a) is float and type(b) is float:
+        return 1.0 if a > b else 0.0
+    if type(a) is not np.ndarray and (xp := _foreign(a, b)) is not None:
+        return xp.astype(_array(xp, a, b) > b, xp.float64)
+    return (np.asarray(a) > b).astype(np.float64)
+
+
+def equal(a: Value, b: Value) -> Value:
+    """1.0 where ``a == b``, else 0.0 (nan equals nothing, itself included; -0.0 equals 0.0).
+
+    >>> equal(1.0, 1.0), equal(-0.0, 0.0), equal(math.nan, math.nan)
+    (1.0, 1.0, 0.0)
+    """
+    if type(a) is float and type(b) is float:
+        return 1.0 if a == b else 0.0
+    if type(a) is not np.ndarray and (xp := _foreign(a, b)) is not None:
+        return xp.astype(_array(xp, a, b) == b, xp.float64)
+    return (np.asarray(a) == b).astype(np.float64)
+
+
+def nonzero(x: Value) -> Value:
+    """1.0 where ``x`` is not 0 (nan included: it is not 0), else 0.0: ``x`` read as a truth value.
+
+    NumPy's ``np.where`` and ``np.logical_and`` read a number so, and so does
+    ONNX's ``Cast`` to bool.
+
+    >>> nonzero(2.5), nonzero(-0.0), nonzero(math.nan)
+    (1.0, 0.0, 1.0)
+    """
+    if type(x) is float:
+        return 0.0 if x == 0.0 else 1.0
+    if type(x) is not np.ndarray and (xp := _foreign(x)) is not None:
+        return xp.astype(x != 0.0, xp.float64)
+    return (np.asarray(x) != 0.0).astype(np.float64)
+
+
+def is_nan(x: Value) -> Value:
+    """1.0 where ``x`` is nan, else 0.0."""
+    if type(x) is float:
+        return 1.0 if math.isnan(x) else 0.0
+    if type(x) is not np.ndarray and (xp := _foreign(x)) is not None:
+        return xp.astype(xp.isnan(x), xp.float64)
+    return np.isnan(x).astype(np.float64)
+
+
+def is_inf(x: Value) -> Value:
+    """1.0 where ``x`` is ``inf`` or ``-inf``, else 0.0.
+
+    >>> is_inf(-math.inf), is_inf(math.nan), is_inf(1e308)
+    (1.0, 0.0, 0.0)
+    """
+    if type(x) is float:
+        return 1.0 if math.isinf(x) else 0.0
+    if type(x) is not np.ndarray and (xp := _foreign(x)) is not None:
+        return xp.astype(xp.isinf(x), xp.float64)
+    return np.isinf(x).astype(np.float64)
 
 
 def maximum(a: Value, b: Value) -> Value:

@@ -82,6 +82,14 @@ def _apart(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs(a - b)
 
 
+def _either_off_zero(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.minimum(np.abs(a), np.abs(b))
+
+
+def _condition_off_zero(condition: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.abs(condition)
+
+
 def _off_margin(score: np.ndarray, y: np.ndarray) -> np.ndarray:
     """How far the hinge's ``1 - y * score`` is from its kink at 0."""
     return np.abs(1.0 - y * score)
@@ -134,6 +142,15 @@ DOMAINS: dict[str, Domain] = {
     "binary_cross_entropy_with_logits": Domain((ANYWHERE, uniform(0.0, 1.0))),  # targets in [0, 1]
     "hinge": Domain(kink=_off_margin),
     "step": Domain(kink=_off_zero),
+    # comparisons jump where their inputs tie, truth values where they are 0
+    "greater": Domain(kink=_apart),
+    "greater_equal": Domain(kink=_apart),
+    "equal": Domain(kink=_apart),
+    "logical_not": Domain(kink=_off_zero),
+    "logical_and": Domain(kink=_either_off_zero),
+    "logical_or": Domain(kink=_either_off_zero),
+    "logical_xor": Domain(kink=_either_off_zero),
+    "where": Domain(kink=_condition_off_zero),
 }
 
 # Attribute settings to check besides the defaults ({} is the defaults).

@@ -283,6 +283,139 @@ def test_every_elementwise_operator_and_its_attributes() -> None:
     agrees(built, {"x": normal(2, 3) + 0.5})
 
 
+BOOL = TensorProto.BOOL
+
+
+def masks_agree(built: Any, feed: dict[str, np.ndarray]) -> gatekit.Circuit:
+    """Import ``built``, run it on ``feed``: the reference evaluator's numbers exactly (masks as 1 and 0).
+
+    The reference gets each input in its declared type (float or bool); the
+    circuit gets float64, a boolean as 1.0 and 0.0.
+    """
+    circuit = gatekit.from_onnx(built)
+    types = {info.name: info.type.tensor_type.elem_type for info in built.graph.input}
+    given = {k: v.astype(bool if types[k] == BOOL else np.float32) for k, v in feed.items()}
+    with np.errstate(all="ignore"):
+        want = ReferenceEvaluator(built).run(None, given)
+    imported = import_model(built)
+    result = circuit.run({imported.input_names[k]: v.astype(np.float64) for k, v in given.items()})
+    for info, expected in zip(built.graph.output, want, strict=True):
+        got = result.outputs[imported.output_names[info.name]]
+        np.testing.assert_array_equal(got, np.asarray(expected, dtype=np.float64), err_msg=info.name)
+    return circuit
+
+
+def test_comparisons_logic_where_and_casts() -> None:
+    nodes = [
+        helper.make_node("Greater", ["a", "b"], ["gt"]),
+        helper.make_node("Less", ["a", "b"], ["lt"]),
+        helper.make_node("GreaterOrEqual", ["a", "b"], ["ge"]),
+        helper.make_node("LessOrEqual", ["a", "b"], ["le"]),
+        helper.make_node("Equal", ["a", "b"], ["eq"]),
+        helper.make_node("Equal", ["gt", "lt"], ["same"]),  # booleans compared
+        helper.make_node("IsNaN", ["a"], ["nan"]),
+        helper.make_node("IsInf", ["a"], ["inf"]),
+        helper.make_node("IsInf", ["a"], ["plus"], detect_negative=0),
+        helper.make_node("IsInf", ["a"], ["minus"], detect_positive=0),
+        helper.make_node("IsInf", ["a"], ["none"], detect_positive=0, detect_negative=0),
+        helper.make_node("Not", ["gt"], ["not"]),
+        helper.make_node("And", ["gt", "m"], ["and"]),
+        helper.make_node("Or", ["lt", "m"], ["or"]),
+        helper.make_node("Xor", ["ge", "m"], ["xor"]),
+        helper.make_node("Where", ["ge", "a", "b"], ["where"]),
+        helper.make_node("Where", ["m", "gt", "lt"], ["picked"]),  # masks picked
+        helper.make_node("Cast", ["gt"], ["float"], to=FLOAT),
+        helper.make_node("Cast", ["b"], ["double"], to=TensorProto.DOUBLE),
+        helper.make_node("Cast", ["a"], ["truth"], to=BOOL),
+        helper.make_node("Cast", ["m"], ["kept"], to=BOOL),
+        helper.make_node("Transpose", ["m"], ["moved"]),
+    ]
+    outputs = [node.output[0] for node in nodes]
+    built = model(nodes, [tensor("a", [2, 4]), tensor("b", [4]), tensor("m", [2, 4], BOOL)],
+                  [out(name) for name in outputs])  # fmt: skip
+    a = np.array([[1.0, 0.0, np.nan, np.inf], [-np.inf, 2.0, -3.0, 0.5]])
+    b = np.array([1.0, -1.0, 0.0, np.inf])
+    m = np.array([[1, 0, 1, 0], [0, 1, 1, 0]], dtype=bool)
+    circuit = masks_agree(built, {"a": a, "b": b, "m": m})
+    used = sorted({bound.gate.name for bound in circuit.plan.gates.values()})
+    assert used == ["equal", "greater", "greater_equal", "identity", "is_inf", "is_nan", "logical_and",
+                    "logical_not", "logical_or", "logical_xor", "transpose", "where"]  # fmt: skip
+    text = gatekit.onnx.load.imported_text(built)
+    assert "  lt: {gate: greater, in: [b, a]}  # node 1 (Less)" in text
+    assert "  none: {gate: greater, in: [a, .inf]}  # node 10 (IsInf)" in text
+    assert "  truth_zero: {gate: equal, in: [a, 0.0]}  # node 19 (Cast)" in text
+    assert "  kept: {gate: identity, in: [m]}  # node 20 (Cast)" in text
+    finite = {
+        "a": np.array([[1.0, 0.5, 2.0, 3.0], [-1.0, 2.5, -3.0, 0.25]]),
+        "b": np.array([1.0, -1.0, 0.0, 4.0]),
+    }
+    check_circuit(circuit, {**finite, "m": m.astype(float)})
+
+
+def test_where_is_numpy_s_where_not_a_weighted_sum() -> None:
+    built = model([helper.make_node("Where", ["m", "a", "b"], ["y"])],
+                  [tensor("m", [3], BOOL), tensor("a", [3]), tensor("b", [3])], [out("y")])  # fmt: skip
+    circuit = gatekit.from_onnx(built)
+    inputs = {
+        "m": np.array([1.0, 0.0, 1.0]),
+        "a": np.array([2.0, np.inf, np.nan]),
+        "b": np.array([np.inf, 3.0, 1.0]),
+    }
+    result = circuit.run(inputs, seed_grad=np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(result.outputs["y"], [2.0, 3.0, np.nan])
+    np.testing.assert_array_equal(result.grads["a"], [1.0, 0.0, 3.0])
+    np.testing.assert_array_equal(result.grads["b"], [0.0, 2.0, 0.0])
+    np.testing.assert_array_equal(result.grads["m"], [0.0, 0.0, 0.0])
+
+
+def test_boolean_initializers_and_constants_are_masks_never_trained() -> None:
+    built = model(
+        [
+            helper.make_node("Constant", [], ["yes"], value=helper.make_tensor("yes", BOOL, [], [True])),
+            helper.make_node("Constant", [], ["row"], value=helper.make_tensor("row", BOOL, [3], [1, 0, 1])),
+            helper.make_node("And", ["keep", "yes"], ["both"]),
+            helper.make_node("Or", ["both", "row"], ["any"]),
+            helper.make_node("Where", ["any", "x", "w"], ["y"]),
+        ],
+        [tensor("x", [3])],
+        [out("y")],
+        [initializer("keep", [True, False, False], bool), initializer("w", [5.0, 6.0, 7.0])],
+    )
+    imported = import_model(built)
+    assert list(imported.params) == ["w"]
+    assert list(imported.inputs) == ["x", "keep", "row"]
+    assert imported.inputs["keep"].tolist() == [1.0, 0.0, 0.0]
+    assert imported.gates[0].inputs == ("keep", 1.0)
+    assert imported.doc.endswith(
+        "Inputs row are the model's Constant tensors (data, never trained). Inputs keep are the model's "
+        "boolean initializers (masks of 1.0 and 0.0: data, never trained)."
+    )
+    masks_agree(built, {"x": np.array([1.0, 2.0, 3.0])})
+
+
+def test_local_functions_are_inlined() -> None:
+    square = helper.make_function(
+        "custom", "square", ["v"], ["s"], [helper.make_node("Mul", ["v", "v"], ["s"])],
+        [helper.make_opsetid("", 13)],
+    )  # fmt: skip
+    twice = helper.make_function(
+        "custom", "fourth", ["v"], ["f"],
+        [helper.make_node("square", ["v"], ["t"], domain="custom"),
+         helper.make_node("square", ["t"], ["f"], domain="custom")],
+        [helper.make_opsetid("", 13), helper.make_opsetid("custom", 1)],
+    )  # fmt: skip
+    graph = helper.make_graph(
+        [helper.make_node("fourth", ["x"], ["y"], domain="custom")], "g", [tensor("x", [2])], [out("y")]
+    )
+    built = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("custom", 1)],
+        functions=[square, twice],
+    )
+    circuit = agrees(built, {"x": np.array([1.5, -2.0])})
+    assert [bound.gate.name for bound in circuit.plan.gates.values()] == ["mul", "mul"]
+
+
 def test_names_are_kept_made_valid_and_never_meet() -> None:
     built = model(
         [
@@ -451,7 +584,7 @@ def unsupported_model() -> Any:
             helper.make_node("Relu", ["x"], ["a"]),
             helper.make_node("Neg", ["a"], ["b"]),
             helper.make_node("Conv", ["b", "k"], ["c"], name="conv1"),
-            helper.make_node("Cast", ["c"], ["y"], to=FLOAT),
+            helper.make_node("Cast", ["c"], ["y"], to=TensorProto.INT64),
         ],
         [tensor("x", [1, 1, 5, 5])],
         [out("y")],
@@ -469,7 +602,7 @@ def test_every_node_that_cannot_be_imported_is_named_and_nothing_is_written(
     line = fails(capsys, "import", "model.onnx", "-o", str(out))
     assert line == (
         "error: model.onnx: cannot import 2 nodes: node 2 'conv1' (Conv): operator not supported; "
-        "node 3 (Cast): operator not supported"
+        "node 3 (Cast): attribute to=int64 not supported (a cast to float, double, float16 or bool)"
     )
     assert out.read_text() == "kept\n"
     assert line in (ROOT / "README.md").read_text()  # the README shows this very line
@@ -716,6 +849,21 @@ CASES: list[tuple[str, Callable[[], Any], str]] = [
             [helper.make_tensor_sequence_value_info("y", FLOAT, None)],
         ),
         "node 0 (Identity): input 's' is not a tensor (it is a sequence)",
+    ),
+    (
+        "boolean input where numbers are read",
+        lambda: model([one("Add", ["x", "m"])], [X, tensor("m", [2, 3], TensorProto.BOOL)], [Y]),
+        "node 0 (Add): input 'm' is a boolean tensor, which Add does not take",
+    ),
+    (
+        "IsInf's flags",
+        lambda: model([one("IsInf", ["x"], detect_negative=2)], [X], [Y]),
+        "node 0 (IsInf): attribute detect_negative=2 not supported (0 or 1)",
+    ),
+    (
+        "cast to an integer",
+        lambda: model([one("Cast", ["x"], to=TensorProto.INT32)], [X], [Y]),
+        "node 0 (Cast): attribute to=int32 not supported (a cast to float, double, float16 or bool)",
     ),
     (
         "another domain",

@@ -209,10 +209,11 @@ def test_a_required_distribution_that_is_missing_is_named() -> None:
         gatekit.loads(text, file="c.yaml", registry=registry(autoload=False))
     assert str(info.value) == (
         "c.yaml:4:13: unknown gate 'tcube' (installed gates: abs, add, binary_cross_entropy_with_logits, "
-        "cos, div, dot, exp, hinge, identity, leaky_relu, log, log_softmax, matmul, max, mean, min, mul, "
+        "cos, div, dot, equal, exp, greater, greater_equal, hinge, identity, is_inf, is_nan, leaky_relu, "
+        "log, log_softmax, logical_and, logical_not, logical_or, logical_xor, matmul, max, mean, min, mul, "
         "neg, pow, reciprocal, relu, reshape, sigmoid, sin, softmax, softmax_cross_entropy, softplus, sqrt, "
-        "square, step, sub, sum, tanh, transpose); this circuit requires 'gatekit-tcube', which is not "
-        "installed: pip install gatekit-tcube"
+        "square, step, sub, sum, tanh, transpose, where); this circuit requires 'gatekit-tcube', which is "
+        "not installed: pip install gatekit-tcube"
     )
 
 

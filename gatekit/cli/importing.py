@@ -24,7 +24,7 @@ def import_model(args: argparse.Namespace) -> int:
     """Read the model, write its circuit; print what the circuit holds."""
     check_output_path(args.output, CIRCUIT_TYPES, "an imported circuit")
     registry = _registry(args)
-    text = imported_text(args.model)
+    text = imported_text(args.model, list(registry))
     circuit = Circuit.from_text(text, args.output, registry)
     write_atomically(args.output, lambda f: f.write(text.encode("utf-8")))
     counts = ", ".join([

@@ -30,13 +30,15 @@ __all__ = ["GraphBuilder", "Node"]
 
 @dataclass(slots=True)
 class Node:
-    """One ONNX node as recorded: operator, input and output names, attributes, domain."""
+    """One ONNX node as recorded: operator, input and output names, attributes, domain, metadata."""
 
     op_type: str
     inputs: list[str]
     outputs: list[str]
     attrs: dict[str, Any] = field(default_factory=dict)
     domain: str = ""
+    #: the node's ``metadata_props`` (a gate's last node says which gate it ends)
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 class GraphBuilder:
@@ -181,6 +183,9 @@ def _proto(onnx: ModuleType, node: Node) -> Any:
         for key, value in node.attrs.items()
     }
     # named after its output (unique too), so that a viewer (Netron) or a runtime's message says which node
-    return onnx.helper.make_node(
+    proto = onnx.helper.make_node(
         node.op_type, node.inputs, node.outputs, name=node.outputs[0], domain=node.domain or None, **attrs
     )
+    for key, value in node.metadata.items():
+        proto.metadata_props.add(key=key, value=value)
+    return proto

@@ -21,10 +21,18 @@ broadcasting stretched it, or the gate's own vector-Jacobian product
 always inlined: the backward pass reads values inside a module, which a
 function call does not return. The gradients are extra outputs named
 ``grad/LEAF``, one per input and param, of the leaf's shape.
+
+The last node of each gate's forward pass in the graph (not in a local
+function's body) carries, in its ``metadata_props``, the gate, its inputs
+and its attributes (:data:`GATE_KEY`, :data:`INPUTS_KEY`, :data:`ATTRS_KEY`):
+the other nodes of the gate are named after its output (``f#12``), so
+:mod:`gatekit.onnx.importer` can make them that one gate again, with the
+gate's own gradient.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -42,7 +50,18 @@ from gatekit.io.atomic import write_atomically
 from gatekit.onnx.builder import GraphBuilder, Node
 from gatekit.onnx.extra import require_onnx
 
-__all__ = ["BATCH", "GRAD_PREFIX", "MODULES_DOMAIN", "OPSET", "batch_axes_of", "save_onnx", "to_onnx"]
+__all__ = [
+    "ATTRS_KEY",
+    "BATCH",
+    "GATE_KEY",
+    "GRAD_PREFIX",
+    "INPUTS_KEY",
+    "MODULES_DOMAIN",
+    "OPSET",
+    "batch_axes_of",
+    "save_onnx",
+    "to_onnx",
+]
 
 #: the ONNX operator set the exported models use
 OPSET = 18
@@ -54,6 +73,12 @@ MODULES_DOMAIN = "gatekit.modules"
 BATCH = "batch"
 #: the gradient of ``outputs[0]`` with respect to leaf ``x`` is the output ``grad/x``
 GRAD_PREFIX = "grad/"
+
+#: the ``metadata_props`` of a gate's last node: the gate's name, its inputs (a JSON list of
+#: the names of the values it reads) and its attributes (a JSON object)
+GATE_KEY = "gatekit.gate"
+INPUTS_KEY = "gatekit.inputs"
+ATTRS_KEY = "gatekit.attrs"
 
 Shape = tuple[int | None, ...]
 
@@ -271,6 +296,7 @@ class _Exporter:
             if inline or not within:
                 inputs = [self.name_of(slot, self.builder) for slot in step.slots]
                 self.lower(self.builder, bound, inputs, bound.name)
+                self.mark(bound, inputs)
             else:
                 uses.setdefault(within[0], []).append(bound)
         for use, members in uses.items():  # the calls: protos() puts each after its inputs
@@ -284,6 +310,18 @@ class _Exporter:
         _check_name(bound, "gate_onnx", made)
         if made != output and (made in inputs or not builder.rename(made, output, start)):
             builder.add(Node("Identity", [made], [output]))
+
+    def mark(self, bound: BoundGate, inputs: list[str]) -> None:
+        """Say on the node that makes the gate's output which gate it ends, reading what, with what attrs.
+
+        Attributes that JSON cannot write (a plugin's own objects) leave the gate unmarked.
+        """
+        try:
+            attrs = json.dumps(dict(bound.attrs), allow_nan=False)
+        except (TypeError, ValueError):
+            return
+        last = next(node for node in reversed(self.builder.nodes) if bound.name in node.outputs)
+        last.metadata = {GATE_KEY: bound.gate.name, INPUTS_KEY: json.dumps(inputs), ATTRS_KEY: attrs}
 
     def call(self, use: tuple[str, str], members: list[BoundGate]) -> None:
         """Write the module use ``use`` (``(path, module)``, outermost) as a call of its local function.

@@ -12,11 +12,26 @@ What becomes what:
 - an initializer that a gate reads becomes a param (trainable), unless it
   is a single number (0-d), which becomes a number in the gates' ``in:``
   lists: exporters write constants such as ``Pow``'s exponent as
-  initializers, and a constant must not be trained; one that only gives a
-  shape or axes becomes that gate's attribute;
+  initializers, and a constant must not be trained (but in a model gatekit
+  exported, which writes its constants as ``Constant`` nodes, every
+  initializer is a param, numbers too); a boolean one becomes
+  an input (a mask: data, never trained); one that only gives a shape or
+  axes becomes that gate's attribute;
 - a ``Constant`` becomes a number in the gate's ``in:`` list (a scalar), an
   input (a tensor: data, never trained) or an attribute (a shape);
 - every other node becomes one gate, or a few (see :mod:`gatekit.onnx.operators`);
+- a boolean tensor (a graph input, an initializer, a Constant, a node's
+  result) is a mask of 1.0 and 0.0, where an operator that takes booleans
+  reads it (a comparison's result into ``Where``, ``And``, ``Cast``...);
+- a model with local functions (an exporter's modules) has them inlined
+  first (``onnx.inliner.inline_local_functions``), so its nodes are those
+  of the functions' bodies;
+- in a model ``gatekit export`` wrote, the nodes of one gate (its last
+  node says which, see :mod:`gatekit.onnx.export`) become that gate again,
+  where it is one of ``gates`` and its nodes are as the export wrote them
+  (named after the gate's output, reading only the gate's inputs, constants
+  and one another, read by nothing else): so the circuit computes its
+  gradient with the gate's own rule, not through the nodes of its formula;
 - the graph outputs become the outputs.
 
 Names are kept where they are valid gatekit names (:mod:`gatekit.names`):
@@ -28,9 +43,10 @@ The graph is a topologically sorted list of nodes, read in one loop.
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -49,9 +65,15 @@ __all__ = ["GateLine", "Imported", "check_model", "import_model", "parse_model",
 
 #: ONNX element types gatekit reads (as float64): FLOAT, FLOAT16, DOUBLE
 FLOAT_TYPES = {1: "float", 10: "float16", 11: "double"}
+#: ONNX's BOOL: read as a mask of 1.0 and 0.0 where an operator takes booleans
+BOOL = 9
 #: the end of the message for a tensor of another element type
 FLOATS_ONLY = "gatekit computes in float64 (from float, float16, double)"
 DEFAULT_DOMAINS = ("", "ai.onnx")
+#: the ``producer_name`` of the models ``gatekit export`` writes
+GATEKIT_PRODUCER = "gatekit"
+#: the ``metadata_props`` keys of a gate's last node in a model gatekit exported (as export.py writes them)
+GATE_KEY, INPUTS_KEY, ATTRS_KEY = "gatekit.gate", "gatekit.inputs", "gatekit.attrs"
 #: what a value that is not a tensor is, by the name of its type's field
 _KINDS = {
     None: "a value of no type",
@@ -133,6 +155,24 @@ class _Tensor:
     shape: tuple[int | None, ...] | None = None
     value: np.ndarray | None = None  # known at import: initializers and Constants
     problem: str | None = None  # why a gate cannot read it
+    boolean: bool = False  # a mask of 1.0 and 0.0: only operators that take booleans read it
+
+
+def _gate_of(node: Any) -> tuple[str, list[str], dict[str, Any]] | None:
+    """The gate, inputs and attributes a gatekit model's node says it ends, if it says so readably."""
+    props = {prop.key: prop.value for prop in node.metadata_props}
+    if GATE_KEY not in props:
+        return None
+    try:
+        inputs = json.loads(props.get(INPUTS_KEY, ""))
+        attrs = json.loads(props.get(ATTRS_KEY, ""))
+    except ValueError:
+        return None
+    if not isinstance(inputs, list) or not all(isinstance(name, str) for name in inputs):
+        return None
+    if not isinstance(attrs, dict) or not is_name(props[GATE_KEY]):
+        return None
+    return props[GATE_KEY], inputs, attrs
 
 
 class _Names:
@@ -185,7 +225,7 @@ def _type_problem(onnx: Any, value_type: Any) -> str | None:
     if kind != "tensor_type":
         return f"is not a tensor (it is {_KINDS.get(kind, f'a {kind}')})"
     elem = value_type.tensor_type.elem_type
-    if elem not in FLOAT_TYPES:
+    if elem not in FLOAT_TYPES and elem != BOOL:
         return f"has element type {_type_name(onnx, elem)}; {FLOATS_ONLY}"
     return None
 
@@ -200,6 +240,8 @@ def _type_name(onnx: Any, elem: int) -> str:
 
 def _array_problem(array: np.ndarray) -> str | None:
     """Why a gate cannot read this value (None: it can)."""
+    if array.dtype.kind == "b":
+        return None if 0 not in array.shape else f"is empty (shape {list(array.shape)})"
     if array.dtype.kind != "f" or array.dtype.itemsize not in (2, 4, 8):
         return f"has element type {array.dtype}; {FLOATS_ONLY}"
     if 0 in array.shape:
@@ -223,8 +265,11 @@ def _describe(index: int, node: Any) -> str:
 class _Node:
     """One node being imported: the :class:`~gatekit.onnx.operators.NodeContext` its operator sees."""
 
-    def __init__(self, importer: _Importer, index: int, node: Any, attrs: Mapping[str, Any]) -> None:
+    def __init__(
+        self, importer: _Importer, index: int, node: Any, operator: Operator, attrs: Mapping[str, Any]
+    ) -> None:
         self.importer = importer
+        self.operator = operator
         self.node = node
         self.index = index
         self.attrs = attrs
@@ -254,7 +299,15 @@ class _Node:
         name, tensor = self._tensor(position)
         if tensor.problem is not None:
             raise Unsupported(f"input '{name}' {tensor.problem}")
+        if tensor.boolean and position not in self.operator.booleans:
+            raise Unsupported(f"input '{name}' is a boolean tensor, which {self.node.op_type} does not take")
         return self.importer.refs.get(name, name)  # a tensor of a node that failed: never written
+
+    def boolean(self, position: int) -> bool:
+        return self._tensor(position)[1].boolean
+
+    def type_name(self, elem: int) -> str:
+        return _type_name(self.importer.onnx, elem)
 
     def static(self, position: int) -> np.ndarray:
         name, tensor = self._tensor(position)
@@ -311,20 +364,34 @@ class _Importer:
         self.problems: list[str] = []
         self.graph_outputs = [o.name for o in self.graph.output]
         self.symbolic: list[str] = []
-        self.shapes = self._inferred_shapes(model)
+        self.masks: list[str] = []  # the inputs made of boolean initializers
+        self.shapes: dict[str, tuple[int | None, ...] | None] = {}
+        self.booleans: set[str] = set()  # the tensors shape inference finds boolean
+        self._infer(model)
         self.data_uses = self._data_uses()
         self.producer = f", made by {model.producer_name}" if model.producer_name else ""
+        #: gatekit's export writes constants as Constant nodes: its initializers are all params
+        self.all_params = model.producer_name == GATEKIT_PRODUCER
+        #: the gates :meth:`gates` found: the node each ends at, and the nodes before it
+        self.rebuilt: dict[int, tuple[str, list[str], dict[str, Any]]] = {}
+        self.inside: set[int] = set()
         self.result = Imported(self.graph.name if is_name(self.graph.name) else None, "")
 
-    def _inferred_shapes(self, model: Any) -> dict[str, tuple[int | None, ...] | None]:
-        """Each tensor's shape as ONNX's shape inference finds it (none where it fails)."""
+    def _infer(self, model: Any) -> None:
+        """Each tensor's shape and whether it is boolean, as ONNX's shape inference finds them.
+
+        None are known where inference fails.
+        """
         try:
             inferred = self.onnx.shape_inference.infer_shapes(model)
         except Exception:  # shape inference is a help: a model it fails on may still import
             inferred = model
         graph = inferred.graph
         # what inference found wins over what the graph declares (a graph output's shape may be loose)
-        return {info.name: _shape(info.type) for info in [*graph.output, *graph.input, *graph.value_info]}
+        for info in [*graph.output, *graph.input, *graph.value_info]:
+            self.shapes[info.name] = _shape(info.type)
+            if info.type.tensor_type.elem_type == BOOL:
+                self.booleans.add(info.name)
 
     def _data_uses(self) -> set[str]:
         """The tensors some gate reads as data (not as a shape or axes), and the graph outputs."""
@@ -347,7 +414,8 @@ class _Importer:
             shape = _shape(info.type) if problem is None else None
             if problem is None and shape is not None and 0 in shape:
                 problem = f"is empty (shape {list(shape)})"
-            self.tensors[info.name] = _Tensor(source, shape, problem=problem)
+            boolean = info.type.tensor_type.elem_type == BOOL
+            self.tensors[info.name] = _Tensor(source, shape, problem=problem, boolean=boolean)
             if problem is not None:
                 continue
             dims = shape or ()
@@ -366,15 +434,20 @@ class _Importer:
                 self.tensors[init.name] = _Tensor(source, tuple(init.dims), problem=problem)
                 continue
             array = onnx.numpy_helper.to_array(init)
-            self.tensors[init.name] = _Tensor(source, array.shape, array, _array_problem(array))
+            boolean = array.dtype.kind == "b"
+            self.tensors[init.name] = _Tensor(source, array.shape, array, _array_problem(array), boolean)
             if init.name in self.data_uses and self.tensors[init.name].problem is None:
-                if array.ndim == 0 and init.name not in self.graph_outputs:
+                if array.ndim == 0 and init.name not in self.graph_outputs and not self.all_params:
                     # a number (Pow's exponent 2, a scale): exporters write constants as
                     # initializers too, and a constant must not be trained
                     self.refs[init.name] = float(array)
                     continue
                 name = self.names.take(init.name)
-                self.result.params[name] = _value(array)
+                if boolean:  # a mask is data: never trained
+                    self.result.inputs[name] = _value(array)
+                    self.masks.append(name)
+                else:
+                    self.result.params[name] = _value(array)
                 self.refs[init.name] = name
 
     def constant(self, index: int, node: Any, attrs: Mapping[str, Any]) -> None:
@@ -396,7 +469,7 @@ class _Importer:
         else:
             array = np.asarray(given_value, dtype=np.float32)
         why = _array_problem(array)
-        self.tensors[output] = _Tensor(source, array.shape, array, why)
+        self.tensors[output] = _Tensor(source, array.shape, array, why, array.dtype.kind == "b")
         if output not in self.data_uses or why is not None:
             return
         if array.ndim == 0 and output not in self.graph_outputs:
@@ -407,6 +480,41 @@ class _Importer:
         self.result.inputs[name] = _value(array)
         self.refs[output] = name
 
+    def gates(self, known: Collection[str]) -> None:
+        """Find the nodes of each gate of a model gatekit exported, for :meth:`nodes` to make that gate again.
+
+        Only gates in ``known`` (installed), and only where the nodes are as
+        the export wrote them; any other node is imported as it is.
+        """
+        if not self.all_params:
+            return
+        nodes = list(self.graph.node)
+        makers = {name: index for index, node in enumerate(nodes) for name in node.output if name}
+        constants = {name for node in nodes if node.op_type == "Constant" for name in node.output}
+        given = {*(info.name for info in self.graph.input), *(init.name for init in self.graph.initializer)}
+        outputs = set(self.graph_outputs)
+        readers: dict[str, set[int]] = {}
+        parts: dict[str, list[int]] = {}  # the nodes named OUTPUT#N, by OUTPUT: a gate's other nodes
+        for index, node in enumerate(nodes):
+            for name in node.input:
+                readers.setdefault(name, set()).add(index)
+            if "#" in node.name:
+                parts.setdefault(node.name.rsplit("#", 1)[0], []).append(index)
+        for index, node in enumerate(nodes):
+            found = _gate_of(node)
+            if found is None or found[0] not in known or len(node.output) != 1:
+                continue
+            gate_inputs = found[1]
+            inside = {*parts.get(node.output[0], ()), index}
+            inner = {name for i in inside for name in nodes[i].output} - {node.output[0]}
+            read = {name for i in inside for name in nodes[i].input if name}
+            made_before = all(name in given or makers.get(name, index) < index for name in gate_inputs)
+            sealed = read <= inner | set(gate_inputs) | constants  # its inputs, constants, its own values
+            private = not inner & outputs and all(readers.get(name, set()) <= inside for name in inner)
+            if made_before and sealed and private:
+                self.rebuilt[index] = found
+                self.inside |= inside - {index}
+
     def nodes(self) -> None:
         """Every node, in the graph's (topological) order."""
         helper = self.onnx.helper
@@ -414,12 +522,26 @@ class _Importer:
             operator = OPERATORS.get(node.op_type) if node.domain in DEFAULT_DOMAINS else None
             for output in node.output:
                 if output:
-                    self.tensors[output] = _Tensor(f"node {index}", self.shapes.get(output))
+                    boolean = output in self.booleans
+                    self.tensors[output] = _Tensor(f"node {index}", self.shapes.get(output), boolean=boolean)
+            if index in self.inside:
+                continue  # a node of a gate made again below, at its last node
+            if index in self.rebuilt:
+                self._gate(index, node, *self.rebuilt[index])
+                continue
             try:
                 attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
                 self._node(index, node, operator, attrs)
             except Unsupported as exc:
                 self.problems.append(f"{_describe(index, node)}: {exc}")
+
+    def _gate(self, index: int, node: Any, gate: str, inputs: list[str], attrs: dict[str, Any]) -> None:
+        """The gate that the nodes ending at ``node`` compute, as the export said."""
+        refs = [self.refs.get(name, name) for name in inputs]
+        name = self.names.take(node.output[0], fallback=f"{gate}_{index}")
+        where = f"{_describe(index, node)}, gatekit's {gate}"
+        self.result.gates.append(GateLine(name, gate, tuple(refs), attrs, where))
+        self.refs[node.output[0]] = name
 
     def _node(self, index: int, node: Any, operator: Operator | None, attrs: Mapping[str, Any]) -> None:
         if operator is None:
@@ -431,7 +553,7 @@ class _Importer:
         if node.op_type == "Constant":
             self.constant(index, node, attrs)
             return
-        context = _Node(self, index, node, attrs)
+        context = _Node(self, index, node, operator, attrs)
         operator.convert(context)
         self.result.gates += context.lines
         self.refs[node.output[0]] = context.name
@@ -458,26 +580,39 @@ class _Importer:
             if self.symbolic:
                 zeros += f", each symbolic dimension taken as 1 ({', '.join(self.symbolic)})"
             parts.append(zeros + ": give data with --inputs or --set.")
-        constants = [name for name in self.result.inputs if name not in self.result.input_names.values()]
+        made = {*self.result.input_names.values(), *self.masks}
+        constants = [name for name in self.result.inputs if name not in made]
         if constants:
             parts.append(
                 f"Inputs {', '.join(constants)} are the model's Constant tensors (data, never trained)."
+            )
+        if self.masks:
+            parts.append(
+                f"Inputs {', '.join(self.masks)} are the model's boolean initializers (masks of 1.0 and 0.0: "
+                "data, never trained)."
             )
         if model.graph.doc_string.strip():
             parts.append(" ".join(model.graph.doc_string.split()))
         return " ".join(parts)
 
 
-def import_model(model: onnx.ModelProto, file: str = "<model>") -> Imported:
+def import_model(model: onnx.ModelProto, file: str = "<model>", gates: Collection[str] = ()) -> Imported:
     """The circuit of ``model``: its inputs, params, gates and outputs, and the model's names of them.
 
     :param file: the model's file, for messages and the circuit's doc.
+    :param gates: the installed gates: in a model gatekit exported, the
+        nodes of each of these become that gate again.
     :raises UsageError: some node has an operator, attribute value or
         element type gatekit cannot import; one message lists every such node.
     """
     onnx = require_onnx("gatekit import")
+    if model.functions:  # an exporter's modules: the nodes of their bodies, where they are called
+        from onnx import inliner  # noqa: PLC0415 - part of the optional onnx
+
+        model = inliner.inline_local_functions(model)
     importer = _Importer(onnx, model, file)
     importer.leaves()
+    importer.gates(gates)
     importer.nodes()
     importer.outputs()
     problems = importer.problems

@@ -10,7 +10,10 @@ an attribute value or a form gatekit has no gate for; the importer gathers
 every such reason into one error.
 
 Broadcasting needs no work here: gatekit's gates broadcast as NumPy does,
-which is what ONNX's multidirectional broadcasting is.
+which is what ONNX's multidirectional broadcasting is. A boolean tensor is a
+mask of 1.0 and 0.0 (:mod:`gatekit.gates.logic`); an operator reads one only
+at the input positions its :attr:`Operator.booleans` names, as ONNX's types
+allow (``Where``'s condition, ``And``'s inputs, ``Cast``'s...).
 """
 
 from __future__ import annotations
@@ -60,6 +63,12 @@ class NodeContext(Protocol):
     def attr(self, name: str, default: Any) -> Any:
         """The node's attribute ``name`` (ints, floats, lists of them), or ``default``."""
 
+    def boolean(self, position: int) -> bool:
+        """Whether input ``position`` is a boolean tensor (a mask of 1.0 and 0.0)."""
+
+    def type_name(self, elem: int) -> str:
+        """An ONNX element type's name, in lower case (``int64``, ``float16``)."""
+
     def gate(self, gate: str, inputs: Sequence[Ref], attrs: Mapping[str, Any] | None, part: str) -> str:
         """Add an intermediate gate, named after the node and ``part``; return its name."""
 
@@ -79,6 +88,8 @@ class Operator:
     attrs: frozenset[str] = frozenset()
     #: input positions whose values become gate attributes, so must be known at import
     static: tuple[int, ...] = ()
+    #: input positions that may be boolean tensors (masks of 1.0 and 0.0)
+    booleans: tuple[int, ...] = ()
 
 
 def _unary(gate: str) -> Convert:
@@ -91,6 +102,15 @@ def _unary(gate: str) -> Convert:
 def _binary(gate: str) -> Convert:
     def convert(node: NodeContext) -> None:
         node.result(gate, [node.data(0), node.data(1)])
+
+    return convert
+
+
+def _swapped(gate: str) -> Convert:
+    """``Less(a, b)`` as ``greater(b, a)``: a comparison with its inputs the other way round."""
+
+    def convert(node: NodeContext) -> None:
+        node.result(gate, [node.data(1), node.data(0)])
 
     return convert
 
@@ -291,6 +311,43 @@ def _unsqueeze(node: NodeContext) -> None:
     _shape_to(node, target, kept=axes[0])
 
 
+def _is_inf(node: NodeContext) -> None:
+    negative, positive = _flag(node, "detect_negative", 1), _flag(node, "detect_positive", 1)
+    x = node.data(0)
+    if negative and positive:
+        node.result("is_inf", [x])
+    elif not negative and not positive:
+        node.result("greater", [x, math.inf])  # nothing is above inf: 0 everywhere, in x's shape
+    else:
+        infinite = node.gate("is_inf", [x], None, "inf")
+        sign = node.gate("greater", [x, 0.0] if positive else [0.0, x], None, "sign")
+        node.result("logical_and", [infinite, sign])
+
+
+#: ONNX's element types a Cast may go to: FLOAT, FLOAT16, DOUBLE, and BOOL
+_CAST_FLOATS = (1, 10, 11)
+_CAST_BOOL = 9
+
+
+def _cast(node: NodeContext) -> None:
+    # gatekit holds every number in float64: a cast to a float type changes nothing it can see
+    to = int(node.attr("to", 0))
+    x = node.data(0)
+    if to in _CAST_FLOATS or (to == _CAST_BOOL and node.boolean(0)):
+        node.result("identity", [x])
+    elif to == _CAST_BOOL:  # not 0 (nan included) is true
+        zero = node.gate("equal", [x, 0.0], None, "zero")
+        node.result("logical_not", [zero])
+    else:
+        raise Unsupported(
+            f"attribute to={node.type_name(to)} not supported (a cast to float, double, float16 or bool)"
+        )
+
+
+def _convert_where(node: NodeContext) -> None:
+    node.result("where", [node.data(0), node.data(1), node.data(2)])
+
+
 def _constant(node: NodeContext) -> None:  # pragma: no cover - the importer reads Constant itself
     raise AssertionError("Constant nodes are read by the importer, not converted")
 
@@ -305,15 +362,19 @@ _CONSTANT_ATTRS = frozenset(
     {"value", "value_float", "value_floats", "value_int", "value_ints", "sparse_value", "value_string"}
 )
 
+_SHAPES = (0,)  # operators that move elements around take booleans as they take numbers
+_LOGIC = {"And": "logical_and", "Or": "logical_or", "Xor": "logical_xor"}
+
 OPERATORS: Mapping[str, Operator] = {
-    **{op: Operator(_unary(gate)) for op, gate in _UNARY.items()},
+    **{op: Operator(_unary(gate)) for op, gate in _UNARY.items() if op != "Identity"},
+    "Identity": Operator(_unary("identity"), booleans=_SHAPES),
     **{op: Operator(_binary(gate)) for op, gate in _BINARY.items()},
     "Max": Operator(_chain("max")),
     "Min": Operator(_chain("min")),
     "LeakyRelu": Operator(_leaky_relu, frozenset({"alpha"})),
     "MatMul": Operator(_binary("matmul")),
     "Gemm": Operator(_gemm, frozenset({"alpha", "beta", "transA", "transB"})),
-    "Transpose": Operator(_transpose, frozenset({"perm"})),
+    "Transpose": Operator(_transpose, frozenset({"perm"}), booleans=_SHAPES),
     "ReduceSum": Operator(
         _reduction("sum", 13), frozenset({"axes", "keepdims", "noop_with_empty_axes"}), (1,)
     ),
@@ -322,9 +383,20 @@ OPERATORS: Mapping[str, Operator] = {
     ),
     "Softmax": Operator(_softmax("softmax"), frozenset({"axis"})),
     "LogSoftmax": Operator(_softmax("log_softmax"), frozenset({"axis"})),
-    "Reshape": Operator(_reshape, frozenset({"allowzero"}), (1,)),
-    "Flatten": Operator(_flatten, frozenset({"axis"})),
-    "Squeeze": Operator(_squeeze, frozenset({"axes"}), (1,)),
-    "Unsqueeze": Operator(_unsqueeze, frozenset({"axes"}), (1,)),
+    "Reshape": Operator(_reshape, frozenset({"allowzero"}), (1,), _SHAPES),
+    "Flatten": Operator(_flatten, frozenset({"axis"}), booleans=_SHAPES),
+    "Squeeze": Operator(_squeeze, frozenset({"axes"}), (1,), _SHAPES),
+    "Unsqueeze": Operator(_unsqueeze, frozenset({"axes"}), (1,), _SHAPES),
+    "Greater": Operator(_binary("greater")),
+    "Less": Operator(_swapped("greater")),
+    "GreaterOrEqual": Operator(_binary("greater_equal")),
+    "LessOrEqual": Operator(_swapped("greater_equal")),
+    "Equal": Operator(_binary("equal"), booleans=(0, 1)),
+    "IsNaN": Operator(_unary("is_nan")),
+    "IsInf": Operator(_is_inf, frozenset({"detect_negative", "detect_positive"})),
+    "Not": Operator(_unary("logical_not"), booleans=(0,)),
+    **{op: Operator(_binary(gate), booleans=(0, 1)) for op, gate in _LOGIC.items()},
+    "Where": Operator(_convert_where, booleans=(0, 1, 2)),
+    "Cast": Operator(_cast, frozenset({"to", "saturate", "round_mode"}), booleans=(0,)),
     "Constant": Operator(_constant, _CONSTANT_ATTRS),
 }

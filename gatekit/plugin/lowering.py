@@ -51,6 +51,7 @@ __all__ = [
     "maximum",
     "minimum",
     "nonpositive",
+    "nonzero",
     "positive",
     "reciprocal",
     "relu",
@@ -125,6 +126,11 @@ def positive(b: OnnxBuilder, x: str) -> str:
     return b.node("Greater", [x, b.constant(0.0)])
 
 
+def nonzero(b: OnnxBuilder, x: str) -> str:
+    """``x != 0`` as a boolean, nan true (:func:`gatekit.math.nonzero` is it as 1.0 and 0.0)."""
+    return b.node("Not", [b.node("Equal", [x, b.constant(0.0)])])
+
+
 def select(b: OnnxBuilder, mask: str, a: str, other: str) -> str:
     """``a`` where the boolean ``mask`` holds, else ``other`` (:func:`gatekit.math.select`)."""
     return b.node("Where", [mask, a, other])
@@ -150,8 +156,14 @@ def minimum(b: OnnxBuilder, a: str, other: str) -> str:
 
 
 def relu(b: OnnxBuilder, x: str) -> str:
-    """``max(x, 0)``, nan passing through (:func:`gatekit.math.relu`)."""
-    return maximum(b, x, b.constant(0.0))
+    """``max(x, 0)``, nan passing through, as :func:`gatekit.math.relu` computes it for a number.
+
+    That is ``0 if x <= 0 else x``: at 0 the output is the constant, not
+    ``x``, so a circuit imported from the model sends 0 back there, as the
+    ``relu`` gate does (its gradient is 0 at 0).
+    """
+    zero = b.constant(0.0)
+    return select(b, b.node("LessOrEqual", [x, zero]), zero, x)
 
 
 def nonpositive(b: OnnxBuilder, x: str) -> str:

@@ -63,6 +63,7 @@ default_plugins: tuple[str, ...] = (
     "gatekit.gates.reductions",
     "gatekit.gates.losses",
     "gatekit.gates.shapes",
+    "gatekit.gates.logic",
 )
 
 #: The built-in optimizers' and schedules' modules, registered after the

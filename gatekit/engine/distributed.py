@@ -36,9 +36,10 @@ import numpy as np
 
 from gatekit.arrays import is_foreign
 from gatekit.engine.circuit import Circuit
-from gatekit.errors import Location, UsageError
+from gatekit.errors import Location, UsageError, describe_exception
 
 __all__ = [
+    "CONNECT_TIMEOUT",
     "DASK_EXTRA",
     "MAX_CHUNKS",
     "ChunkedRun",
@@ -56,6 +57,9 @@ __all__ = [
 
 #: what to install for chunked runs and clusters
 DASK_EXTRA = "pip install 'gatekit-circuits[dask]'"
+
+#: how long :func:`connect` waits for a scheduler to answer
+CONNECT_TIMEOUT = "10s"
 
 #: the most chunks a run may be cut into (each is a few tasks per gate)
 MAX_CHUNKS = 1_000_000
@@ -120,10 +124,10 @@ def connect(address: str | None) -> Iterator[Any]:
         return
     distributed = require_distributed()
     try:
-        client = distributed.Client(address, timeout="10s", set_as_default=False)
+        client = distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise UsageError(
-            f"--scheduler {address}: no Dask scheduler answers there ({exc})",
+            f"no Dask scheduler answers there ({describe_exception(exc)})",
             Location(f"--scheduler {address}"),
         ) from None
     try:

@@ -108,7 +108,8 @@ def read_chunked(path: str | os.PathLike[str], circuit: Circuit, chunks: int) ->
         if name in rows:
             values[name] = chunk_rows(source.make(dask_array, size).astype(np.float64), chunks)
         else:  # a number, or a param: whole, in memory
-            whole = np.asarray(source.make(dask_array, max(1, *source.shape[:1])).compute(), dtype=np.float64)
+            rows_of_it = source.shape[0] if source.shape else 1
+            whole = np.asarray(source.make(dask_array, max(1, rows_of_it)).compute(), dtype=np.float64)
             values[name] = float(whole) if whole.ndim == 0 else whole
     return values
 

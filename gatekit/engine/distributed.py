@@ -151,10 +151,11 @@ def broadcast(params: Mapping[str, Any], client: Any) -> dict[str, Any]:
         return dict(params)
     dask_array = require_dask()
     arrays = {name: np.asarray(value, dtype=np.float64) for name, value in params.items()}
-    futures = client.scatter(arrays, broadcast=True, hash=False)
+    # a list, not the dict: a dict's keys would name the data, the same names at every step
+    futures = client.scatter(list(arrays.values()), broadcast=True, hash=False)
     return {
-        name: dask_array.from_delayed(futures[name], shape=array.shape, dtype=np.float64)
-        for name, array in arrays.items()
+        name: dask_array.from_delayed(future, shape=array.shape, dtype=np.float64)
+        for (name, array), future in zip(arrays.items(), futures, strict=True)
     }
 
 

@@ -399,3 +399,13 @@ def test_no_scheduler_at_the_address(
         capsys, ["run", NEURON, "--inputs", str(good), "--chunks", "2", "--scheduler", "tcp://127.0.0.1:9"]
     )
     assert line.startswith("error: --scheduler tcp://127.0.0.1:9: no Dask scheduler answers there (")
+
+
+def test_a_chunked_loss_per_row_is_refused_before_it_is_computed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    np.savez(tmp_path / "d.npz", **columns(50))
+    line = refused(
+        capsys, ["train", NEURON, "--inputs", str(tmp_path / "d.npz"), "--chunks", "2", "--steps", "1", "-q"]
+    )
+    assert "the loss, 'f' (outputs[0]), must be a number; it is an array of shape (50,)" in line

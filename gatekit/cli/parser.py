@@ -190,7 +190,7 @@ def build() -> Parser:
             "gatekit run graphs/neuron.yaml --tangent x0=1",
             "gatekit run graphs/neuron.yaml --of dot",
             "gatekit run graphs/neuron_batch.yaml --backend array-api-strict",
-            "gatekit run graphs/neuron_batch.yaml --inputs data.zarr --chunks 100 --output out.zarr",
+            "gatekit run graphs/neuron_batch.yaml --inputs graphs/data/neuron_batch.csv --chunks 4",
             "cat graphs/neuron.yaml | gatekit run -",
         ],
         parents=[common, circuit_options],

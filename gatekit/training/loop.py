@@ -282,8 +282,11 @@ class Trainer:
         if not self.chunked:
             grads = {name: np.asarray(result.grads[name], dtype=np.float64) for name in self.trainable}
             return result.outputs[self.loss_name], dict(result.outputs), grads
+        lazy_loss = result.outputs[self.loss_name]
+        if lazy_loss.ndim:  # refused by the caller: said without computing a value per row
+            return np.broadcast_to(0.0, lazy_loss.shape), {}, {}
         outputs = {name: _lazy_mean(value) for name, value in result.outputs.items()}
-        outputs[self.loss_name] = result.outputs[self.loss_name]
+        outputs[self.loss_name] = lazy_loss
         lazy = {name: result.grads[name] for name in self.trainable}
         got_outputs, got_grads = compute(self.client, outputs, lazy)
         loss = np.asarray(got_outputs[self.loss_name], dtype=np.float64)

@@ -13,16 +13,19 @@ temporary folder one shard at a time. Each way reads them itself:
 - LocalCluster with 1 and 2 worker processes (one thread each, each limited
   to ``--memory-limit``): the same, through ``dask.distributed``.
 
-The per-sample results are computed and dropped, not written: the figures
+Dask computes what the params' gradients need, and does not keep the
+per-sample results (NumPy makes them all): no ``--output``, so the figures
 are the engine's, not the disk's. Each figure is the best of ``--repeat``
-runs; the params' gradients of every Dask run must equal NumPy's (to 1e-12)
-wherever NumPy ran. Peak memory: NumPy's and the threaded run's are this
-process's peak resident size during the run (sampled every 5 ms) less what
-it held before; a cluster's is each worker process's peak resident size
-(``ru_maxrss``), interpreter and libraries included. The overhead of Dask is
-its time over NumPy's at the largest size both ran.
+runs (NumPy's first run is also the circuit's first, which checks what
+every gate returns: one run alone would count that); the params' gradients
+of every Dask run must equal NumPy's (to 1e-12) wherever NumPy ran. Peak
+memory: NumPy's and the threaded run's are this process's peak resident
+size during the run (sampled every 5 ms) less what it held before; a
+cluster's is each worker process's peak resident size (``ru_maxrss``),
+interpreter and libraries included. The overhead of Dask is its time over
+NumPy's at the largest size both ran.
 
-    python benchmarks/scale.py [--sizes 1e6,1e7] [--chunk-rows 250000] [--workers 1,2]
+    python benchmarks/scale.py [--sizes 1e6,1e7] [--chunk-rows 1e6] [--workers 1,2] [--repeat 3]
     python benchmarks/scale.py --sizes 1e6,1e7,1e8 --numpy-max 1e7    # 1e8 rows: 1.6 GB of shards
 """
 
@@ -207,13 +210,13 @@ def report(rows: list[Row]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> list[Row]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1e6,1e7", help="rows, comma-separated (default 1e6,1e7)")
-    parser.add_argument("--chunk-rows", type=float, default=250_000, help="rows per chunk (default 250,000)")
+    parser.add_argument("--chunk-rows", type=float, default=1e6, help="rows per chunk (default 1,000,000)")
     parser.add_argument("--numpy-max", type=float, default=1e7, help="NumPy runs up to this many rows")
     parser.add_argument(
         "--workers", default="1,2", help="LocalCluster worker counts (default 1,2; '' for none)"
     )
     parser.add_argument("--memory-limit", default="1GB", help="each worker's memory limit (default 1GB)")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per figure; the best counts (default 1)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the best counts (default 3)")
     args = parser.parse_args(argv)
     args.chunk_rows, args.numpy_max = int(args.chunk_rows), int(args.numpy_max)
     sizes = [int(float(size)) for size in args.sizes.split(",")]

@@ -184,9 +184,8 @@ def test_scale_benchmark_runs_every_way_and_its_gradients_agree(
 ) -> None:
     pytest.importorskip("distributed")
     module = load_script(SCRIPT.parent / "scale.py", monkeypatch)
-    rows = module.main(
-        ["--sizes", "2e4", "--chunk-rows", "5000", "--workers", "1", "--memory-limit", "500MB"]
-    )
+    small = ["--sizes", "2e4", "--chunk-rows", "5000", "--repeat", "1"]
+    rows = module.main([*small, "--workers", "1", "--memory-limit", "500MB"])
     assert [row.way for row in rows] == ["numpy", "dask threads", "cluster 1 worker"]
     assert all(row.rows == 20_000 and row.rate > 0 for row in rows)
     assert len(rows[-1].peak) == 1  # one worker's peak

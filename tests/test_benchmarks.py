@@ -177,3 +177,18 @@ def test_the_large_file_benchmark_writes_one_circuit_in_both_forms(
         results.append(gatekit.load(path).run())
     assert results[0].outputs == results[1].outputs
     assert results[0].grads == results[1].grads
+
+
+def test_scale_benchmark_runs_every_way_and_its_gradients_agree(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("distributed")
+    module = load_script(SCRIPT.parent / "scale.py", monkeypatch)
+    small = ["--sizes", "2e4", "--chunk-rows", "5000", "--repeat", "1"]
+    rows = module.main([*small, "--workers", "1", "--memory-limit", "500MB"])
+    assert [row.way for row in rows] == ["numpy", "dask threads", "cluster 1 worker"]
+    assert all(row.rows == 20_000 and row.rate > 0 for row in rows)
+    assert len(rows[-1].peak) == 1  # one worker's peak
+    out = capsys.readouterr().out
+    assert "overhead at 20,000 rows (time / NumPy's):" in out
+    assert "cluster 1 worker:" in out

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 import gatekit
+from gatekit.cli import chunked as chunked_command
 from gatekit.cli import commands, importing
 from gatekit.cli import export as export_command
 from gatekit.cli import train as train_command
@@ -118,6 +119,23 @@ def _backend_options(parser: argparse.ArgumentParser, does: str | None = None) -
     )
 
 
+def _chunk_options(parser: argparse.ArgumentParser, does: str) -> None:
+    """``--chunks`` and ``--scheduler``: the inputs as Dask arrays cut along the batch axis (``does``)."""
+    parser.add_argument(
+        "--chunks",
+        type=int,
+        metavar="N",
+        help=f"read --inputs as Dask arrays in N chunks along the first axis (.zarr, a folder of .npy "
+        f"shards, .npy, .npz, .csv); {does} (the dask extra)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --chunks, compute on the dask.distributed cluster at ADDRESS (tcp://host:8786); "
+        "default Dask's local threads",
+    )
+
+
 def build() -> Parser:
     """The ``gatekit`` parser, with every subcommand."""
     common = Parser(add_help=False)
@@ -160,7 +178,7 @@ def build() -> Parser:
     run = _subcommand(
         subcommands,
         "run",
-        commands.run,
+        chunked_command.run,
         summary="forward and backward; outputs and gradients",
         description="Run the circuit forward and backward, and print every output and the gradient of the\n"
         "first output with respect to every input and param.",
@@ -172,6 +190,7 @@ def build() -> Parser:
             "gatekit run graphs/neuron.yaml --tangent x0=1",
             "gatekit run graphs/neuron.yaml --of dot",
             "gatekit run graphs/neuron_batch.yaml --backend array-api-strict",
+            "gatekit run graphs/neuron_batch.yaml --inputs graphs/data/neuron_batch.csv --chunks 4",
             "cat graphs/neuron.yaml | gatekit run -",
         ],
         parents=[common, circuit_options],
@@ -189,9 +208,10 @@ def build() -> Parser:
         "--output",
         metavar="FILE.npz",
         help="also save outputs, gradients and every value to FILE.npz (keys outputs/NAME, grads/NAME, "
-        "values/NAME)",
+        "values/NAME); with --chunks, outputs and gradients to OUT.zarr or to .npy shards in folder OUT",
     )
     _backend_options(run)
+    _chunk_options(run, "forward and backward are one Dask graph, computed once")
 
     jacobian = _subcommand(
         subcommands,
@@ -387,6 +407,7 @@ def build() -> Parser:
     training.add_argument(
         "--seed", type=int, metavar="N", help="the seed of the shuffling (default: the file's)"
     )
+    _chunk_options(training, "each step's minibatch gradient is computed chunk by chunk")
     training.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     training.add_argument("-q", "--quiet", action="store_true", help="no progress lines or bar")
 

@@ -21,11 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from gatekit.api import Circuit
+from gatekit.cli.chunked import check_flags
 from gatekit.cli.commands import STDIN, _overrides, _registry
+from gatekit.engine.distributed import connect
 from gatekit.errors import LoadError, Location, UsageError
 from gatekit.format.document import read_text
 from gatekit.format.yamlsource import Reader
 from gatekit.io.atomic import check_output_path, write_atomically
+from gatekit.io.chunked import read_chunked
 from gatekit.io.inputs import check_leaf_names, read_inputs
 from gatekit.limits import read_bounded, read_stream
 from gatekit.training import api as training
@@ -167,7 +170,15 @@ def _summary_json(trainer: Trainer, result: TrainResult) -> dict[str, Any]:
 
 
 def train(args: argparse.Namespace) -> int:
+    if args.chunks is not None or args.scheduler is not None:
+        check_flags(args, "train")
     outputs = _check_outputs(args)
+    with connect(args.scheduler) as client:  # None: no cluster (NumPy, or Dask's local threads)
+        return _train(args, outputs, client)
+
+
+def _train(args: argparse.Namespace, outputs: _Outputs, client: Any) -> int:
+    """The run: the circuit, the solver, the data (chunked with ``--chunks``), the steps, the files."""
     _overrides(args.overrides)  # a malformed --set fails before the circuit is read
     file, text = _source(args.graph)
     registry = _registry(args)
@@ -178,7 +189,10 @@ def train(args: argparse.Namespace) -> int:
     fixed = {name: value for name, (value, _) in _overrides(args.overrides).items()}
     for name, (_, place) in _overrides(args.overrides).items():
         check_leaf_names(circuit, [name], "name", place)
-    data = read_inputs(args.inputs, circuit) if args.inputs else training.own_data(circuit)
+    if args.chunks is not None:
+        data = read_chunked(args.inputs, circuit, args.chunks)
+    else:
+        data = read_inputs(args.inputs, circuit) if args.inputs else training.own_data(circuit)
     eval_file = training.held_out_file(solver, solver_file)
     eval_data = read_inputs(eval_file, circuit) if eval_file is not None else None
     trainer = Trainer(
@@ -189,6 +203,7 @@ def train(args: argparse.Namespace) -> int:
         fixed=fixed,
         data_place=Location(args.inputs) if args.inputs else None,
         eval_place=Location(eval_file) if eval_file is not None else None,
+        client=client,
     )
     if args.resume is not None:
         trainer.load_state(read_checkpoint(args.resume), Location(args.resume))

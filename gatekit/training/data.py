@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from gatekit.engine.distributed import is_dask
 from gatekit.errors import Location, UsageError
 from gatekit.training.checkpoint import array_text, text_array
 
@@ -56,7 +57,11 @@ class Batches:
         self, data: Mapping[str, np.ndarray], batch_size: int | None, shuffle: bool, seed: int
     ) -> None:
         self.rows = rows_of(data, "the training data")
-        self.data = {name: np.asarray(value, dtype=np.float64) for name, value in data.items()}
+        # Dask arrays (gatekit train --chunks) stay lazy: a batch is a graph reading its rows
+        self.data = {
+            name: value if is_dask(value) else np.asarray(value, dtype=np.float64)
+            for name, value in data.items()
+        }
         self.batch_size = self.rows if batch_size is None else min(batch_size, self.rows)
         self.shuffle = shuffle and self.batch_size < self.rows  # a whole data set in any order is itself
         self.steps_per_epoch = math.ceil(self.rows / self.batch_size)

@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from gatekit.engine.circuit import Circuit
+from gatekit.engine.circuit import Circuit, Result
+from gatekit.engine.distributed import broadcast, compute, is_dask
 from gatekit.errors import GraphError, Location, RunError, UsageError, describe_exception, quoted
 from gatekit.training.checkpoint import array_text, text_array
 from gatekit.training.data import Batches, rows_of
@@ -70,6 +71,11 @@ class TrainResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _lazy_mean(value: Any) -> Any:
+    """A Dask array's mean, still to compute (a tree reduction); any other value as it is."""
+    return value.mean() if is_dask(value) and value.ndim else value
+
+
 def _mean(value: Any) -> float:
     return float(np.mean(value)) if isinstance(value, np.ndarray) else float(value)
 
@@ -87,9 +93,12 @@ def split_rows(
         raise UsageError(f"eval split {fraction} of {rows} rows leaves none to train on", place)
     order = np.random.default_rng([seed, 1]).permutation(rows)
     train, kept = order[: rows - held], order[rows - held :]
-    return {k: np.asarray(v)[train] for k, v in data.items()}, {
-        k: np.asarray(v)[kept] for k, v in data.items()
-    }
+    return {k: _rows(v, train) for k, v in data.items()}, {k: _rows(v, kept) for k, v in data.items()}
+
+
+def _rows(value: Any, rows: np.ndarray) -> Any:
+    """``value``'s rows ``rows``: copied from a NumPy array, a lazy selection of a Dask array's."""
+    return value[rows] if is_dask(value) else np.asarray(value)[rows]
 
 
 def _check_names(circuit: Circuit, data: Mapping[str, Any], what: str, place: Location | None) -> None:
@@ -117,6 +126,7 @@ class Trainer:
         fixed: Mapping[str, Any] | None = None,
         data_place: Location | None = None,
         eval_place: Location | None = None,
+        client: Any = None,
     ) -> None:
         """
         :param data: ``{input: rows}``, fed in minibatches.
@@ -126,6 +136,9 @@ class Trainer:
             every step) or a param's starting value.
         :param data_place: where ``data`` came from (its file), for the messages about it.
         :param eval_place: where ``eval_data`` came from.
+        :param client: a ``dask.distributed.Client`` whose cluster computes
+            each step when ``data`` are Dask arrays (``gatekit train
+            --chunks --scheduler``); ``None``: Dask's local threads.
         :raises UsageError: the data (or the held-out data) names a param or
             no input, or its arrays disagree on their rows; every param is frozen.
         :raises GraphError: the solver names an unknown param, or its warmup
@@ -133,6 +146,9 @@ class Trainer:
         """
         self.circuit = circuit
         self.solver = solver
+        self.client = client
+        #: whether the data are Dask arrays: each step is then one Dask graph, computed once
+        self.chunked = any(is_dask(value) for value in data.values())
         self.loss_name = circuit.outputs[0]
         params = set(circuit.params)
         _check_names(circuit, data, "the data", data_place)
@@ -196,8 +212,17 @@ class Trainer:
         return {**self.fixed, **self.params, **batch}
 
     def _culprit(self, values: Mapping[str, Any], what: str) -> TrainingError:
-        """The step again, with check_finite: the first gate that made ``what`` not finite."""
+        """The step again, with check_finite: the first gate that made ``what`` not finite.
+
+        A chunked step is not run again (its batch may not fit in memory):
+        the message says how to find the gate.
+        """
         step = self.step + 1
+        if self.chunked:
+            return TrainingError(
+                f"step {step}: {what} (a chunked step does not name the gate: train on these rows "
+                "without --chunks to find it)"
+            )
         try:
             self.circuit.run(values, check_finite=True)
         except RunError as exc:
@@ -212,8 +237,8 @@ class Trainer:
         batch = self.batches.next()
         epoch = self.batches.epoch + 1  # counted from 1, as steps are
         values = self._values(batch)
-        result = self.circuit.run(values)
-        loss = result.outputs[self.loss_name]
+        result = self.circuit.run(self._broadcast(values))
+        loss, outputs, grads = self._figures(result)
         if isinstance(loss, np.ndarray):
             places = self.circuit.definition.output_locations
             raise UsageError(
@@ -223,7 +248,6 @@ class Trainer:
             )
         if not math.isfinite(loss):
             raise self._culprit(values, f"the loss {self.loss_name!r} is {loss}")
-        grads = {name: np.asarray(result.grads[name], dtype=np.float64) for name in self.trainable}
         if not all(np.isfinite(grad).all() for grad in grads.values()):
             bad = next(name for name, grad in grads.items() if not np.isfinite(grad).all())
             raise self._culprit(values, f"the gradient of {bad!r} is not finite")
@@ -238,9 +262,39 @@ class Trainer:
                 self.solver.places.get("optimizer"),
             ) from None
         self.step += 1
-        others = {name: _mean(value) for name, value in result.outputs.items() if name != self.loss_name}
+        others = {name: _mean(value) for name, value in outputs.items() if name != self.loss_name}
         figures = self.evaluate() if self._eval_due() else None
         return Step(self.step, epoch, lr, float(loss), others, figures, time.perf_counter() - started)
+
+    def _broadcast(self, values: dict[str, Any]) -> dict[str, Any]:
+        """A chunked step's params on every worker of the cluster, once (see :func:`broadcast`)."""
+        if not self.chunked or self.client is None:
+            return values
+        return values | broadcast({name: values[name] for name in self.circuit.params}, self.client)
+
+    def _figures(self, result: Result) -> tuple[Any, dict[str, Any], dict[str, np.ndarray]]:
+        """The step's loss, outputs and the trainable params' gradients, as numbers and NumPy arrays.
+
+        A chunked step computes them together, in one pass of its graph over
+        the batch's chunks: the gradients reduced across the chunks, the other
+        outputs averaged there (only their means are reported).
+        """
+        if not self.chunked:
+            grads = {name: np.asarray(result.grads[name], dtype=np.float64) for name in self.trainable}
+            return result.outputs[self.loss_name], dict(result.outputs), grads
+        lazy_loss = result.outputs[self.loss_name]
+        if lazy_loss.ndim:  # refused by the caller: said without computing a value per row
+            return np.broadcast_to(0.0, lazy_loss.shape), {}, {}
+        outputs = {name: _lazy_mean(value) for name, value in result.outputs.items()}
+        outputs[self.loss_name] = lazy_loss
+        lazy = {name: result.grads[name] for name in self.trainable}
+        got_outputs, got_grads = compute(self.client, outputs, lazy)
+        loss = np.asarray(got_outputs[self.loss_name], dtype=np.float64)
+        return (
+            float(loss) if loss.ndim == 0 else loss,
+            {name: np.asarray(value, dtype=np.float64) for name, value in got_outputs.items()},
+            {name: np.asarray(value, dtype=np.float64) for name, value in got_grads.items()},
+        )
 
     def _eval_due(self) -> bool:
         if self.eval_data is None:
@@ -252,7 +306,9 @@ class Trainer:
         """The loss and every other output on the held-out rows, with the params as they are."""
         if self.eval_data is None:
             raise UsageError("no held-out data (the solver has no eval:)")
-        outputs = self.circuit.run(self._values(self.eval_data)).outputs
+        outputs = self.circuit.run(self._broadcast(self._values(self.eval_data))).outputs
+        if any(is_dask(value) for value in outputs.values()):
+            (outputs,) = compute(self.client, {name: _lazy_mean(value) for name, value in outputs.items()})
         return {name: _mean(value) for name, value in outputs.items()}
 
     # -- the run -------------------------------------------------------------------

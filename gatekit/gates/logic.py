@@ -31,12 +31,22 @@ Values = Sequence[Any]
 Names = Sequence[str]
 
 
-def _zeros(builder: OnnxBuilder, inputs: Names) -> Names:
-    """A gradient of 0 for every input: what a mask sends back."""
-    return [builder.constant(0.0)] * len(inputs)
+class _Mask(SpecGate):
+    """What every gate here but ``where`` shares: a mask is flat on either side of its jumps.
+
+    So the gradient it sends back to each input is 0, in a run and in ONNX.
+    """
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Values) -> Values:
+        return (0.0,) * len(inputs)
+
+    @hookimpl
+    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names) -> Names:
+        return [builder.constant(0.0)] * len(inputs)
 
 
-class Greater(SpecGate):
+class Greater(_Mask):
     spec = GateSpec(
         "greater", 2, "1 where a > b, else 0 (nan compares false), with gradient 0.", elementwise=True
     )
@@ -47,19 +57,11 @@ class Greater(SpecGate):
         return gm.greater(a, b)
 
     @hookimpl
-    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
-        return (0.0, 0.0)  # flat on either side of the jump where a = b
-
-    @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
         return lo.as_double(builder, builder.node("Greater", inputs))
 
-    @hookimpl
-    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names) -> Names:
-        return _zeros(builder, inputs)
 
-
-class GreaterEqual(SpecGate):
+class GreaterEqual(_Mask):
     spec = GateSpec(
         "greater_equal", 2, "1 where a >= b, else 0 (nan compares false), with gradient 0.", elementwise=True
     )
@@ -70,19 +72,11 @@ class GreaterEqual(SpecGate):
         return gm.at_least(a, b)
 
     @hookimpl
-    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
-        return (0.0, 0.0)
-
-    @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
         return lo.as_double(builder, builder.node("GreaterOrEqual", inputs))
 
-    @hookimpl
-    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names) -> Names:
-        return _zeros(builder, inputs)
 
-
-class Equal(SpecGate):
+class Equal(_Mask):
     spec = GateSpec(
         "equal", 2, "1 where a == b, else 0 (nan equals nothing), with gradient 0.", elementwise=True
     )
@@ -93,19 +87,11 @@ class Equal(SpecGate):
         return gm.equal(a, b)
 
     @hookimpl
-    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
-        return (0.0, 0.0)
-
-    @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
         return lo.as_double(builder, builder.node("Equal", inputs))
 
-    @hookimpl
-    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names) -> Names:
-        return _zeros(builder, inputs)
 
-
-class IsNan(SpecGate):
+class IsNan(_Mask):
     spec = GateSpec("is_nan", 1, "1 where a is nan, else 0, with gradient 0.", elementwise=True)
 
     @hookimpl
@@ -114,19 +100,11 @@ class IsNan(SpecGate):
         return gm.is_nan(a)
 
     @hookimpl
-    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
-        return (0.0,)
-
-    @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
         return lo.as_double(builder, builder.node("IsNaN", inputs))
 
-    @hookimpl
-    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names) -> Names:
-        return _zeros(builder, inputs)
 
-
-class IsInf(SpecGate):
+class IsInf(_Mask):
     spec = GateSpec("is_inf", 1, "1 where a is inf or -inf, else 0, with gradient 0.", elementwise=True)
 
     @hookimpl
@@ -135,19 +113,11 @@ class IsInf(SpecGate):
         return gm.is_inf(a)
 
     @hookimpl
-    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
-        return (0.0,)
-
-    @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
         return lo.as_double(builder, builder.node("IsInf", inputs))
 
-    @hookimpl
-    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names) -> Names:
-        return _zeros(builder, inputs)
 
-
-class LogicalNot(SpecGate):
+class LogicalNot(_Mask):
     spec = GateSpec("logical_not", 1, "1 where a is 0, else 0 (not a), with gradient 0.", elementwise=True)
 
     @hookimpl
@@ -156,19 +126,11 @@ class LogicalNot(SpecGate):
         return gm.is_zero(a)
 
     @hookimpl
-    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
-        return (0.0,)
-
-    @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
         return lo.as_double(builder, builder.node("Equal", [inputs[0], builder.constant(0.0)]))
 
-    @hookimpl
-    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names) -> Names:
-        return _zeros(builder, inputs)
 
-
-class LogicalAnd(SpecGate):
+class LogicalAnd(_Mask):
     spec = GateSpec(
         "logical_and", 2, "1 where a and b are both not 0, else 0, with gradient 0.", elementwise=True
     )
@@ -179,20 +141,12 @@ class LogicalAnd(SpecGate):
         return gm.nonzero(a) * gm.nonzero(b)
 
     @hookimpl
-    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
-        return (0.0, 0.0)
-
-    @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
         a, b = inputs
         return lo.as_double(builder, builder.node("And", [lo.nonzero(builder, a), lo.nonzero(builder, b)]))
 
-    @hookimpl
-    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names) -> Names:
-        return _zeros(builder, inputs)
 
-
-class LogicalOr(SpecGate):
+class LogicalOr(_Mask):
     spec = GateSpec(
         "logical_or", 2, "1 where a or b (or both) is not 0, else 0, with gradient 0.", elementwise=True
     )
@@ -203,20 +157,12 @@ class LogicalOr(SpecGate):
         return gm.maximum(gm.nonzero(a), gm.nonzero(b))
 
     @hookimpl
-    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
-        return (0.0, 0.0)
-
-    @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
         a, b = inputs
         return lo.as_double(builder, builder.node("Or", [lo.nonzero(builder, a), lo.nonzero(builder, b)]))
 
-    @hookimpl
-    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names) -> Names:
-        return _zeros(builder, inputs)
 
-
-class LogicalXor(SpecGate):
+class LogicalXor(_Mask):
     spec = GateSpec(
         "logical_xor",
         2,
@@ -230,17 +176,9 @@ class LogicalXor(SpecGate):
         return 1.0 - gm.equal(gm.nonzero(a), gm.nonzero(b))
 
     @hookimpl
-    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
-        return (0.0, 0.0)
-
-    @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
         a, b = inputs
         return lo.as_double(builder, builder.node("Xor", [lo.nonzero(builder, a), lo.nonzero(builder, b)]))
-
-    @hookimpl
-    def gate_onnx_local_grad(self, builder: OnnxBuilder, inputs: Names) -> Names:
-        return _zeros(builder, inputs)
 
 
 class Where(SpecGate):

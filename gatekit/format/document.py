@@ -39,10 +39,11 @@ from yaml.nodes import Node
 from gatekit.errors import LoadError
 from gatekit.format.events import read_events
 from gatekit.format.jsonsource import NotJson, read_json
+from gatekit.format.lines import gate_lines
 from gatekit.format.parse import CircuitDef, Preread, parse
 from gatekit.format.sections import Unusual
 from gatekit.format.yamlsource import Reader
-from gatekit.limits import read_bounded
+from gatekit.limits import limit, read_bounded
 
 __all__ = ["Document", "collector_paused", "read_bytes", "read_file", "read_text"]
 
@@ -130,8 +131,39 @@ def read_file(path: str) -> Document:
 
 def _fast(text: str, file: str, *, json: bool) -> Document:
     reader = Reader(file, checked=True)
-    root, preread = read_json(text, reader) if json else read_events(text, reader)
+    read = None if json else _by_lines(text, reader)
+    if read is None:
+        read = read_json(text, reader) if json else read_events(text, reader)
+    root, preread = read
     return Document(root, reader, preread, text, fast=any(preread.gates.values()))
+
+
+def _by_lines(text: str, reader: Reader) -> tuple[Node, Preread] | None:
+    """The file read with its one-line gates taken line by line (:mod:`gatekit.format.lines`).
+
+    ``None`` where the ``gates:`` section is not of that form, or the rest
+    of the file does not read back with ``gates: {}`` where the section was
+    (the events then read the whole file, as for any other).
+    """
+    found = gate_lines(text, reader.file)
+    if found is None:
+        return None
+    rest, gates, line = found
+    root, preread = read_events(rest, reader)
+    stand_ins = [  # the root's gates: {}, where the first gate was (not some other mapping)
+        value
+        for key, value in root.value
+        if key.value == "gates" and value in preread.gates and not preread.gates[value]
+    ]
+    taken = sum(map(len, preread.leaves.values())) + sum(map(len, preread.gates.values()))
+    if (
+        len(stand_ins) != 1
+        or stand_ins[0].start_mark.line != line
+        or taken + len(gates) > limit("GATEKIT_MAX_NODES")
+    ):
+        return None
+    preread.gates[stand_ins[0]] = gates
+    return root, preread
 
 
 def _reference(text: str, file: str) -> Document:

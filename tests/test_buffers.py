@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import gc
 import resource
+import tracemalloc
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from test_fuzz import REGISTRY, RandomCircuit, fuzz_settings, random_circuits
 
 import gatekit
 from gatekit.engine.buffers import MIN_SIZE
@@ -202,3 +205,204 @@ def test_small_batches_are_left_to_the_allocator() -> None:
     for seed in range(3):
         circuit.run(batch(seed, 1000))
     assert circuit.pool.shapes == {}  # never started: arrays this small cost the allocator nothing
+
+
+# -- the backward pass over arrays: gradients reused within the run --------------------------------
+
+
+class Silent:
+    """An observer that records nothing: an observed run takes the general loops, without the pool."""
+
+    def gate(self, step: Any, upstream: Any) -> None:
+        pass
+
+    def wire(self, step: Any, position: int, **told: Any) -> None:
+        pass
+
+
+def assert_general_loops_numbers(circuit: gatekit.Circuit, leaves: dict[str, Any]) -> None:
+    """Runs with the pool (the first ones fill it) give the observed run's numbers, bit for bit."""
+    reference = numbers(circuit.run(leaves, observer=Silent()))
+    for _ in range(3):
+        got = numbers(circuit.run(leaves))
+        assert got.keys() == reference.keys()
+        for key, value in reference.items():
+            assert np.array_equal(got[key], value, equal_nan=True), key
+
+
+GRAPHS = NEURON.parent
+
+
+#: examples whose inputs are not a batch of samples: a robot arm's two angles and its chain matrix
+NOT_A_BATCH = {"arm.yaml"}
+
+
+@pytest.mark.parametrize(
+    "name", sorted(path.name for path in GRAPHS.glob("*.yaml") if path.name not in NOT_A_BATCH)
+)
+def test_every_example_over_a_batch_gives_the_general_loops_numbers_bit_for_bit(name: str) -> None:
+    circuit = gatekit.load(GRAPHS / name)
+    rng = np.random.default_rng(0)
+    inputs = {leaf: value for leaf, value in circuit.run().leaves.items() if leaf in circuit.inputs}
+    leaves = {
+        leaf: value * (1.0 + rng.uniform(-0.1, 0.1, B))
+        for leaf, value in inputs.items()
+        if type(value) is float
+    }
+    if not leaves:  # its samples are rows of arrays already: as many copies of them as make a batch
+        leaves = {
+            leaf: np.repeat(value, B // len(value), axis=0)
+            * (
+                1.0
+                + rng.uniform(-0.1, 0.1, (B // len(value)) * len(value)).reshape(
+                    -1, *([1] * (value.ndim - 1))
+                )
+            )
+            for leaf, value in inputs.items()
+            if isinstance(value, np.ndarray) and value.ndim
+        }
+    assert_general_loops_numbers(circuit, leaves)
+
+
+@fuzz_settings(60)
+@given(drawn=random_circuits())
+def test_a_random_circuit_over_a_batch_gives_the_general_loops_numbers_bit_for_bit(
+    drawn: RandomCircuit,
+) -> None:
+    """Fan-out, repeated inputs, scalars against the batch: every path of the reuse."""
+    circuit = gatekit.loads(drawn.yaml(), "random.yaml", registry=REGISTRY)
+    rng = np.random.default_rng(0)
+    leaves = {
+        name: value + offsets[0] * rng.uniform(0.0, 1.0, B)
+        for name, (_, value) in drawn.leaves.items()
+        if (offsets := drawn.offsets[name]) is not None
+    }
+    assert_general_loops_numbers(circuit, leaves)
+
+
+class Hoarder(SpecGate):
+    """``exp``, whose local gradient is an array it keeps, in one of three ways."""
+
+    spec = GateSpec("hoarder", 1, "a", elementwise=True)
+
+    def __init__(self, how: str) -> None:
+        self.how = how
+        self.kept: Any = None
+
+    @hookimpl
+    def gate_forward(self, inputs: Sequence[Any]) -> Any:
+        return np.exp(inputs[0])
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Sequence[Any], output: Any) -> Sequence[Any]:
+        grad = np.array(output)  # a new array, as a hook makes one
+        if self.how == "array":
+            self.kept = grad
+            return (grad,)
+        if self.how == "tuple":
+            self.kept = (grad,)
+            return self.kept  # type: ignore[no-any-return]
+        self.kept = np.concatenate([grad, grad])  # "view": the gradient is part of an array it keeps
+        return (self.kept[: len(grad)],)
+
+
+@pytest.mark.parametrize("how", ["array", "tuple", "view"])
+def test_a_local_gradient_the_plugin_still_holds_is_never_written(how: str) -> None:
+    """``y = hoarder(x) * x``: the product ``exp(x) * x`` must not go into the array the plugin holds."""
+    gate = Hoarder(how)
+    circuit = with_gate(gate, "hoarder")
+    for seed in range(4):
+        x = np.random.default_rng(seed).uniform(size=B)
+        assert_general_loops_numbers(circuit, {"x": x})
+        held = gate.kept[0] if how == "tuple" else gate.kept[:B]
+        assert np.array_equal(held, np.exp(x)), seed  # as the hook returned it
+
+
+class Window(SpecGate):
+    """An identity whose ``gate_vjp`` returns the upstream gradient it is given, or a view of it."""
+
+    spec = GateSpec("window", 1, "a")
+
+    def __init__(self, how: str) -> None:
+        self.how = how
+
+    @hookimpl
+    def gate_forward(self, inputs: Sequence[Any]) -> Any:
+        return inputs[0] * 1.0
+
+    @hookimpl
+    def gate_vjp(self, inputs: Sequence[Any], output: Any, upstream: Any) -> Sequence[Any]:
+        return (upstream if self.how == "itself" else upstream[...],)
+
+
+@pytest.mark.parametrize("how", ["itself", "view"])
+@pytest.mark.parametrize("first", [True, False])
+def test_a_gradient_a_vjp_hook_saw_is_never_reused(how: str, first: bool) -> None:
+    """``a`` gets the window's upstream back (read-only, maybe a view) and ``s``'s contribution,
+    after it or before it (the backward pass runs the file's gates in reverse)."""
+    pm = plugin_manager(autoload=False)
+    pm.register(Window(how), name="window")
+    registry = GateRegistry.from_manager(pm)
+    window = "  w: {gate: window, in: [a]}\n  t: {gate: tanh, in: [w]}\n"
+    sine = "  s: {gate: sin, in: [a]}\n"
+    text = (
+        "inputs: {x: 1.0}\ngates:\n  a: {gate: exp, in: [x]}\n"
+        + (window + sine if first else sine + window)
+        + "  y: {gate: add, in: [t, s]}\noutputs: [y]\n"
+    )
+    circuit = gatekit.loads(text, "g.yaml", registry=registry)
+    x = np.random.default_rng(1).uniform(-1, 1, B)
+    assert_general_loops_numbers(circuit, {"x": x})
+    kept = circuit.run(x=x)
+    before = numbers(kept)
+    for seed in range(3):
+        circuit.run(x=x + seed)
+    assert_unchanged(kept, before)
+
+
+@pytest.mark.parametrize("gate", ["add: [a, a, b]", "add: [b, a, a]", "mul: [a, a]", "mul: [a, b, a, b]"])
+def test_a_gate_that_reads_one_wire_twice_sends_each_contribution(gate: str) -> None:
+    """The upstream of ``u`` is the loop's own array; it goes to ``a`` twice, and must stay as it was."""
+    name, inputs = gate.split(": ")
+    text = (
+        "inputs: {x: 1.0}\ngates:\n  a: {gate: exp, in: [x]}\n  b: {gate: sin, in: [x]}\n"
+        f"  u: {{gate: {name}, in: {inputs}}}\n  y: {{gate: tanh, in: [u]}}\noutputs: [y]\n"
+    )
+    circuit = gatekit.loads(text, "g.yaml")
+    assert_general_loops_numbers(circuit, {"x": np.random.default_rng(4).uniform(-1, 1, B)})
+
+
+def test_the_callers_seed_gradient_is_never_written() -> None:
+    circuit = gatekit.load(NEURON)
+    seed = np.random.default_rng(2).uniform(size=B)
+    copy = seed.copy()
+    for _ in range(3):
+        result = circuit.run(batch(0), seed_grad=seed)
+    assert np.array_equal(seed, copy)
+    assert np.array_equal(
+        result.grads["x0"], circuit.run(batch(0), seed_grad=copy, observer=Silent()).grads["x0"]
+    )
+
+
+def test_a_deep_chain_backprops_in_a_few_arrays_not_one_per_gate() -> None:
+    """Each gate's gradient is let go after its step and its array reused: counts, not time."""
+    depth = 40
+    lines = [f"  g{i}: {{gate: tanh, in: [{'x' if i == 0 else f'g{i - 1}'}]}}" for i in range(depth)]
+    text = "inputs: {x: 0.5}\ngates:\n" + "\n".join(lines) + f"\noutputs: [g{depth - 1}]\n"
+    circuit = gatekit.loads(text, "chain.yaml")
+    x = np.random.default_rng(3).uniform(-1, 1, B)
+    for _ in range(3):
+        circuit.run(x=x)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        result = circuit.run(x=x)
+        held = tracemalloc.get_traced_memory()[1] / (B * 8)
+    finally:
+        tracemalloc.stop()
+    assert result.grads["x"].shape == (B,)
+    assert held < 6  # the hooks own few arrays at a time (tanh makes two), the pool has the rest
+    del result
+    circuit.run(x=x)
+    watched = sum(len(generation) for generation in circuit.pool._lent)
+    assert watched <= depth + 4  # the last run's values and a few gradients (one a gate, it was 2 * depth)

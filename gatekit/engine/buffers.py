@@ -17,25 +17,42 @@ pool alone: an array a live :class:`~gatekit.engine.circuit.Result` holds,
 that the caller kept (``g = result.grads["x"]``), that a view still reads,
 or that a plugin keeps for itself, is never written. Nothing process-wide is
 changed: no allocator settings, no environment variables.
+
+Within a run, the backward pass gives back the gradients it made and no
+longer needs (:meth:`BufferPool.give`; see
+:func:`gatekit.engine.scheduler.backward_arrays`), so that its later products
+and sums go into memory it has just touched; the pool watches every array
+it lent or was given in a run, as it watches the run's values and the
+leaves' gradients.
 """
 
 from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["BufferPool"]
+__all__ = ["ALONE", "BufferPool", "holders"]
 
 #: How many runs a lent array is watched for: a loop that keeps its last result
 #: (``result = circuit.run(...)``) lets go of a run's arrays one run later.
 GENERATIONS = 2
-#: ``sys.getrefcount`` of an array only the pool's list holds: the list, the
-#: loop's name for it and the call's own argument.
-ALONE = 3
+
+
+def holders(arrays: Sequence[Any]) -> list[int]:
+    """``sys.getrefcount`` of each of ``arrays``, counted the one way the pool always counts."""
+    return [sys.getrefcount(array) for array in arrays]
+
+
+#: What :func:`holders` says of an array only the pool's list holds. It is
+#: measured, not assumed: how many references the count itself adds (the
+#: comprehension's name for the array, the call's argument) depends on the
+#: interpreter (Python 3.14 borrows some of them), and an array counted as
+#: alone one reference too soon would be written while a result holds it.
+ALONE = holders([np.empty(0)])[0]
 #: The smallest batch worth pooling: 128 KiB of float64, glibc's default mmap
 #: threshold. Smaller arrays come from the allocator's free lists, already in
 #: memory, and the pool's bookkeeping would cost more than it saves.
@@ -48,6 +65,7 @@ class BufferPool:
     def __init__(self) -> None:
         self._lent: list[list[np.ndarray]] = []  # per recent run, newest last: its arrays
         self._free: dict[tuple[int, ...], list[np.ndarray]] = {}
+        self._used: list[np.ndarray] = []  # what this run took or was given: watched when it ends
         #: each gate slot's output shape in the last run, and the leaf shapes it was for
         self.shapes: dict[int, tuple[int, ...]] = {}
         self._leaf_shapes: tuple[tuple[int, ...], ...] | None = None
@@ -62,11 +80,12 @@ class BufferPool:
         if leaf_shapes != self._leaf_shapes:
             self.shapes = {}  # other shapes: last run's say nothing about this one's
             self._leaf_shapes = leaf_shapes
+        self._used = []  # a run that failed never finished: what it used is let go
         kept: list[list[np.ndarray]] = []
         for arrays in self._lent[-GENERATIONS:]:
             held = []
-            for array in arrays:
-                if sys.getrefcount(array) <= ALONE:
+            for array, count in zip(arrays, holders(arrays), strict=True):
+                if count <= ALONE:
                     array.flags.writeable = True  # it owns its memory: allowed
                     self._free.setdefault(array.shape, []).append(array)
                 else:
@@ -79,19 +98,36 @@ class BufferPool:
         if not shape:
             return None
         free = self._free.get(shape)
-        return free.pop() if free else None
+        if not free:
+            return None
+        array = free.pop()
+        self._used.append(array)
+        return array
+
+    def give(self, array: np.ndarray) -> None:
+        """Take back, for the rest of this run, an array that the caller made and nobody else holds.
+
+        The caller vouches for that (the backward pass gives only gradients
+        it computed itself, once no slot holds them and no hook has seen
+        them); an array the pool could not lend again is ignored.
+        """
+        if array.ndim and array.dtype == np.float64 and array.flags.owndata and array.flags.c_contiguous:
+            self._free.setdefault(array.shape, []).append(array)
+            self._used.append(array)
 
     def finish(self, made: Iterable[Any], shapes: dict[int, tuple[int, ...]]) -> None:
-        """End a run: watch the arrays it ``made``; remember its gates' output ``shapes``.
+        """End a run: watch the arrays it ``made`` and those it took or gave; remember its ``shapes``.
 
-        Free arrays the run did not use are let go, so the pool holds at
-        most the arrays of the last few runs.
+        ``shapes`` are its gates' output shapes. Free arrays the run did not
+        use are let go, so the pool holds at most the arrays of the last few
+        runs.
         """
         self._free = {}
         self.shapes = shapes
+        used, self._used = self._used, []
         seen: set[int] = set()
         lent = []
-        for array in made:
+        for array in [*made, *used]:
             if (
                 type(array) is np.ndarray
                 and id(array) not in seen

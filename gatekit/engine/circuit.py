@@ -400,7 +400,10 @@ class Circuit:
                 _check_seed(seed, slots[plan.root], of or self.outputs[0])
                 if seeds is not None:
                     tangent_values = self._tangents(plan, slots, seeds, must_guard, tangent_observer)
-                grads = scheduler.backward(run_plan, slots, observer, pool, seed)
+                if pool is None:
+                    grads = scheduler.backward(run_plan, slots, observer, seed=seed)
+                else:  # unobserved, NumPy's: the gates' gradients are let go and their arrays reused
+                    grads = scheduler.backward_arrays(run_plan, slots, pool, seed)
             if pool is not None:
                 outs = [step[5] for step in plan.forward_loop]  # each gate's output slot
                 made = [slots[out] for out in outs]

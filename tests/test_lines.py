@@ -73,6 +73,9 @@ LEFT = {
     "no inputs": _gates("  y: {gate: exp, in: []}"),
     "a comment in other letters": _gates("  # café", "  y: {gate: exp, in: [x]}"),
     "gates in flow style": "inputs: {x: 1}\ngates: {y: {gate: exp, in: [x]}}\noutputs: [y]\n",
+    "a name past the longest": _gates(f"  {'y' * 201}: {{gate: exp, in: [x]}}", outputs="[x]"),
+    "an input past the longest": _gates(f"  y: {{gate: exp, in: [{'x' * 201}]}}"),
+    "names and a boolean word": _gates("  y: {gate: add, in: [x, no, x]}"),
 }
 
 #: the section's form, but not where the root's gates are: the whole file goes to the event reader

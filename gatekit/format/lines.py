@@ -38,14 +38,15 @@ import re
 
 from gatekit.format.parse import NO_ATTRS, GateUse
 from gatekit.format.sections import NOT_TEXT, new_gate_use, new_location, simple_number
-from gatekit.names import is_name
+from gatekit.names import MAX_LENGTH
 
 __all__ = ["gate_lines"]
 
 #: ``gates:`` at the start of a line, alone (a comment may follow)
 _SECTION = re.compile(r"^gates:[ ]*(?:#[^\n]*)?$", re.MULTILINE)
 #: one gate on its line: indentation, name, gate, the inputs' text
-_NAME = "[A-Za-z_][A-Za-z0-9_]*"
+#: a name, its length bounded as :func:`gatekit.names.is_name` bounds it: what matches is a valid name
+_NAME = f"[A-Za-z_][A-Za-z0-9_]{{0,{MAX_LENGTH - 1}}}"
 _GATE = re.compile(rf"( +)({_NAME}): \{{gate: ({_NAME}), in: \[([^\[\]{{}}]*)\]\}}[ ]*")
 #: every printable ASCII character to a space (the section's newlines and spaces stay)
 _BLANK = dict.fromkeys(range(33, 127), 32)
@@ -53,6 +54,8 @@ _BLANK = dict.fromkeys(range(33, 127), 32)
 _NOTHING = re.compile(r"[ ]*(?:#.*)?")
 #: an input: a name, or a decimal number (see :func:`~gatekit.format.sections.simple_number`)
 _ITEM = re.compile(rf"{_NAME}|-?[0-9][0-9.eE+-]*")
+#: inputs that are names only, the common case: split at once, not read one by one
+_NAMES = re.compile(rf"{_NAME}(?:, {_NAME})*")
 
 
 def gate_lines(text: str, file: str) -> tuple[str, dict[str, GateUse], int] | None:
@@ -99,7 +102,7 @@ def gate_lines(text: str, file: str) -> tuple[str, dict[str, GateUse], int] | No
             if spaces != indent or name in gates or name in NOT_TEXT or gate in NOT_TEXT:
                 return None
             inputs = _inputs(listed, names)
-            if inputs is None or not is_name(name) or not is_name(gate):
+            if inputs is None:
                 return None
             name = names.setdefault(name, name)
             gate = types.setdefault(gate, gate)  # each gate's text once, not once a line
@@ -122,6 +125,11 @@ def gate_lines(text: str, file: str) -> tuple[str, dict[str, GateUse], int] | No
 
 def _inputs(listed: str, names: dict[str, str]) -> tuple[str | float, ...] | None:
     """``a, b, -1`` as the inputs YAML would read, or ``None`` for anything but names and decimals."""
+    if _NAMES.fullmatch(listed):
+        names_only = listed.split(", ")
+        if not NOT_TEXT.isdisjoint(names_only):
+            return None
+        return tuple(map(names.setdefault, names_only, names_only))
     items: list[str | float] = []
     for item in listed.split(", "):
         if _ITEM.fullmatch(item) is None:
@@ -131,7 +139,7 @@ def _inputs(listed: str, names: dict[str, str]) -> tuple[str | float, ...] | Non
             if number is None:
                 return None
             items.append(number)
-        elif item in NOT_TEXT or not is_name(item):
+        elif item in NOT_TEXT:
             return None
         else:
             items.append(names.setdefault(item, item))

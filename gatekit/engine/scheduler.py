@@ -49,7 +49,7 @@ import numpy as np
 from gatekit import math as gm
 from gatekit.engine.batching import WIDE, BackGroup, BatchedPlan, Group
 from gatekit.engine.broadcast import shape_of, sum_to_shape
-from gatekit.engine.buffers import ALONE, BufferPool, holders
+from gatekit.engine.buffers import BufferPool, OwnedGradients, fresh, spare_locals
 from gatekit.engine.compiler import (
     BINARY,
     MANY,
@@ -311,7 +311,7 @@ def backward_arrays(plan: Plan, values: list[Any], pool: BufferPool, seed: Any =
     """
     grads: list[Any] = [None] * len(values)
     grads[plan.root] = seed
-    owned = _Owned(grads, pool)
+    owned = OwnedGradients(grads, pool)
     out = -1
     try:
         for kind, fn, a, b, gather, out, to_a, to_b, many in plan.backward_loop:
@@ -341,7 +341,7 @@ def backward_arrays(plan: Plan, values: list[Any], pool: BufferPool, seed: Any =
                         owned.add(slot, sum_to_shape(sent_back[position], shape_of(inputs[position])), False)
                 continue
             local_grads = fn(inputs, output)
-            spare = _spare_locals([local_grads], shape)
+            spare = spare_locals([local_grads], shape)
             last = max((position for position, slot in enumerate(targets) if slot != SINK), default=-1)
             for position, slot in enumerate(targets):
                 if slot == SINK:
@@ -354,132 +354,17 @@ def backward_arrays(plan: Plan, values: list[Any], pool: BufferPool, seed: Any =
                     if into is None and spare[position]:
                         into = local
                 sent = contribution(local, upstream, shape, value_shape, pool, output=output, into=into)
-                made = sent is not upstream and (sent is not local or spare[position]) and _fresh(sent)
+                made = sent is not upstream and (sent is not local or spare[position]) and fresh(sent)
                 summed = sum_to_shape(sent, value_shape)
                 if summed is not sent:
                     if made:
                         pool.give(sent)  # summed into a new array: not needed any more
-                    made = _fresh(summed)
+                    made = fresh(summed)
                 owned.add(slot, summed, made)
             owned.done(upstream)
     except PLUGIN_FAULTS as exc:
         raise _failure(plan, out, "backward", exc) from exc
     return grads
-
-
-def _spare_locals(box: list[Sequence[Any]], shape: tuple[int, ...]) -> Sequence[bool]:
-    """For each local gradient in ``box[0]``, whether it is an array of ``shape`` that nobody else holds.
-
-    Such an array (the hook computed it and kept no reference, nor a view
-    of it) may take the product ``local * upstream`` in place, and later
-    gradients. The hook's sequence must be held only by ``box`` and the
-    caller's name for it, and the array only by that sequence: counted with
-    :func:`~gatekit.engine.buffers.holders` against what it says of an array
-    only a list holds, so the answer does not depend on the interpreter's
-    own references.
-    """
-    if holders(box)[0] != ALONE + 1:  # counted before any other name is bound to it
-        return (False,) * len(box[0])
-    return [
-        count == ALONE
-        and _fresh(grad)
-        and grad.shape == shape
-        and grad.dtype == np.float64
-        and grad.flags.writeable
-        for grad, count in zip(box[0], holders(box[0]), strict=True)
-    ]
-
-
-def _fresh(value: Any) -> bool:
-    """Whether ``value`` is an array that owns its memory (one just computed, not a view)."""
-    return type(value) is np.ndarray and value.base is None
-
-
-class _Owned:
-    """The arrays :func:`backward_arrays` computed itself, and how many slots of ``grads`` hold each.
-
-    An array with no holder is the loop's alone: nobody else ever saw it.
-    The count of the step's upstream may fall to zero while the step still
-    reads it; it is given back only when the step is :meth:`done`.
-    """
-
-    def __init__(self, grads: list[Any], pool: BufferPool) -> None:
-        self.grads = grads
-        self.pool = pool
-        self.holders: dict[int, int] = {}  # id of an array the loop made -> slots holding it
-        self.current = -1  # id of the running step's upstream
-
-    def upstream(self, value: Any) -> None:
-        """A step begins: its gate's slot has let go of ``value``, its upstream gradient."""
-        key = self.current = id(value)
-        if key in self.holders:
-            self.holders[key] -= 1
-
-    def seen(self, value: Any) -> None:
-        """A hook has been handed ``value``: never reuse it."""
-        self.holders.pop(id(value), None)
-
-    def spare(self, value: Any, shape: tuple[int, ...]) -> np.ndarray | None:
-        """``value``, if the loop may overwrite it with an array of ``shape``: its own, held by no slot."""
-        if self.holders.get(id(value)) == 0 and value.shape == shape and value.dtype == np.float64:
-            return value  # type: ignore[no-any-return]
-        return None
-
-    def add(self, slot: int, sent: Any, made: bool) -> None:
-        """Add a contribution into ``grads[slot]``; ``made``: the loop just computed ``sent``, alone."""
-        grads, holders = self.grads, self.holders
-        before = grads[slot]
-        key = id(sent)
-        if made:
-            holders[key] = 0
-        if before is None:  # the first contribution is the gradient
-            grads[slot] = sent
-            if key in holders:
-                holders[key] += 1
-            return
-        if id(before) != self.current and holders.get(id(before)) == 1 and _fits(before, sent):
-            np.add(before, sent, out=before)  # its one holder is this slot
-            self._drop(sent)
-            return
-        if key != self.current and holders.get(key) == 0 and _fits(sent, before):
-            grads[slot] = np.add(before, sent, out=sent)
-        else:
-            grads[slot] = accumulate(before, sent, self.pool)
-            if _fresh(grads[slot]) and grads[slot] is not sent and grads[slot] is not before:
-                holders[id(grads[slot])] = 0
-            self._drop(sent)
-        total = id(grads[slot])
-        if total in holders:
-            holders[total] += 1
-        self._let_go(before)
-
-    def done(self, upstream: Any) -> None:
-        """The step has sent everything: its upstream goes back to the pool if nothing holds it."""
-        self.current = -1
-        self._drop(upstream)
-
-    def _let_go(self, value: Any) -> None:
-        """A slot no longer holds ``value``."""
-        key = id(value)
-        if key in self.holders:
-            self.holders[key] -= 1
-            self._drop(value)
-
-    def _drop(self, value: Any) -> None:
-        """Give ``value`` back to the pool if the loop made it, no slot holds it and no step reads it."""
-        key = id(value)
-        if key != self.current and self.holders.get(key) == 0:
-            del self.holders[key]
-            self.pool.give(value)
-
-
-def _fits(target: Any, other: Any) -> bool:
-    """Whether ``target + other`` may be written into ``target``: a float64 array of the sum's shape."""
-    if type(target) is not np.ndarray or target.dtype != np.float64:
-        return False
-    return type(other) is float or (
-        type(other) is np.ndarray and np.broadcast_shapes(target.shape, other.shape) == target.shape
-    )
 
 
 def backward_floats(plan: Plan, values: list[Any], seed: float = 1.0) -> list[Any]:

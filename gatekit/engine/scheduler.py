@@ -17,9 +17,13 @@ gradient from every gate it feeds:
 * where each contribution goes, and which are not kept (a number
   constant's), the compiler decided: the loops follow each step's targets.
 
-Three pairs of loops apply this rule. :func:`backward` is the general one: any values,
+Four pairs of loops apply this rule. :func:`backward` is the general one: any values,
 shapes kept, and an optional :class:`Observer` told every step
-(``gatekit.views.trace`` records runs with it). :func:`backward_floats` is
+(``gatekit.views.trace`` records runs with it). :func:`forward_arrays` and
+:func:`backward_arrays` are its pair for an unobserved run over NumPy
+arrays: outputs read-only, products and sums computed into the buffer pool's
+arrays, and each gate's gradient let go after its step and its array
+reused, to the same bits. :func:`backward_floats` is
 the same rule for a run of Python floats only, written out inline because
 that is most of a scalar circuit's time: there every shape is ``()``, so no
 sum or broadcast is needed, and starting each gradient at ``-0.0`` (which

@@ -53,6 +53,7 @@ __all__ = [
     "equal",
     "exp",
     "expm1",
+    "first",
     "fold",
     "greater",
     "inside",
@@ -288,14 +289,23 @@ def _odd_integer(b: float) -> bool:
     return math.isfinite(b) and b == math.floor(b) and b % 2 == 1
 
 
-def negative_square(x: Value) -> Value:
-    """``-(x * x)``, making one array for an array ``x``."""
+def negative_square(x: Value, out: np.ndarray | None = None) -> Value:
+    """``-(x * x)``, making at most one array for an array ``x`` (none with an ``out`` that fits)."""
     if type(x) is float:
         return -(x * x)
     if type(x) is not np.ndarray and _foreign(x) is not None:
         return -(x * x)
-    result = np.multiply(x, x)
+    result = np.multiply(x, x, out=into(out, x))
     return np.negative(result, out=result)
+
+
+def first(out: Sequence[np.ndarray | None] | None) -> np.ndarray | None:
+    """The array for the first input's factor in a ``gate_local_grad``'s optional ``out``, or ``None``.
+
+    >>> first(None), first([None]), first([np.zeros(2)]).shape
+    (None, None, (2,))
+    """
+    return None if out is None else out[0]
 
 
 def fold(

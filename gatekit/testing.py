@@ -232,7 +232,8 @@ def _batched(
     What the batched loops of a scalar circuit rely on (see
     :mod:`gatekit.engine.batching`): every element of the output and of each
     local gradient equals what the gate gives for that element's numbers
-    alone, also when the forward hook is given an ``out`` array.
+    alone, also when the forward or the local-gradient hook is given
+    arrays to compute into (``out``).
     """
     fault = _fault(resolved, "a batched call")
     hooks = checked(resolved.bind(attrs), fault)
@@ -252,9 +253,23 @@ def _batched(
     rows = []
     for what, batched in calls:
         rows += _agree(resolved, what, batched, alone, points)
-    for position, local in enumerate(hooks.backward(vectors, output)):
-        each = [grads[position] for grads in local_alone]
-        rows += _agree(resolved, f"local gradient {position}", local, each, points, position=position)
+    local_calls = [("", hooks.backward(vectors, output))]
+    local_into = resolved.bind_local_into(attrs)
+    if local_into is not None:
+        buffers = [np.empty(len(points)) for _ in vectors]
+        local_calls.append(
+            (
+                " into out",
+                checked(Hooks(into or hooks.forward, local_into, False), fault).backward(
+                    vectors, output, buffers
+                ),
+            )
+        )
+    for suffix, locals_ in local_calls:
+        for position, local in enumerate(locals_):
+            each = [grads[position] for grads in local_alone]
+            what = f"local gradient {position}{suffix}"
+            rows += _agree(resolved, what, local, each, points, position=position)
     return rows
 
 

@@ -26,7 +26,7 @@ from gatekit.engine.buffers import MIN_SIZE
 from gatekit.plugin.base import SpecGate
 from gatekit.plugin.gatespec import GateSpec
 from gatekit.plugin.hookspecs import hookimpl
-from gatekit.plugin.registry import GateRegistry, plugin_manager
+from gatekit.plugin.registry import GateRegistry, default_registry, plugin_manager
 
 NEURON = Path(__file__).resolve().parent.parent / "graphs" / "neuron.yaml"
 B = MIN_SIZE  # the smallest batch the pool takes on
@@ -406,3 +406,84 @@ def test_a_deep_chain_backprops_in_a_few_arrays_not_one_per_gate() -> None:
     circuit.run(x=x)
     watched = sum(len(generation) for generation in circuit.pool._lent)
     assert watched <= depth + 4  # the last run's values and a few gradients (one a gate, it was 2 * depth)
+
+
+# -- local gradients computed into the pool's arrays ----------------------------------------------
+
+
+def _gates_taking_out() -> list[str]:
+    registry = default_registry()
+    return sorted(name for name in registry if registry[name].bind_local_into({}) is not None)
+
+
+@pytest.mark.parametrize("name", _gates_taking_out())
+def test_a_gate_computing_its_local_gradient_into_out_gives_the_same_bits(name: str) -> None:
+    gate = default_registry()[name]
+    rng = np.random.default_rng(5)
+    inputs = tuple(rng.uniform(0.1, 2.0, B) for _ in range(gate.spec.arity))
+    hooks = gate.bind({})
+    output = hooks.forward(inputs)
+    plain = hooks.backward(inputs, output)
+    buffers = [np.empty(B) for _ in inputs]
+    into = gate.bind_local_into({})
+    assert into is not None
+    got = into(inputs, output, buffers)
+    for position, (a, b) in enumerate(zip(plain, got, strict=True)):
+        assert np.array_equal(a, b), position
+        if isinstance(b, np.ndarray) and b.shape == output.shape and not any(b is x for x in inputs):
+            assert b is buffers[position]  # computed into the array it was given: no new array
+
+
+class Crossed(SpecGate):
+    """``a + b`` whose ``gate_local_grad`` fills one array it was given and returns it for both inputs."""
+
+    spec = GateSpec("crossed", 2, "a + b", elementwise=True)
+
+    @hookimpl
+    def gate_forward(self, inputs: Sequence[Any]) -> Any:
+        return inputs[0] + inputs[1]
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Sequence[Any], output: Any, out: Any = None) -> Sequence[Any]:
+        if out is None or out[1] is None:
+            return (1.0, 1.0)
+        out[1].fill(1.0)
+        return (out[1], out[1])
+
+
+def test_an_array_lent_to_a_hook_and_returned_elsewhere_is_never_written() -> None:
+    pm = plugin_manager(autoload=False)
+    pm.register(Crossed(), name="crossed")
+    text = (
+        "inputs: {x: 1.0}\ngates:\n  a: {gate: exp, in: [x]}\n  b: {gate: sin, in: [x]}\n"
+        "  c: {gate: crossed, in: [a, b]}\n  y: {gate: tanh, in: [c]}\noutputs: [y]\n"
+    )
+    circuit = gatekit.loads(text, "g.yaml", registry=GateRegistry.from_manager(pm))
+    assert_general_loops_numbers(circuit, {"x": np.random.default_rng(6).uniform(-1, 1, B)})
+
+
+class CarelessGrad(SpecGate):
+    """Takes ``out`` in ``gate_local_grad`` and returns a float32 array instead: the first run with
+    buffers says so."""
+
+    spec = GateSpec("careless_grad", 1, "2 a", elementwise=True)
+
+    @hookimpl
+    def gate_forward(self, inputs: Sequence[Any]) -> Any:
+        return inputs[0] * 2.0
+
+    @hookimpl
+    def gate_local_grad(self, inputs: Sequence[Any], output: Any, out: Any = None) -> Sequence[Any]:
+        (a,) = inputs
+        return (np.full(np.shape(a), 2.0, dtype=np.float32) if out is not None else 2.0,)
+
+
+def test_the_first_run_with_buffers_checks_what_a_gradient_hook_returns_into_them() -> None:
+    circuit = with_gate(CarelessGrad(), "careless_grad")
+    circuit.run(x=np.ones(B))  # no buffers yet
+    with pytest.raises(gatekit.RunError) as info:
+        circuit.run(x=np.ones(B))
+    assert str(info.value) == (
+        "g.yaml:3:3: gate 'c' (careless_grad, plugin 'careless_grad') returned an array of dtype float32 "
+        "from gate_local_grad; a gate returns float64: a number or a float64 array"
+    )

@@ -115,6 +115,24 @@ class BufferPool:
             self._free.setdefault(array.shape, []).append(array)
             self._used.append(array)
 
+    def settle(self, lent: Sequence[np.ndarray | None], returned: Sequence[Any]) -> list[bool]:
+        """After a hook was ``lent`` arrays (one per position): which of them it ``returned`` in place.
+
+        An array returned at its own position, and nowhere else, is the
+        caller's to compute into; one the hook did not return at all comes
+        back to the pool; one returned elsewhere is left alone (nothing
+        writes it).
+        """
+        seen: dict[int, int] = {}
+        for value in returned:
+            seen[id(value)] = seen.get(id(value), 0) + 1
+        mine = []
+        for array, value in zip(lent, returned, strict=True):
+            mine.append(array is not None and value is array and seen[id(array)] == 1)
+            if array is not None and id(array) not in seen:
+                self.give(array)
+        return mine
+
     def finish(self, made: Iterable[Any], shapes: dict[int, tuple[int, ...]]) -> None:
         """End a run: watch the arrays it ``made`` and those it took or gave; remember its ``shapes``.
 

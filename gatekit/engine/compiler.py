@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, NamedTuple, TypeVar, overload
 
@@ -162,6 +162,9 @@ class Plan:
     reached: frozenset[int]
     #: the input slots of each forward step of more than two inputs (MANY), by output slot
     many: Mapping[int, tuple[int, ...]]
+    #: ``gate_local_grad`` as ``into(inputs, output, out)``, by output slot, for the gates whose hook
+    #: takes ``out`` (the array loops give it the pool's arrays; see :meth:`Gate.bind_local_into`)
+    local_into: Mapping[int, Callable[..., Any]] = field(default_factory=dict)
 
     @property
     def forward(self) -> Steps[ForwardStep]:
@@ -261,7 +264,9 @@ def compile_plan(valid: ValidCircuit, dag: CircuitGraph, of: str | None = None) 
     hooks_of: list[Hooks] = []
     gates: dict[int, BoundGate] = {}
     many: dict[int, tuple[int, ...]] = {}
-    bound_hooks: dict[tuple[int, int], tuple[Hooks, Callable[..., Any] | None, Mapping[str, Any]]] = {}
+    local_into: dict[int, Callable[..., Any]] = {}
+    Bound = tuple[Hooks, Callable[..., Any] | None, Callable[..., Any] | None, Mapping[str, Any]]
+    bound_hooks: dict[tuple[int, int], Bound] = {}
     gate_of = valid.gates.get
     for name in dag.order:
         bound = gate_of(name)
@@ -276,10 +281,18 @@ def compile_plan(valid: ValidCircuit, dag: CircuitGraph, of: str | None = None) 
         key = (id(bound.gate), id(bound.attrs))  # uses that write the same attrs share them (validate)
         found = bound_hooks.get(key)
         if found is None:  # the attrs kept with the hooks, so that their id stays theirs
-            found = (bound.gate.bind(bound.attrs), bound.gate.bind_into(bound.attrs), bound.attrs)
+            gate = bound.gate
+            found = (
+                gate.bind(bound.attrs),
+                gate.bind_into(bound.attrs),
+                gate.bind_local_into(bound.attrs),
+                bound.attrs,
+            )
             bound_hooks[key] = found
-        hooks, into, _ = found
+        hooks, into, local, _ = found
         out = slots[name]
+        if local is not None and sends:
+            local_into[out] = local
         count = len(sources)
         if count == 1:
             forward.append((UNARY, hooks.forward, slot_of(sources[0]), SINK, UNUSED_GATHER, out, into))
@@ -337,4 +350,5 @@ def compile_plan(valid: ValidCircuit, dag: CircuitGraph, of: str | None = None) 
         gates=gates,
         reached=frozenset(slot for slot in leaves.values() if slot in targeted),
         many=many,
+        local_into=local_into,
     )

@@ -298,7 +298,11 @@ def guarded(plan: Plan, *, finite: bool) -> Plan:
         )
         for kind, fn, a, b, gather, out, to_a, to_b, targets in plan.backward_loop
     ]
-    return dataclasses.replace(plan, forward_loop=forward, backward_loop=backward)
+    local_into = {
+        out: _backward(into, fault_of(plan.gates[out]), False, finite)
+        for out, into in plan.local_into.items()
+    }
+    return dataclasses.replace(plan, forward_loop=forward, backward_loop=backward, local_into=local_into)
 
 
 class NotScalar(RunError):

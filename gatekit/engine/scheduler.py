@@ -316,6 +316,7 @@ def backward_arrays(plan: Plan, values: list[Any], pool: BufferPool, seed: Any =
     grads: list[Any] = [None] * len(values)
     grads[plan.root] = seed
     owned = OwnedGradients(grads, pool)
+    local_into = plan.local_into
     out = -1
     try:
         for kind, fn, a, b, gather, out, to_a, to_b, many in plan.backward_loop:
@@ -344,8 +345,17 @@ def backward_arrays(plan: Plan, values: list[Any], pool: BufferPool, seed: Any =
                     if slot != SINK:
                         owned.add(slot, sum_to_shape(sent_back[position], shape_of(inputs[position])), False)
                 continue
-            local_grads = fn(inputs, output)
-            spare = spare_locals([local_grads], shape)
+            into_fn = local_into.get(out)
+            buffers = (
+                [] if into_fn is None else [None if slot == SINK else pool.take(shape) for slot in targets]
+            )
+            if into_fn is not None and any(buffer is not None for buffer in buffers):
+                # its hook computes its factors into the pool's arrays: the loop's own then
+                local_grads = into_fn(inputs, output, buffers)
+                spare: Sequence[bool] = pool.settle(buffers, local_grads)
+            else:
+                local_grads = fn(inputs, output)
+                spare = spare_locals([local_grads], shape)
             last = max((position for position, slot in enumerate(targets) if slot != SINK), default=-1)
             for position, slot in enumerate(targets):
                 if slot == SINK:

@@ -15,6 +15,8 @@ from gatekit.plugin.hookspecs import hookimpl
 from gatekit.plugin.lowering import OnnxBuilder
 
 Values = Sequence[Any]
+#: a ``gate_local_grad``'s optional arrays to compute into, one per input (see its hookspec)
+Outs = Sequence[np.ndarray | None] | None
 Names = Sequence[str]
 
 
@@ -27,8 +29,12 @@ class Sigmoid(SpecGate):
         return gm.sigmoid(a)
 
     @hookimpl
-    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
-        return (output * (1.0 - output),)
+    def gate_local_grad(self, inputs: Values, output: Any, out: Outs = None) -> Values:
+        target = gm.into(gm.first(out), output)
+        if target is None:
+            return (output * (1.0 - output),)
+        np.subtract(1.0, output, out=target)
+        return (np.multiply(output, target, out=target),)
 
     @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:

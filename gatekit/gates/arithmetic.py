@@ -22,6 +22,8 @@ from gatekit.plugin.hookspecs import hookimpl
 from gatekit.plugin.lowering import OnnxBuilder
 
 Values = Sequence[Any]
+#: a ``gate_local_grad``'s optional arrays to compute into, one per input (see its hookspec)
+Outs = Sequence[np.ndarray | None] | None
 Names = Sequence[str]
 
 
@@ -211,8 +213,8 @@ class Reciprocal(SpecGate):
         return gm.divide(1.0, a, out)
 
     @hookimpl
-    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
-        return (gm.negative_square(output),)
+    def gate_local_grad(self, inputs: Values, output: Any, out: Outs = None) -> Values:
+        return (gm.negative_square(output, gm.first(out)),)
 
     @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
@@ -233,9 +235,10 @@ class Square(SpecGate):
         return a * a if target is None else np.multiply(a, a, out=target)
 
     @hookimpl
-    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
+    def gate_local_grad(self, inputs: Values, output: Any, out: Outs = None) -> Values:
         (a,) = inputs
-        return (2.0 * a,)
+        target = gm.into(gm.first(out), a)
+        return (2.0 * a if target is None else np.multiply(2.0, a, out=target),)
 
     @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:

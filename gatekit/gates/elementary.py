@@ -15,6 +15,8 @@ from gatekit.plugin.hookspecs import hookimpl
 from gatekit.plugin.lowering import OnnxBuilder
 
 Values = Sequence[Any]
+#: a ``gate_local_grad``'s optional arrays to compute into, one per input (see its hookspec)
+Outs = Sequence[np.ndarray | None] | None
 Names = Sequence[str]
 
 
@@ -48,9 +50,9 @@ class Log(SpecGate):
         return gm.log(a, out)
 
     @hookimpl
-    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
+    def gate_local_grad(self, inputs: Values, output: Any, out: Outs = None) -> Values:
         (a,) = inputs
-        return (gm.divide(1.0, a),)
+        return (gm.divide(1.0, a, gm.first(out)),)
 
     @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
@@ -70,8 +72,8 @@ class Sqrt(SpecGate):
         return gm.sqrt(a, out)
 
     @hookimpl
-    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
-        return (gm.divide(0.5, output),)
+    def gate_local_grad(self, inputs: Values, output: Any, out: Outs = None) -> Values:
+        return (gm.divide(0.5, output, gm.first(out)),)
 
     @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
@@ -91,9 +93,9 @@ class Sin(SpecGate):
         return gm.sin(a, out)
 
     @hookimpl
-    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
+    def gate_local_grad(self, inputs: Values, output: Any, out: Outs = None) -> Values:
         (a,) = inputs
-        return (gm.cos(a),)
+        return (gm.cos(a, gm.first(out)),)
 
     @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:
@@ -135,8 +137,12 @@ class Tanh(SpecGate):
         return gm.tanh(a, out)
 
     @hookimpl
-    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
-        return (1.0 - output * output,)
+    def gate_local_grad(self, inputs: Values, output: Any, out: Outs = None) -> Values:
+        target = gm.into(gm.first(out), output)
+        if target is None:
+            return (1.0 - output * output,)
+        np.multiply(output, output, out=target)
+        return (np.subtract(1.0, target, out=target),)
 
     @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:

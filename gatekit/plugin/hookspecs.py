@@ -93,12 +93,19 @@ def gate_forward(inputs: Sequence[Any], attrs: Mapping[str, Any], out: Any) -> A
 
 
 @hookspec
-def gate_local_grad(inputs: Sequence[Any], output: Any, attrs: Mapping[str, Any]) -> Sequence[Any]:
+def gate_local_grad(inputs: Sequence[Any], output: Any, attrs: Mapping[str, Any], out: Any) -> Sequence[Any]:
     """Return the local gradient of the output with respect to each input.
 
     :param inputs: the same values ``gate_forward`` received.
     :param output: what ``gate_forward`` returned for them.
     :param attrs: the gate's attributes, defaults filled in.
+    :param out: optional (declare it as ``out=None``), as ``gate_forward``'s:
+        ``None``, or one item per input, each ``None`` or a writable float64
+        array of the output's shape that nothing else reads, for the hook to
+        compute that input's factor into and return in its place. A hook may
+        return something else for any input (a number, an input, a new
+        array); it must not keep them. Only runs over large arrays pass it,
+        and only when at least one of its items is an array.
     :return: one elementwise factor per input, in input order.
 
     The scheduler multiplies each factor by the gradient arriving from above

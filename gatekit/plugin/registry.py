@@ -420,19 +420,34 @@ class Gate:
         ``out`` may be declared with a default (``out=None``), which pluggy
         counts among the keyword arguments.
         """
-        impl = self.forward
-        names = tuple(impl.argnames)
-        if "out" not in names and "out" not in impl.kwargnames:
+        return _bind_out(self.forward, "gate_forward", attrs)
+
+    def bind_local_into(self, attrs: Mapping[str, Any]) -> Callable[..., Any] | None:
+        """``gate_local_grad`` as ``into(inputs, output, out)``, ``attrs`` bound, if it takes ``out``.
+
+        ``None`` for a gate whose ``gate_local_grad`` does not take ``out``,
+        or that has none (a VJP gate).
+        """
+        if self.local_grad is None or self.vjp is not None:
             return None
-        function = impl.function
-        if "attrs" not in names:
-            return lambda inputs, out: function(inputs, out=out)
+        return _bind_out(self.local_grad, "gate_local_grad", attrs)
 
-        def into(inputs: Any, out: Any) -> Any:
-            given = {"inputs": inputs, "attrs": attrs}
-            return function(**{name: given[name] for name in names if name != "out"}, out=out)
 
-        return into
+def _bind_out(impl: pluggy.HookImpl, hook: str, attrs: Mapping[str, Any]) -> Callable[..., Any] | None:
+    """``impl`` as the positional call of ``hook`` with ``out`` last, if it takes ``out``; else ``None``."""
+    names = tuple(impl.argnames)
+    if "out" not in names and "out" not in impl.kwargnames:
+        return None
+    function = impl.function
+    order = _CALL_ORDER[hook]
+    if "attrs" not in names and names[: len(order)] == order:
+        return lambda *args: function(*args[:-1], out=args[-1])
+
+    def into(*args: Any) -> Any:
+        given = dict(zip(order, args[:-1], strict=True), attrs=attrs)
+        return function(**{name: given[name] for name in names if name != "out"}, out=args[-1])
+
+    return into
 
 
 def _bind(impl: pluggy.HookImpl, hook: str, attrs: Mapping[str, Any]) -> Callable[..., Any]:

@@ -165,17 +165,6 @@ def test_an_array_a_plugin_keeps_for_itself_is_never_written() -> None:
     assert np.array_equal(gate.ones, np.ones(B))
 
 
-def test_the_first_run_with_buffers_checks_what_a_gate_returns_into_them() -> None:
-    circuit = with_gate(Careless(), "careless")
-    circuit.run(x=np.ones(B))  # no buffers yet
-    with pytest.raises(gatekit.RunError) as info:
-        circuit.run(x=np.ones(B))
-    assert str(info.value) == (
-        "g.yaml:3:3: gate 'c' (careless, plugin 'careless') returned an array of dtype float32 from "
-        "gate_forward; a gate returns float64: a number or a float64 array"
-    )
-
-
 def test_another_batch_size_starts_afresh() -> None:
     circuit = gatekit.load(NEURON)
     fresh = gatekit.load(NEURON)
@@ -478,12 +467,18 @@ class CarelessGrad(SpecGate):
         return (np.full(np.shape(a), 2.0, dtype=np.float32) if out is not None else 2.0,)
 
 
-def test_the_first_run_with_buffers_checks_what_a_gradient_hook_returns_into_them() -> None:
-    circuit = with_gate(CarelessGrad(), "careless_grad")
+@pytest.mark.parametrize(
+    ("gate", "hook"),
+    [(Careless(), "gate_forward"), (CarelessGrad(), "gate_local_grad")],
+    ids=["forward", "local"],
+)
+def test_the_first_run_with_buffers_checks_what_a_hook_returns_into_them(gate: SpecGate, hook: str) -> None:
+    name = gate.spec.name
+    circuit = with_gate(gate, name)
     circuit.run(x=np.ones(B))  # no buffers yet
     with pytest.raises(gatekit.RunError) as info:
         circuit.run(x=np.ones(B))
     assert str(info.value) == (
-        "g.yaml:3:3: gate 'c' (careless_grad, plugin 'careless_grad') returned an array of dtype float32 "
-        "from gate_local_grad; a gate returns float64: a number or a float64 array"
+        f"g.yaml:3:3: gate 'c' ({name}, plugin '{name}') returned an array of dtype float32 from {hook}; "
+        "a gate returns float64: a number or a float64 array"
     )

@@ -257,14 +257,8 @@ def _batched(
     local_into = resolved.bind_local_into(attrs)
     if local_into is not None:
         buffers = [np.empty(len(points)) for _ in vectors]
-        local_calls.append(
-            (
-                " into out",
-                checked(Hooks(into or hooks.forward, local_into, False), fault).backward(
-                    vectors, output, buffers
-                ),
-            )
-        )
+        local_hooks = checked(Hooks(hooks.forward, local_into, False), fault)  # its backward checks
+        local_calls.append((" into out", local_hooks.backward(vectors, output, buffers)))
     for suffix, locals_ in local_calls:
         for position, local in enumerate(locals_):
             each = [grads[position] for grads in local_alone]

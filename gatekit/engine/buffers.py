@@ -42,6 +42,11 @@ __all__ = ["ALONE", "BufferPool", "OwnedGradients", "fresh", "holders", "spare_l
 GENERATIONS = 2
 
 
+def _lendable(array: np.ndarray) -> bool:
+    """Whether the pool may lend ``array`` to a later computation: float64, C-contiguous, its own memory."""
+    return bool(array.ndim) and array.dtype == np.float64 and array.flags.owndata and array.flags.c_contiguous
+
+
 def holders(arrays: Sequence[Any]) -> list[int]:
     """``sys.getrefcount`` of each of ``arrays``, counted the one way the pool always counts."""
     return [sys.getrefcount(array) for array in arrays]
@@ -111,7 +116,7 @@ class BufferPool:
         it computed itself, once no slot holds them and no hook has seen
         them); an array the pool could not lend again is ignored.
         """
-        if array.ndim and array.dtype == np.float64 and array.flags.owndata and array.flags.c_contiguous:
+        if _lendable(array):
             self._free.setdefault(array.shape, []).append(array)
             self._used.append(array)
 
@@ -146,14 +151,7 @@ class BufferPool:
         seen: set[int] = set()
         lent = []
         for array in [*made, *used]:
-            if (
-                type(array) is np.ndarray
-                and id(array) not in seen
-                and array.ndim
-                and array.dtype == np.float64
-                and array.flags.owndata
-                and array.flags.c_contiguous
-            ):
+            if type(array) is np.ndarray and id(array) not in seen and _lendable(array):
                 seen.add(id(array))
                 lent.append(array)
         self._lent.append(lent)

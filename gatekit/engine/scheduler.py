@@ -193,7 +193,9 @@ def contribution(
     elif type(upstream) is float and upstream == 1.0:
         product = local
     else:
-        buffer = into if into is not None else None if pool is None else pool.take(shape)
+        buffer = into
+        if buffer is None and pool is not None:
+            buffer = pool.take(shape)
         product = local * upstream if buffer is None else _product(local, upstream, buffer)
     if shape_of(product) != shape:
         product = gm.broadcast(product, shape, product if output is None else output)

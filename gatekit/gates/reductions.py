@@ -34,24 +34,13 @@ from gatekit import math as gm
 from gatekit.arrays import is_foreign
 from gatekit.plugin import lowering as lo
 from gatekit.plugin.base import SpecGate, collect_gates
-from gatekit.plugin.gatespec import Attr, GateSpec, describe
+from gatekit.plugin.gatespec import Attr, GateSpec, describe, integral
 from gatekit.plugin.hookspecs import hookimpl
 from gatekit.plugin.lowering import OnnxBuilder
 
 Values = Sequence[Any]
 Names = Sequence[str]
 Axes = tuple[int, ...] | None
-
-
-def _integer(value: object) -> int | None:
-    """``value`` as an int if it is an integral number (YAML gives ``1.0``), else None."""
-    if isinstance(value, bool | np.bool_):
-        return None
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return int(value)
-    return None
 
 
 def _integers(value: object, expected: str) -> tuple[int, ...]:
@@ -63,7 +52,7 @@ def _integers(value: object, expected: str) -> tuple[int, ...]:
         raise ValueError(f"expected {expected}, got {describe(value)}")
     axes = []
     for item in items:
-        axis = _integer(item)
+        axis = integral(item)
         if axis is None:
             raise ValueError(f"expected {expected}, got a list holding {describe(item)}")
         if axis in axes:
@@ -88,7 +77,7 @@ def axis_attr(value: object) -> Axes:
     if value is None:
         return None
     expected = "null, an integer or a list of integers"
-    axis = _integer(value)
+    axis = integral(value)
     if axis is not None:
         return (axis,)
     return _integers(value, expected)
@@ -107,7 +96,7 @@ def axes_attr(value: object) -> Axes:
     if value is None:
         return None
     expected = "null or a list of integers (a permutation of the axes)"
-    single = _integer(value)
+    single = integral(value)
     if single is not None:  # YAML reads 1 as 1.0: show it as written
         raise ValueError(f"expected {expected}, got the number {single}")
     return _integers(value, expected)

@@ -25,7 +25,7 @@ import numpy as np
 
 from gatekit import math as gm
 from gatekit.plugin.base import SpecGate, collect_gates
-from gatekit.plugin.gatespec import Attr, GateSpec, describe
+from gatekit.plugin.gatespec import Attr, GateSpec, describe, integral
 from gatekit.plugin.hookspecs import hookimpl
 from gatekit.plugin.lowering import OnnxBuilder
 
@@ -65,11 +65,12 @@ def shape_attr(value: object) -> Shape | None:
         raise ValueError(f"expected {expected}, got {describe(value)}")
     sizes = []
     for item in items:
-        if isinstance(item, bool) or not isinstance(item, int | float) or not float(item).is_integer():
+        size = integral(item)
+        if size is None:
             raise ValueError(f"expected {expected}, got a list holding {describe(item)}")
-        if item < -1:
-            raise ValueError(f"expected {expected}, got a list holding {int(item)}")
-        sizes.append(int(item))
+        if size < -1:
+            raise ValueError(f"expected {expected}, got a list holding {size}")
+        sizes.append(size)
     if sizes.count(-1) > 1:
         raise ValueError(f"at most one size may be -1, got {sizes}")
     return tuple(sizes)

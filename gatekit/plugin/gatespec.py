@@ -33,10 +33,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+import numpy as np
+
 from gatekit.errors import PLUGIN_FAULTS, describe_exception
 from gatekit.names import is_name
 
-__all__ = ["POSITIVE", "REAL", "Attr", "Example", "GateSpec", "Interval", "describe", "number"]
+__all__ = ["POSITIVE", "REAL", "Attr", "Example", "GateSpec", "Interval", "describe", "integral", "number"]
 
 Interval = tuple[float, float]
 Shape = tuple[int, ...]
@@ -45,6 +47,21 @@ Example = tuple[Shape, ...]
 #: Domains for :attr:`GateSpec.domain`: where random gradient checks sample.
 REAL: Interval = (-3.0, 3.0)
 POSITIVE: Interval = (0.1, 3.0)
+
+
+def integral(value: object) -> int | None:
+    """``value`` as an int if it is an integral number (YAML gives ``1.0``), else None.
+
+    >>> integral(2.0), integral(-1), integral(True), integral(2.5), integral("2")
+    (2, -1, None, None, None)
+    """
+    if isinstance(value, bool | np.bool_):
+        return None
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return int(value)
+    return None
 
 
 def describe(value: object) -> str:

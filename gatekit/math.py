@@ -227,7 +227,10 @@ def sqrt(x: Value, out: np.ndarray | None = None) -> Value:
 def sin(x: Value, out: np.ndarray | None = None) -> Value:
     """The sine (radians); ``nan`` at an infinity."""
     if type(x) is float:
-        return math.sin(x) if math.isfinite(x) else math.nan
+        try:
+            return math.sin(x)
+        except ValueError:  # an infinity
+            return math.nan
     if type(x) is not np.ndarray and (xp := _foreign(x)) is not None:
         return xp.sin(x)
     with quiet():
@@ -237,7 +240,10 @@ def sin(x: Value, out: np.ndarray | None = None) -> Value:
 def cos(x: Value, out: np.ndarray | None = None) -> Value:
     """The cosine (radians); ``nan`` at an infinity."""
     if type(x) is float:
-        return math.cos(x) if math.isfinite(x) else math.nan
+        try:
+            return math.cos(x)
+        except ValueError:  # an infinity
+            return math.nan
     if type(x) is not np.ndarray and (xp := _foreign(x)) is not None:
         return xp.cos(x)
     with quiet():

@@ -111,12 +111,13 @@ class Observer(Protocol):
 
 def forward(plan: Plan, values: list[Any]) -> None:
     """Fill every gate's slot in ``values``, in topological order."""
+    binary, unary = BINARY, UNARY  # locals, not globals: each test is then one fast load
     out = -1
     try:
         for kind, fn, a, b, gather, out, _ in plan.forward_loop:
-            if kind == BINARY:
+            if kind == binary:
                 values[out] = fn((values[a], values[b]))
-            elif kind == UNARY:
+            elif kind == unary:
                 values[out] = fn((values[a],))
             else:
                 values[out] = fn(gather(values))
@@ -391,18 +392,19 @@ def backward_floats(plan: Plan, values: list[Any], seed: float = 1.0) -> list[An
     """
     grads: list[Any] = [-0.0] * len(values)
     grads[plan.root] = seed
+    binary, unary, many = BINARY, UNARY, MANY  # locals, not globals: each test is then one fast load
     out = -1
     try:
         for kind, fn, a, b, gather, out, to_a, to_b, targets in plan.backward_loop:
             upstream = grads[out]
-            if kind == BINARY:
+            if kind == binary:
                 local_a, local_b = fn((values[a], values[b]), values[out])
                 grads[to_a] += local_a * upstream
                 grads[to_b] += local_b * upstream
-            elif kind == UNARY:
+            elif kind == unary:
                 (local_a,) = fn((values[a],), values[out])
                 grads[to_a] += local_a * upstream
-            elif kind == MANY:
+            elif kind == many:
                 for slot, local in zip(targets, fn(gather(values), values[out]), strict=True):
                     grads[slot] += local * upstream
             else:  # VJP: the gate multiplies by upstream itself

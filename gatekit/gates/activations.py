@@ -1,7 +1,11 @@
-"""Activation functions as gates: sigmoid, relu, leaky_relu, softplus."""
+"""Activation functions as gates: sigmoid, relu, leaky_relu, softplus.
+
+The hooks of sigmoid and relu write out the plain case of Python floats (see :mod:`gatekit.gates`).
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,11 +30,13 @@ class Sigmoid(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         (a,) = inputs
+        if type(a) is float and a >= 0.0:
+            return 1.0 / (1.0 + math.exp(-a))
         return gm.sigmoid(a)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any, out: Outs = None) -> Values:
-        target = gm.into(gm.first(out), output)
+        target = None if out is None else gm.into(out[0], output)
         if target is None:
             return (output * (1.0 - output),)
         np.subtract(1.0, output, out=target)
@@ -51,11 +57,15 @@ class Relu(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
+        if type(a) is float:
+            return 0.0 if a <= 0.0 else a  # nan <= 0 is false: nan passes through
         return gm.relu(a, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         (a,) = inputs
+        if type(a) is float:
+            return (1.0 if a > 0.0 else 0.0,)
         return (gm.positive(a),)
 
     @hookimpl

@@ -3,7 +3,8 @@
 Each gate says two things, knowing nothing of the circuit around it: its
 output, and the local gradient of that output with respect to each input.
 Each also writes both in ONNX (``gate_onnx``, ``gate_onnx_local_grad``), with
-the same formulas in the same order.
+the same formulas in the same order. Many hooks write out the plain case of
+Python floats (see :mod:`gatekit.gates`).
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ class Sub(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         a, b = inputs
-        target = gm.into(out, a, b)
+        target = None if out is None else gm.into(out, a, b)
         return a - b if target is None else np.subtract(a, b, out=target)
 
     @hookimpl
@@ -161,12 +162,14 @@ class Div(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         a, b = inputs
+        if type(a) is float and type(b) is float and b:
+            return a / b
         return gm.divide(a, b, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         _, b = inputs
-        inverse = gm.divide(1.0, b)
+        inverse = 1.0 / b if type(b) is float and b else gm.divide(1.0, b)
         return (inverse, -output * inverse)
 
     @hookimpl
@@ -186,7 +189,7 @@ class Neg(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
-        target = gm.into(out, a)
+        target = None if out is None else gm.into(out, a)
         return -a if target is None else np.negative(a, out=target)
 
     @hookimpl
@@ -210,10 +213,14 @@ class Reciprocal(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
+        if type(a) is float and a:
+            return 1.0 / a
         return gm.divide(1.0, a, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any, out: Outs = None) -> Values:
+        if type(output) is float:
+            return (-(output * output),)
         return (gm.negative_square(output, gm.first(out)),)
 
     @hookimpl
@@ -231,13 +238,13 @@ class Square(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
-        target = gm.into(out, a)
+        target = None if out is None else gm.into(out, a)
         return a * a if target is None else np.multiply(a, a, out=target)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any, out: Outs = None) -> Values:
         (a,) = inputs
-        target = gm.into(gm.first(out), a)
+        target = None if out is None else gm.into(out[0], a)
         return (2.0 * a if target is None else np.multiply(2.0, a, out=target),)
 
     @hookimpl
@@ -327,6 +334,8 @@ class Max(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         a, b = inputs
+        if type(a) is float and type(b) is float and a >= b:
+            return a
         return gm.maximum(a, b)
 
     @hookimpl
@@ -334,6 +343,8 @@ class Max(SpecGate):
         # All of the gradient goes to the input the output came from: the
         # larger, a on a tie, and a nan input (a if both are nan).
         a, b = inputs
+        if type(a) is float and type(b) is float and a >= b:
+            return (1.0, 0.0)
         chosen = gm.takes_first(a, b)
         return (chosen, 1.0 - chosen)
 
@@ -360,11 +371,15 @@ class Min(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values) -> Any:
         a, b = inputs
+        if type(a) is float and type(b) is float and a <= b:
+            return a
         return gm.minimum(a, b)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         a, b = inputs
+        if type(a) is float and type(b) is float and a <= b:
+            return (1.0, 0.0)
         chosen = gm.takes_first(a, b, larger=False)
         return (chosen, 1.0 - chosen)
 

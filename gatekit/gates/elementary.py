@@ -1,7 +1,11 @@
-"""Elementary functions as gates: exp, log, sqrt, sin, cos, tanh."""
+"""Elementary functions as gates: exp, log, sqrt, sin, cos, tanh.
+
+The hooks write out the plain case of Python floats (see :mod:`gatekit.gates`).
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +30,11 @@ class Exp(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
+        if type(a) is float:
+            try:
+                return math.exp(a)
+            except OverflowError:
+                return math.inf
         return gm.exp(a, out)
 
     @hookimpl
@@ -47,11 +56,15 @@ class Log(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
+        if type(a) is float and a > 0.0:
+            return math.log(a)
         return gm.log(a, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any, out: Outs = None) -> Values:
         (a,) = inputs
+        if type(a) is float and a:
+            return (1.0 / a,)
         return (gm.divide(1.0, a, gm.first(out)),)
 
     @hookimpl
@@ -69,10 +82,14 @@ class Sqrt(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
+        if type(a) is float and a >= 0.0:
+            return math.sqrt(a)
         return gm.sqrt(a, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any, out: Outs = None) -> Values:
+        if type(output) is float and output:
+            return (0.5 / output,)
         return (gm.divide(0.5, output, gm.first(out)),)
 
     @hookimpl
@@ -90,11 +107,21 @@ class Sin(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
+        if type(a) is float:
+            try:
+                return math.sin(a)
+            except ValueError:  # an infinity
+                return math.nan
         return gm.sin(a, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any, out: Outs = None) -> Values:
         (a,) = inputs
+        if type(a) is float:
+            try:
+                return (math.cos(a),)
+            except ValueError:  # an infinity
+                return (math.nan,)
         return (gm.cos(a, gm.first(out)),)
 
     @hookimpl
@@ -112,11 +139,21 @@ class Cos(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
+        if type(a) is float:
+            try:
+                return math.cos(a)
+            except ValueError:  # an infinity
+                return math.nan
         return gm.cos(a, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any) -> Values:
         (a,) = inputs
+        if type(a) is float:
+            try:
+                return (-math.sin(a),)
+            except ValueError:  # an infinity
+                return (math.nan,)
         return (-gm.sin(a),)
 
     @hookimpl
@@ -134,11 +171,13 @@ class Tanh(SpecGate):
     @hookimpl
     def gate_forward(self, inputs: Values, out: np.ndarray | None = None) -> Any:
         (a,) = inputs
+        if type(a) is float:
+            return math.tanh(a)
         return gm.tanh(a, out)
 
     @hookimpl
     def gate_local_grad(self, inputs: Values, output: Any, out: Outs = None) -> Values:
-        target = gm.into(gm.first(out), output)
+        target = None if out is None else gm.into(out[0], output)
         if target is None:
             return (1.0 - output * output,)
         np.multiply(output, output, out=target)

@@ -405,22 +405,45 @@ def _gates_taking_out() -> list[str]:
     return sorted(name for name in registry if registry[name].bind_local_into({}) is not None)
 
 
-@pytest.mark.parametrize("name", _gates_taking_out())
-def test_a_gate_computing_its_local_gradient_into_out_gives_the_same_bits(name: str) -> None:
+#: how the inputs and the arrays lent look: the last input full, a number or of shape (1,)
+#: (broadcast); the first input's array lent or not (None)
+LAYOUTS = [("full", True), ("full", False), ("number", True), ("one", True), ("one", False)]
+
+
+@pytest.mark.parametrize(
+    ("name", "layout"),
+    [
+        pytest.param(name, layout, id=f"{name}-{layout[0]}-{'lent' if layout[1] else 'none'}")
+        for name in _gates_taking_out()
+        for layout in LAYOUTS
+        if layout[0] == "full" or default_registry()[name].spec.arity > 1  # one input: the output's shape
+    ],
+)
+def test_a_gate_computing_its_local_gradient_into_out_gives_the_same_bits(
+    name: str, layout: tuple[str, bool]
+) -> None:
+    last, first_lent = layout
     gate = default_registry()[name]
     rng = np.random.default_rng(5)
-    inputs = tuple(rng.uniform(0.1, 2.0, B) for _ in range(gate.spec.arity))
+    inputs: list[Any] = [rng.uniform(0.1, 2.0, B) for _ in range(gate.spec.arity)]
+    if last != "full":
+        inputs[-1] = float(inputs[-1][0]) if last == "number" else inputs[-1][:1].copy()
     hooks = gate.bind({})
     output = hooks.forward(inputs)
     plain = hooks.backward(inputs, output)
-    buffers = [np.empty(B) for _ in inputs]
+    buffers: list[np.ndarray | None] = [np.empty(B) for _ in inputs]
+    if not first_lent:
+        buffers[0] = None
     into = gate.bind_local_into({})
     assert into is not None
     got = into(inputs, output, buffers)
     for position, (a, b) in enumerate(zip(plain, got, strict=True)):
-        assert np.array_equal(a, b), position
-        if isinstance(b, np.ndarray) and b.shape == output.shape and not any(b is x for x in inputs):
-            assert b is buffers[position]  # computed into the array it was given: no new array
+        assert type(a) is type(b) and np.array_equal(a, b), position
+        lent = buffers[position]
+        made = isinstance(b, np.ndarray) and b.shape == output.shape and not any(b is x for x in inputs)
+        if made and lent is not None:
+            assert b is lent  # computed into the array it was given: no new array
+        assert lent is None or not any(c is lent for c in got[:position] + got[position + 1 :]), position
 
 
 class Crossed(SpecGate):

@@ -62,11 +62,14 @@ class Relu(SpecGate):
         return gm.relu(a, out)
 
     @hookimpl
-    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
+    def gate_local_grad(self, inputs: Values, output: Any, out: Outs = None) -> Values:
         (a,) = inputs
         if type(a) is float:
             return (1.0 if a > 0.0 else 0.0,)
-        return (gm.positive(a),)
+        target = None if out is None else gm.into(out[0], a)
+        if target is None:
+            return (gm.positive(a),)
+        return (np.greater(a, 0.0, out=target),)  # True and False written as 1.0 and 0.0
 
     @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:

@@ -167,10 +167,17 @@ class Div(SpecGate):
         return gm.divide(a, b, out)
 
     @hookimpl
-    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
+    def gate_local_grad(self, inputs: Values, output: Any, out: Outs = None) -> Values:
         _, b = inputs
-        inverse = 1.0 / b if type(b) is float and b else gm.divide(1.0, b)
-        return (inverse, -output * inverse)
+        if out is None or type(output) is not np.ndarray:
+            inverse = 1.0 / b if type(b) is float and b else gm.divide(1.0, b)
+            return (inverse, -output * inverse)
+        inverse = gm.divide(1.0, b, out[0])  # into out[0] where b has the output's shape
+        second = gm.into(out[1], output, inverse)
+        if second is None:
+            return (inverse, -output * inverse)
+        np.multiply(output, inverse, out=second)
+        return (inverse, np.negative(second, out=second))
 
     @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:

@@ -147,14 +147,18 @@ class Cos(SpecGate):
         return gm.cos(a, out)
 
     @hookimpl
-    def gate_local_grad(self, inputs: Values, output: Any) -> Values:
+    def gate_local_grad(self, inputs: Values, output: Any, out: Outs = None) -> Values:
         (a,) = inputs
         if type(a) is float:
             try:
                 return (-math.sin(a),)
             except ValueError:  # an infinity
                 return (math.nan,)
-        return (-gm.sin(a),)
+        target = None if out is None else gm.into(out[0], a)
+        if target is None:
+            return (-gm.sin(a),)
+        gm.sin(a, target)
+        return (np.negative(target, out=target),)
 
     @hookimpl
     def gate_onnx(self, builder: OnnxBuilder, inputs: Names) -> str:

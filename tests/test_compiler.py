@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import tracemalloc
 
+import numpy as np
 import pytest
 
 import gatekit
@@ -88,6 +89,20 @@ def test_a_large_chain_s_plan_holds_a_few_hundred_bytes_a_gate() -> None:
     finally:
         tracemalloc.stop()
     assert len(plan.forward_loop) == len(plan.backward_loop) == n
-    # a forward tuple (112 B), a backward tuple (128 B), the slot dict and gates dict entries,
-    # an int a slot: some 350 B; the NamedTuple copies and per-step gathers made it 750
-    assert held < 450 * n
+    # a forward tuple (112 B), a backward tuple (128 B), the slot dict's entry, an int a slot:
+    # some 320 B; the NamedTuple copies and per-step gathers made it 750, a gates dict 35 more
+    assert held < 400 * n
+
+
+def test_the_gates_by_slot_are_the_validated_gates_at_their_slots() -> None:
+    circuit = gatekit.loads(MIXED)
+    plan = circuit.plan
+    expected = {plan.slots[name]: bound for name, bound in circuit.valid.gates.items()}
+    assert dict(plan.gates) == expected
+    assert list(plan.gates) == [step.out for step in plan.forward]  # topological, as the steps
+    assert len(plan.gates) == len(plan.forward_loop) == 6
+    assert plan.gates[np.int64(plan.slots["c"])] is circuit.valid.gates["c"]
+    constant = len(plan.slots) + 1  # the first number constant's slot, after the nodes'
+    for slot in (SINK, plan.slots["x"], plan.slots["v"], constant, -1, 10**6, "c", 2.0):
+        assert slot not in plan.gates
+        assert plan.gates.get(slot) is None

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
+from operator import index, itemgetter
 from typing import Any, NamedTuple, TypeVar, overload
 
 import numpy as np
@@ -50,6 +50,7 @@ __all__ = [
     "BackwardTuple",
     "ForwardStep",
     "ForwardTuple",
+    "GatesBySlot",
     "Plan",
     "Steps",
     "backward_record",
@@ -144,6 +145,40 @@ class Steps(Sequence[_S]):
         return f"<{len(self)} steps>"
 
 
+class GatesBySlot(Mapping[int, BoundGate]):
+    """Output slot -> gate, in topological order, read off the order the slots were numbered in.
+
+    Slot ``SINK + 1 + i`` holds node ``order[i]`` (see :func:`_slots`), so the
+    mapping needs nothing per gate beyond the order and the validated gates
+    by name, which the circuit keeps anyway (a dict of its own would cost a
+    million-gate circuit some 35 MB).
+    """
+
+    __slots__ = ("_count", "_gates", "_order")
+
+    def __init__(self, order: Sequence[str], gates: Mapping[str, BoundGate], count: int) -> None:
+        self._order = order
+        self._gates = gates
+        self._count = count  # how many of the order's nodes are gates
+
+    def __getitem__(self, slot: int) -> BoundGate:
+        try:
+            position = index(slot) - SINK - 1
+        except TypeError:
+            raise KeyError(slot) from None
+        bound = self._gates.get(self._order[position]) if 0 <= position < len(self._order) else None
+        if bound is None:
+            raise KeyError(slot)
+        return bound
+
+    def __iter__(self) -> Iterator[int]:
+        gates = self._gates
+        return (slot for slot, name in enumerate(self._order, start=SINK + 1) if name in gates)
+
+    def __len__(self) -> int:
+        return self._count
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """A compiled circuit: slots, steps, and the names that map onto them."""
@@ -211,6 +246,8 @@ def _gather(slots: Sequence[int]) -> Gather:
 def _slots(defined_at: Mapping[str, Any], order: list[str]) -> dict[str, int]:
     """Each node's slot, numbered in ``order`` (topological), the dict in file order.
 
+    Slot ``SINK + 1 + i`` is ``order[i]``'s (:class:`GatesBySlot` reads it back so).
+
     One dict for both: the file's names set first, then numbered (a key
     set again keeps its place). Names the file does not define (a module's
     inner gates) come after them.
@@ -262,7 +299,6 @@ def compile_plan(valid: ValidCircuit, dag: CircuitGraph, of: str | None = None) 
     forward: list[ForwardTuple] = []
     sending: list[bool] = []
     hooks_of: list[Hooks] = []
-    gates: dict[int, BoundGate] = {}
     many: dict[int, tuple[int, ...]] = {}
     local_into: dict[int, Callable[..., Any]] = {}
     Bound = tuple[Hooks, Callable[..., Any] | None, Callable[..., Any] | None, Mapping[str, Any]]
@@ -304,9 +340,9 @@ def compile_plan(valid: ValidCircuit, dag: CircuitGraph, of: str | None = None) 
             forward.append((MANY, hooks.forward, SINK, SINK, _gather(inputs), out, into))
         sending.append(sends)
         hooks_of.append(hooks)
-        gates[out] = bound
     # An input's gradient is kept if some leaf reaches it: ``reached`` is
     # complete now, and said the same of each input when its gate was read.
+    gates = GatesBySlot(dag.order, valid.gates, len(forward))
     backward: list[BackwardTuple] = []
     targeted = {slots[circuit.outputs[0] if of is None else of]}
     for position in range(len(forward) - 1, -1, -1):
@@ -314,7 +350,7 @@ def compile_plan(valid: ValidCircuit, dag: CircuitGraph, of: str | None = None) 
             continue
         kind, _, a, b, gather, out, _ = forward[position]
         _, gradient, is_vjp = hooks_of[position]
-        sources = gates[out].use.inputs
+        sources = gates[out].use.inputs  # the gate the forward pass read at this position
         if kind == UNARY:
             to_a = a if sources[0] in reached else SINK
             targets: tuple[int, ...] = (to_a,)

@@ -476,8 +476,7 @@ class Circuit:
                     "may be named)",
                     Location(self.file),
                 )
-            slots = self.plan.slots
-            order = sorted(slots, key=slots.__getitem__)  # slots were laid out in the DAG's order
+            order = self._dag.order  # the order the main plan's slots were laid out in
             cone = cone_of(self.valid, order, of)
             plan = compile_plan(self.valid, CircuitGraph(self.valid, order, [], cone), of)
             self._plans[of] = plan
